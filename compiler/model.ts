@@ -1,0 +1,181 @@
+/**
+ * The typed model (IR) between a checked policy and Envoy resources.
+ *
+ * Everything here is resolved: defaults applied, durations in milliseconds,
+ * the scheduler of each service chosen (its own or the mesh default), names of
+ * the Envoy clusters fixed. The Envoy generators (compiler/envoy/*) read only
+ * this model, never the raw policy, so the policy loader and the builder API
+ * (compiler/api.ts) both feed the same pipeline.
+ */
+
+export const STRATEGIES = [
+  "round_robin",
+  "random",
+  "weighted",
+  "least_load",
+  "least_latency",
+  "availability",
+  "consistent_hash",
+] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const PROTOCOLS = ["http", "http2", "grpc"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export type FailMode = "open" | "closed";
+
+/** Where consistent_hash takes its key from: exactly one source. */
+export type HashOn =
+  | { kind: "header"; name: string }
+  | { kind: "cookie"; name: string }
+  | { kind: "path" };
+
+export interface SchedulerModel {
+  strategy: Strategy;
+  /** consistent_hash only (required there). */
+  hashOn?: HashOn;
+  /** least_latency: EWMA decay time constant. */
+  decayMs: number;
+  /** availability: sliding error window length. */
+  windowMs: number;
+  /** availability: error rate above which an endpoint is avoided (0..1). */
+  errorThreshold: number;
+  /** availability: requests in the window before its error rate counts. */
+  minRequests: number;
+  /** availability: how often an avoided endpoint gets one probe request. */
+  probeIntervalMs: number;
+}
+
+export const SCHEDULER_DEFAULTS: Omit<SchedulerModel, "strategy" | "hashOn"> = {
+  decayMs: 10_000,
+  windowMs: 10_000,
+  errorThreshold: 0.2,
+  minRequests: 5,
+  probeIntervalMs: 1_000,
+};
+
+/** Retry conditions of the policy, as Envoy spells them in `retry_on`. */
+export const RETRY_ON = [
+  "5xx",
+  "gateway-error",
+  "reset",
+  "connect-failure",
+  "retriable-4xx",
+  "refused-stream",
+  "retriable-status-codes",
+  "unavailable",
+  "cancelled",
+  "deadline-exceeded",
+  "resource-exhausted",
+  "internal",
+] as const;
+export type RetryOn = (typeof RETRY_ON)[number];
+
+export interface RetriesModel {
+  attempts: number;
+  on: RetryOn[];
+  perTryTimeoutMs?: number;
+}
+
+export interface CircuitBreakerModel {
+  maxConnections?: number;
+  maxPendingRequests?: number;
+  maxRequests?: number;
+  maxRetries?: number;
+}
+
+export interface OutlierDetectionModel {
+  consecutive5xx?: number;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+}
+
+export interface HealthCheckModel {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+}
+
+/** How calls TO a service are made (applies to its clusters in every caller's sidecar). */
+export interface ConnectorModel {
+  /** Whole-request timeout (route timeout). Undefined: Envoy's default (15 s). */
+  timeoutMs?: number;
+  connectTimeoutMs: number;
+  retries?: RetriesModel;
+  circuitBreaker?: CircuitBreakerModel;
+  outlierDetection?: OutlierDetectionModel;
+  healthCheck?: HealthCheckModel;
+}
+
+export const CONNECT_TIMEOUT_DEFAULT_MS = 1_000;
+
+export interface EndpointModel {
+  address: string;
+  port: number;
+  weight: number;
+  /** Envoy cluster holding just this endpoint: `<service>_ep<index>`. */
+  cluster: string;
+  /** Metric label: `address_port`, characters outside [A-Za-z0-9-] as `_`, unique per service. */
+  stat: string;
+}
+
+export interface CallModel {
+  service: string;
+  /** Local port (127.0.0.1) of the caller's outbound listener for this service. */
+  port: number;
+}
+
+export interface ServiceModel {
+  name: string;
+  /** Port the app listens on, in the sidecar's network namespace. */
+  port: number;
+  /** Port of the sidecar's inbound listener (0.0.0.0). */
+  meshPort: number;
+  protocol: Protocol;
+  endpoints: EndpointModel[];
+  calls: CallModel[];
+  /** Scheduler for calls TO this service (its own override, else the mesh default). */
+  scheduler: SchedulerModel;
+  connector: ConnectorModel;
+  /** What callers' filters do when they cannot decide for calls TO this service. */
+  failMode: FailMode;
+  /** Optional app image: docker compose then runs the app next to its sidecar. */
+  image?: string;
+}
+
+export interface SidecarModel {
+  /** Admin port, always bound to 127.0.0.1. */
+  adminPort: number;
+  /** Official Envoy image, pinned. */
+  image: string;
+  /** Where the filter's .wasm is mounted inside the container. */
+  wasmPath: string;
+}
+
+export const SIDECAR_DEFAULTS: SidecarModel = {
+  adminPort: 9901,
+  image: "envoyproxy/envoy:v1.40.0",
+  wasmPath: "/etc/lightsub/lightsub.wasm",
+};
+
+export const MESH_PORT_DEFAULT = 15006;
+export const SCHEDULING_HEADER = "x-lightsub-endpoint";
+export const LOCAL_APP_CLUSTER = "local_app";
+
+export interface MeshModel {
+  name: string;
+  services: ServiceModel[];
+  sidecar: SidecarModel;
+}
+
+/** `catalog-1:9090` → `catalog-1_9090`. */
+export function endpointStat(address: string, port: number): string {
+  return `${address}_${port}`.replace(/[^A-Za-z0-9-]/g, "_");
+}
+
+export function endpointCluster(service: string, index: number): string {
+  return `${service}_ep${index}`;
+}
