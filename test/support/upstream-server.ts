@@ -1,0 +1,109 @@
+/**
+ * Small HTTP upstream servers for tests and the end-to-end check: each plays
+ * one endpoint of a service, answers after a set latency, fails a set share
+ * of requests with a 503 it marks as injected, and counts what it saw. The
+ * counts are the ground truth the e2e assertions compare Envoy's metrics and
+ * the scheduler's shares against.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** Response header naming the upstream that answered (its endpoint stat). */
+export const UPSTREAM_HEADER = "x-e2e-upstream";
+/** Response header on the 503s an upstream fails on purpose. */
+export const INJECTED_FAILURE_HEADER = "x-e2e-injected-failure";
+/** Request header that must never reach an upstream (docs/design.md). */
+export const SCHEDULING_HEADER = "x-lightsub-endpoint";
+
+export interface UpstreamBehaviour {
+  /** Delay before answering, milliseconds. */
+  latencyMs: number;
+  /** Share of requests answered with an injected 503, 0..1. */
+  failureRate: number;
+}
+
+export interface UpstreamOptions extends UpstreamBehaviour {
+  /** Label of this upstream, sent back in `x-e2e-upstream` (use the endpoint stat). */
+  name: string;
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Source of randomness for failures (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export interface UpstreamCounts {
+  /** Requests received (answered or not yet answered). */
+  requests: number;
+  /** Requests answered with an injected 503. */
+  injectedFailures: number;
+  /** Requests that arrived carrying the scheduling header. */
+  schedulingHeaderSeen: number;
+  /** Most requests ever being answered at once. */
+  maxInFlight: number;
+}
+
+export interface UpstreamServer {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  counts(): UpstreamCounts;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(options: UpstreamOptions): Promise<UpstreamServer> {
+  const { name, latencyMs, failureRate } = options;
+  const host = options.host ?? "127.0.0.1";
+  const random = options.random ?? Math.random;
+  const counts: UpstreamCounts = { requests: 0, injectedFailures: 0, schedulingHeaderSeen: 0, maxInFlight: 0 };
+  let inFlight = 0;
+  const pending = new Set<NodeJS.Timeout>();
+
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
+    counts.requests++;
+    counts.maxInFlight = Math.max(counts.maxInFlight, ++inFlight);
+    if (req.headers[SCHEDULING_HEADER] !== undefined) counts.schedulingHeaderSeen++;
+    const fail = random() < failureRate;
+    req.resume(); // drain any body; the answer does not depend on it
+    const timer = setTimeout(() => {
+      pending.delete(timer);
+      inFlight--;
+      if (fail) counts.injectedFailures++;
+      res.writeHead(fail ? 503 : 200, {
+        "content-type": "text/plain",
+        [UPSTREAM_HEADER]: name,
+        ...(fail ? { [INJECTED_FAILURE_HEADER]: "1" } : {}),
+      });
+      res.end(fail ? "injected failure\n" : "ok\n");
+    }, latencyMs);
+    pending.add(timer);
+  };
+
+  const server = createServer(answer);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    name,
+    host,
+    port,
+    counts: () => ({ ...counts }),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const timer of pending) clearTimeout(timer);
+        pending.clear();
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive connections from Envoy would hold close() open
+      });
+      return closing;
+    },
+  };
+}
