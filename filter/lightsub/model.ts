@@ -1,0 +1,95 @@
+// Runtime objects built from the configuration at configure time: everything
+// the per-request path needs is precomputed here (encoded names, shared-data
+// keys, metric ids), so a request allocates nothing but its context.
+import { DestinationConfig, HashSource, StrategyKind } from "./config";
+import { EndpointState, WINDOW_BUCKETS } from "./state";
+
+export class EndpointMetrics {
+  total: u32 = 0;
+  error: u32 = 0;
+  serverError: u32 = 0;
+  reset: u32 = 0;
+  timeout: u32 = 0;
+  active: u32 = 0;
+  latencyMs: u32 = 0;
+  ewmaUs: u32 = 0;
+}
+
+export class Endpoint {
+  /** UTF-8 cluster name: the value of the scheduling header. */
+  clusterBytes: ArrayBuffer;
+  /** Shared-data key "lightsub/v1/<cluster>". */
+  sharedKey: ArrayBuffer;
+  /** Last state read from (or written to) shared data by this worker. */
+  state: EndpointState = new EndpointState();
+  metrics: EndpointMetrics = new EndpointMetrics();
+  /**
+   * In-flight decrements this worker could not store (CAS retries exhausted);
+   * folded into the next successful write so the shared count never leaks.
+   */
+  pendingInFlight: i32 = 0;
+  /** Last value this worker recorded into the latency_ewma_us gauge. */
+  lastEwmaGaugeUs: u64 = u64.MAX_VALUE;
+
+  constructor(public index: i32, public cluster: string, public stat: string, public weight: i32) {
+    this.clusterBytes = String.UTF8.encode(cluster);
+    this.sharedKey = String.UTF8.encode("lightsub/v1/" + cluster);
+  }
+}
+
+/** Negative results of Strategy.pick: why no endpoint could be chosen. */
+export const PICK_SHARED_DATA_FAILED: i32 = -1;
+export const PICK_CAS_EXHAUSTED: i32 = -2;
+
+/** Chooses an endpoint for a request and claims it (shared in-flight + 1). */
+export class Strategy {
+  /** Index of the chosen endpoint, in-flight already incremented; or a PICK_* code. */
+  pick(destination: Destination, nowNs: u64): i32 {
+    return PICK_SHARED_DATA_FAILED;
+  }
+}
+
+export class Destination {
+  service: string;
+  clusterBytes: ArrayBuffer;
+  kind: StrategyKind;
+  decayNs: f64;
+  windowBucketMs: u64;
+  errorThreshold: f64;
+  minRequests: u32;
+  probeIntervalMs: u64;
+  hashSource: HashSource;
+  /** Header to read the hash key from ("cookie" for cookies, ":path" for the path). */
+  hashHeaderBytes: ArrayBuffer;
+  /** Cookie name for HashSource.Cookie. */
+  hashCookieBytes: ArrayBuffer;
+  endpoints: Endpoint[] = [];
+  strategy: Strategy = new Strategy();
+  unscheduledMetric: u32 = 0;
+  casExhaustedMetric: u32 = 0;
+  /** Scratch list of candidate endpoint indexes (availability). */
+  candidates: StaticArray<i32>;
+
+  constructor(config: DestinationConfig) {
+    this.service = config.service;
+    this.clusterBytes = String.UTF8.encode(config.cluster);
+    this.kind = config.strategy;
+    this.decayNs = <f64>config.decayMs * 1e6;
+    const bucket = (config.windowMs + WINDOW_BUCKETS - 1) / WINDOW_BUCKETS;
+    this.windowBucketMs = <u64>(bucket > 0 ? bucket : 1);
+    this.errorThreshold = config.errorThreshold;
+    this.minRequests = <u32>config.minRequests;
+    this.probeIntervalMs = <u64>config.probeIntervalMs;
+    this.hashSource = config.hashSource;
+    let header = config.hashName;
+    if (config.hashSource == HashSource.Cookie) header = "cookie";
+    else if (config.hashSource == HashSource.Path) header = ":path";
+    this.hashHeaderBytes = String.UTF8.encode(header);
+    this.hashCookieBytes = String.UTF8.encode(config.hashSource == HashSource.Cookie ? config.hashName : "");
+    this.candidates = new StaticArray<i32>(config.endpoints.length);
+    for (let i = 0; i < config.endpoints.length; i++) {
+      const e = config.endpoints[i];
+      this.endpoints.push(new Endpoint(i, e.cluster, e.stat, e.weight));
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// How a scheduled request ended, from Envoy's response.code and response.flags.
+//
+// response.flags is StreamInfo::legacyResponseFlags(): bit (1 << CoreResponseFlag)
+// for each flag set (envoy/stream_info/stream_info.h, enum order).
+
+export const FLAG_UPSTREAM_REQUEST_TIMEOUT: u64 = 1 << 2;            // UT
+export const FLAG_LOCAL_RESET: u64 = 1 << 3;                         // LR
+export const FLAG_UPSTREAM_REMOTE_RESET: u64 = 1 << 4;               // UR
+export const FLAG_UPSTREAM_CONNECTION_FAILURE: u64 = 1 << 5;         // UF
+export const FLAG_UPSTREAM_CONNECTION_TERMINATION: u64 = 1 << 6;     // UC
+export const FLAG_STREAM_IDLE_TIMEOUT: u64 = 1 << 16;                // SI
+export const FLAG_UPSTREAM_MAX_STREAM_DURATION_REACHED: u64 = 1 << 19; // UMSDR
+export const FLAG_DURATION_TIMEOUT: u64 = 1 << 22;                   // DT
+export const FLAG_UPSTREAM_PROTOCOL_ERROR: u64 = 1 << 23;            // UPE
+
+const TIMEOUT_FLAGS: u64 = FLAG_UPSTREAM_REQUEST_TIMEOUT | FLAG_STREAM_IDLE_TIMEOUT |
+  FLAG_UPSTREAM_MAX_STREAM_DURATION_REACHED | FLAG_DURATION_TIMEOUT;
+const RESET_FLAGS: u64 = FLAG_LOCAL_RESET | FLAG_UPSTREAM_REMOTE_RESET | FLAG_UPSTREAM_CONNECTION_FAILURE |
+  FLAG_UPSTREAM_CONNECTION_TERMINATION | FLAG_UPSTREAM_PROTOCOL_ERROR;
+
+export enum Outcome {
+  Ok,
+  ServerError, // 5xx
+  Reset,
+  Timeout,
+  /** Ended without any response (e.g. the client went away). */
+  NoResponse,
+}
+
+/**
+ * Timeouts win over resets (a timed-out request is reset too), resets over the
+ * status code (Envoy answers a reset with a local 503), then 5xx, then "no response"
+ * for code 0. Everything else (1xx-4xx) is Ok.
+ */
+export function classify(responseCode: u64, responseFlags: u64): Outcome {
+  if ((responseFlags & TIMEOUT_FLAGS) != 0) return Outcome.Timeout;
+  if ((responseFlags & RESET_FLAGS) != 0) return Outcome.Reset;
+  if (responseCode >= 500 && responseCode <= 599) return Outcome.ServerError;
+  if (responseCode == 0) return Outcome.NoResponse;
+  return Outcome.Ok;
+}
+
+/** Counts against the endpoint's availability (the endpoint's fault, as far as we can tell). */
+export function isEndpointFailure(outcome: Outcome): bool {
+  return outcome == Outcome.ServerError || outcome == Outcome.Reset || outcome == Outcome.Timeout;
+}

@@ -1,0 +1,111 @@
+// Reading and updating endpoint records in shared data with compare-and-swap.
+// Every update retries at most MAX_CAS_ATTEMPTS times: under heavy contention
+// we give up (and count it) rather than spin.
+import { WasmResult, getSharedDataRaw, releaseReturned, returnedPtr, returnedSize, setSharedDataRaw, sharedDataCas } from "../proxy-wasm/index";
+import { Endpoint } from "./model";
+import { Outcome, isEndpointFailure } from "./outcome";
+import { RECORD_SIZE } from "./state";
+
+export const MAX_CAS_ATTEMPTS: i32 = 8;
+
+/** Result of acquire/release. */
+export enum Update { Ok, HostFailure, CasExhausted }
+
+const WRITE_BUFFER = new ArrayBuffer(RECORD_SIZE);
+
+/** Loads the endpoint's record into ep.state (missing key: empty record, CAS 0). */
+export function readState(ep: Endpoint): bool {
+  const result = getSharedDataRaw(ep.sharedKey);
+  if (result == WasmResult.Ok) {
+    ep.state.decode(returnedPtr(), returnedSize());
+    ep.state.cas = sharedDataCas();
+    releaseReturned();
+    return true;
+  }
+  releaseReturned();
+  if (result == WasmResult.NotFound) {
+    ep.state.clear();
+    ep.state.cas = 0;
+    return true;
+  }
+  return false;
+}
+
+/** Stores ep.state if nobody wrote the key since it was read. */
+export function writeState(ep: Endpoint): WasmResult {
+  ep.state.encode(changetype<usize>(WRITE_BUFFER));
+  return setSharedDataRaw(ep.sharedKey, changetype<usize>(WRITE_BUFFER), <usize>RECORD_SIZE, ep.state.cas);
+}
+
+/** Creates the record if it does not exist yet (configure time). */
+export function ensureState(ep: Endpoint): bool {
+  const result = getSharedDataRaw(ep.sharedKey);
+  releaseReturned();
+  if (result == WasmResult.Ok) return true;
+  if (result != WasmResult.NotFound) return false;
+  ep.state.clear();
+  ep.state.cas = 0;
+  return writeState(ep) == WasmResult.Ok;
+}
+
+function settledInFlight(ep: Endpoint, delta: i32): i32 {
+  const value = ep.state.inFlight + ep.pendingInFlight + delta;
+  return value > 0 ? value : 0;
+}
+
+/**
+ * Claims the endpoint for a new request: in-flight + 1, and when probeAtMs > 0
+ * also marks the probe as taken. `fresh`: ep.state was just read (its CAS is
+ * current), so the first attempt needs no read. A probe makes a single attempt:
+ * losing the race means another worker probes.
+ */
+export function acquire(ep: Endpoint, fresh: bool, probeAtMs: u64 = 0): Update {
+  const attempts = probeAtMs > 0 ? 1 : MAX_CAS_ATTEMPTS;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (!fresh && !readState(ep)) return Update.HostFailure;
+    fresh = false;
+    ep.state.inFlight = settledInFlight(ep, 1);
+    if (probeAtMs > 0) ep.state.lastProbeMs = probeAtMs;
+    const result = writeState(ep);
+    if (result == WasmResult.Ok) {
+      ep.pendingInFlight = 0;
+      return Update.Ok;
+    }
+    if (result != WasmResult.CasMismatch) return Update.HostFailure;
+  }
+  return Update.CasExhausted;
+}
+
+/**
+ * Accounts a finished request: in-flight - 1, latency into the EWMA, outcome
+ * into the error window. If the record cannot be written, the decrement is kept
+ * in ep.pendingInFlight for the next write.
+ */
+export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64): Update {
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    if (!readState(ep)) {
+      ep.pendingInFlight -= 1;
+      return Update.HostFailure;
+    }
+    const state = ep.state;
+    state.inFlight = settledInFlight(ep, -1);
+    if (outcome != Outcome.NoResponse) {
+      let sampleUs = <f64>latencyNs / 1000;
+      // A failure must never make an endpoint look faster than it is.
+      if (outcome != Outcome.Ok && sampleUs < state.ewmaUs) sampleUs = state.ewmaUs;
+      state.observeLatency(sampleUs, nowNs, decayNs);
+      state.recordInWindow(<u32>(nowNs / 1000000 / bucketMs), isEndpointFailure(outcome));
+    }
+    const result = writeState(ep);
+    if (result == WasmResult.Ok) {
+      ep.pendingInFlight = 0;
+      return Update.Ok;
+    }
+    if (result != WasmResult.CasMismatch) {
+      ep.pendingInFlight -= 1;
+      return Update.HostFailure;
+    }
+  }
+  ep.pendingInFlight -= 1;
+  return Update.CasExhausted;
+}

@@ -1,0 +1,10 @@
+// random: a uniformly random endpoint per request.
+import { Destination, Strategy } from "../model";
+import { randomBelow } from "../random";
+import { claim } from "./claim";
+
+export class RandomChoice extends Strategy {
+  override pick(destination: Destination, nowNs: u64): i32 {
+    return claim(destination, randomBelow(destination.endpoints.length), false);
+  }
+}

@@ -1,0 +1,19 @@
+// round_robin: each worker cycles through the endpoints from a random start.
+import { Destination, Strategy } from "../model";
+import { randomBelow } from "../random";
+import { claim } from "./claim";
+
+export class RoundRobin extends Strategy {
+  next: i32;
+
+  constructor(endpointCount: i32) {
+    super();
+    this.next = randomBelow(endpointCount);
+  }
+
+  override pick(destination: Destination, nowNs: u64): i32 {
+    const index = this.next;
+    this.next = index + 1 < destination.endpoints.length ? index + 1 : 0;
+    return claim(destination, index, false);
+  }
+}

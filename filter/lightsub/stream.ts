@@ -1,0 +1,110 @@
+// Per-request work. On request headers: recognise the destination by the
+// route's cluster (xds.cluster_name), pick and claim an endpoint, and steer the
+// request with the scheduling header. When the request ends (proxy_on_log, or
+// proxy_on_delete if no log came), account it exactly once.
+import {
+  FilterHeadersStatus, HeaderMapType, HttpContext, WasmResult,
+  currentTimeNanos, getPropertyRaw, getPropertyU64, incrementMetric, propertyPath, recordMetric,
+  releaseReturned, removeHeaderBytes, replaceHeaderBytes, returnedPtr, returnedSize, sendLocalResponseBytes,
+} from "../proxy-wasm/index";
+import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./model";
+import { Outcome, classify } from "./outcome";
+import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache } from "./plugin";
+import { Update, release } from "./shared";
+import { LightsubRoot } from "./root";
+
+const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);
+const RESPONSE_CODE_PATH = propertyPath(["response", "code"]);
+const RESPONSE_FLAGS_PATH = propertyPath(["response", "flags"]);
+const DEFAULT_HEADER = String.UTF8.encode("x-lightsub-endpoint");
+const EMPTY = new ArrayBuffer(0);
+
+export class LightsubStream extends HttpContext {
+  destination: Destination | null = null;
+  endpoint: Endpoint | null = null;
+  startNs: u64 = 0;
+  accounted: bool = false;
+
+  override onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (this.endpoint != null) return FilterHeadersStatus.Continue; // already scheduled: never claim twice
+    const plugin = (this.root as LightsubRoot).plugin;
+    if (plugin == null) {
+      // Not configured: we cannot tell our requests from others; never let a client steer.
+      removeHeaderBytes(HeaderMapType.RequestHeaders, DEFAULT_HEADER);
+      return FilterHeadersStatus.Continue;
+    }
+    if (getPropertyRaw(CLUSTER_NAME_PATH) != WasmResult.Ok) {
+      releaseReturned();
+      return FilterHeadersStatus.Continue;
+    }
+    const destination = plugin.destinationFor(returnedPtr(), returnedSize());
+    releaseReturned();
+    if (destination == null) return FilterHeadersStatus.Continue; // not ours (e.g. inbound)
+
+    const nowNs = currentTimeNanos();
+    const index = destination.strategy.pick(destination, nowNs);
+    if (index < 0) {
+      return this.unscheduled(plugin, destination, index == PICK_CAS_EXHAUSTED ? REASON_CONTENTION : REASON_SHARED_DATA);
+    }
+    const ep = destination.endpoints[index];
+    this.destination = destination;
+    this.endpoint = ep;
+    this.startNs = nowNs;
+    incrementMetric(ep.metrics.active, 1);
+    // Drop every incoming copy first: replace alone may only rewrite the first one.
+    removeHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes);
+    replaceHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes, ep.clusterBytes);
+    clearRouteCache();
+    return FilterHeadersStatus.Continue;
+  }
+
+  unscheduled(plugin: Plugin, destination: Destination, reason: string): FilterHeadersStatus {
+    incrementMetric(destination.unscheduledMetric, 1);
+    if (!plugin.failClosed) {
+      removeHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes);
+      return FilterHeadersStatus.Continue;
+    }
+    sendLocalResponseBytes(503, plugin.localReplyDetails, EMPTY, plugin.reasonHeaders(reason));
+    return FilterHeadersStatus.StopIteration;
+  }
+
+  override onLog(): void {
+    if (this.endpoint == null || this.accounted) return;
+    const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
+    const flags = getPropertyU64(RESPONSE_FLAGS_PATH, 0);
+    this.account(classify(code, flags));
+  }
+
+  override onDelete(): void {
+    // No log for this stream: it ended without a response we could see.
+    if (this.endpoint != null && !this.accounted) this.account(Outcome.NoResponse);
+  }
+
+  account(outcome: Outcome): void {
+    this.accounted = true;
+    const ep = this.endpoint as Endpoint;
+    const destination = this.destination as Destination;
+    const nowNs = currentTimeNanos();
+    const latencyNs = nowNs > this.startNs ? nowNs - this.startNs : 0;
+    const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs);
+    if (stored == Update.CasExhausted) incrementMetric(destination.casExhaustedMetric, 1);
+
+    const m = ep.metrics;
+    incrementMetric(m.active, -1);
+    incrementMetric(m.total, 1);
+    if (outcome != Outcome.Ok) {
+      incrementMetric(m.error, 1);
+      if (outcome == Outcome.ServerError) incrementMetric(m.serverError, 1);
+      else if (outcome == Outcome.Reset) incrementMetric(m.reset, 1);
+      else if (outcome == Outcome.Timeout) incrementMetric(m.timeout, 1);
+    }
+    recordMetric(m.latencyMs, (latencyNs + 500000) / 1000000); // nearest ms
+    if (stored == Update.Ok) {
+      const ewmaUs = <u64>(ep.state.ewmaUs + 0.5);
+      if (ewmaUs != ep.lastEwmaGaugeUs) {
+        recordMetric(m.ewmaUs, ewmaUs);
+        ep.lastEwmaGaugeUs = ewmaUs;
+      }
+    }
+  }
+}

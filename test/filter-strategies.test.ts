@@ -1,0 +1,284 @@
+/**
+ * Scheduling strategies, driven through build/lightsub.wasm with two worker
+ * VMs sharing data, on virtual time.
+ */
+import { describe, expect, it } from "vitest";
+import type { Stream } from "../host/index.js";
+import { HEADER, Sidecar, chosen, destination, endpoints, pluginConfig, tally } from "./filter-harness.js";
+
+const N = 10_000;
+
+/** The endpoint the filter chose for a stream (exactly one header value). */
+function target(s: Stream): string {
+  const values = chosen(s);
+  expect(values).toHaveLength(1);
+  return values[0]!;
+}
+
+function share(counts: Map<string, number>, key: string, total: number): number {
+  return (counts.get(key) ?? 0) / total;
+}
+
+describe("round_robin", () => {
+  it("spreads 10,000 requests over 2 workers within ±2 % of even", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 4)]));
+    const picks: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const s = sc.request("catalog");
+      picks.push(target(s));
+      sc.finish(s, 200);
+    }
+    const counts = tally(picks);
+    expect(counts.size).toBe(4);
+    for (const [, c] of counts) expect(Math.abs(c / N - 0.25)).toBeLessThanOrEqual(0.25 * 0.02);
+  });
+
+  it("each worker cycles through all endpoints", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 3)]), 1);
+    const picks = Array.from({ length: 6 }, () => {
+      const s = sc.request("catalog");
+      sc.finish(s, 200);
+      return target(s);
+    });
+    expect(new Set(picks.slice(0, 3)).size).toBe(3);
+    expect(picks.slice(3)).toEqual(picks.slice(0, 3));
+  });
+});
+
+describe("weighted", () => {
+  it("matches the weights within ±3 % over 10,000 requests", async () => {
+    const weights = [5, 3, 1, 1];
+    const total = weights.reduce((a, b) => a + b, 0);
+    const dest = { ...destination("catalog", "weighted", 4), endpoints: endpoints("catalog", 4, weights) };
+    const sc = await Sidecar.start(pluginConfig([dest]));
+    const picks: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const s = sc.request("catalog");
+      picks.push(target(s));
+      sc.finish(s, 200);
+    }
+    const counts = tally(picks);
+    weights.forEach((w, i) => {
+      const expected = w / total;
+      expect(Math.abs(share(counts, `catalog_ep${i}`, N) - expected)).toBeLessThanOrEqual(expected * 0.03);
+    });
+  });
+});
+
+describe("random", () => {
+  it("reaches every endpoint about evenly", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "random", 4)]));
+    const picks: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const s = sc.request("catalog");
+      picks.push(target(s));
+      sc.finish(s, 200);
+    }
+    const counts = tally(picks);
+    expect(counts.size).toBe(4);
+    for (const [, c] of counts) expect(Math.abs(c / N - 0.25)).toBeLessThan(0.25 * 0.1);
+  });
+});
+
+describe("least_load", () => {
+  it("keeps away from an endpoint whose requests never finish", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_load", 3)]));
+    const stuck: Stream[] = [];
+    const picks: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const s = sc.request("catalog");
+      const ep = target(s);
+      picks.push(ep);
+      if (ep === "catalog_ep0") stuck.push(s);
+      else sc.finish(s, 200);
+    }
+    const counts = tally(picks);
+    expect(counts.get("catalog_ep0") ?? 0).toBeLessThanOrEqual(3);
+    expect(sc.sharedInFlight("catalog_ep0")).toBe(stuck.length);
+    for (const s of stuck) sc.finish(s, 200);
+    expect(sc.sharedInFlight("catalog_ep0")).toBe(0);
+  });
+});
+
+/**
+ * Open-loop load on virtual time: `perMs` new requests every millisecond, each
+ * ending `latencyOf(endpoint, now)` ms later with `statusOf(endpoint, now)`.
+ */
+function runLoad(
+  sc: Sidecar,
+  requests: number,
+  perMs: number,
+  latencyOf: (ep: string, nowMs: number) => number,
+  statusOf: (ep: string, nowMs: number) => number,
+): string[] {
+  const picks: string[] = [];
+  const pending: { s: Stream; due: number; status: number }[] = [];
+  let t = 0;
+  const drain = (all: boolean) => {
+    for (let k = pending.length - 1; k >= 0; k--) {
+      const p = pending[k]!;
+      if (all || p.due <= t) {
+        pending.splice(k, 1);
+        sc.finish(p.s, p.status);
+      }
+    }
+  };
+  while (picks.length < requests) {
+    for (let j = 0; j < perMs && picks.length < requests; j++) {
+      const s = sc.request("catalog");
+      const ep = target(s);
+      pending.push({ s, due: t + latencyOf(ep, t), status: statusOf(ep, t) });
+      picks.push(ep);
+    }
+    sc.envoy.advance(1);
+    t++;
+    drain(false);
+  }
+  while (pending.length > 0) {
+    sc.envoy.advance(1);
+    t++;
+    drain(false);
+  }
+  return picks;
+}
+
+describe("least_latency", () => {
+  it("sends ≤ 15 % to an endpoint 10× slower than its peers under concurrent load", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_latency", 4)]));
+    const slow = "catalog_ep3";
+    const picks = runLoad(sc, N, 2, (ep) => (ep === slow ? 100 : 10), () => 200);
+    const counts = tally(picks);
+    expect(share(counts, slow, N)).toBeLessThanOrEqual(0.15);
+    for (let i = 0; i < 3; i++) expect(share(counts, `catalog_ep${i}`, N)).toBeGreaterThan(0.25);
+    // The shared EWMA tells them apart (10 ms vs 100 ms, in µs).
+    const ewma = (i: number) => sc.stat(`lightsub.service.catalog.endpoint.catalog-${i}_9090.latency_ewma_us`)!;
+    expect(ewma(3)).toBeGreaterThanOrEqual(90_000);
+    expect(ewma(0)).toBeLessThanOrEqual(11_000);
+  });
+
+  it("follows an endpoint that becomes slow", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_latency", 3)]));
+    // catalog_ep0 is fast for the first 2,000 ms, then 20× slower.
+    const picks = runLoad(sc, 8_000, 2, (ep, t) => (ep === "catalog_ep0" && t >= 2000 ? 200 : 10), () => 200);
+    const late = tally(picks.slice(6_000));
+    expect(share(late, "catalog_ep0", 2_000)).toBeLessThanOrEqual(0.1);
+  });
+});
+
+describe("availability", () => {
+  it("avoids an endpoint that fails every request after ≤ 50 failures (≤ 5 % share), and brings it back once it heals", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "availability", 4)]));
+    const bad = "catalog_ep3";
+    const picks = runLoad(sc, N, 2, () => 5, (ep) => (ep === bad ? 503 : 200));
+    // Every request to `bad` failed. Within the first 1,000 requests (0.5 s) it failed at most
+    // 50 times; afterwards it gets at most 5 % (in fact only the probes: one per second).
+    const badIndexes = picks.flatMap((ep, i) => (ep === bad ? [i] : []));
+    expect(badIndexes.filter((i) => i < 1000).length).toBeLessThanOrEqual(50);
+    const after = picks.slice(1000);
+    expect(tally(after).get(bad) ?? 0).toBeLessThanOrEqual(after.length * 0.05);
+    expect(badIndexes.filter((i) => i >= 1000).length).toBeLessThanOrEqual(5);
+    expect(sc.stat("lightsub.service.catalog.endpoint.catalog-3_9090.rq_5xx")).toBe(badIndexes.length);
+
+    // Heal it: probes succeed, the window forgets the errors, it gets traffic again.
+    // (windowMs 10 s: 14 s of traffic at 1 request/ms, look at the last 3 s.)
+    const later = runLoad(sc, 14_000, 1, () => 5, () => 200);
+    const last = tally(later.slice(-3_000));
+    expect(share(last, bad, 3_000)).toBeGreaterThanOrEqual(0.15);
+  });
+
+  it("probes an avoided endpoint once per probeIntervalMs across all workers", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "availability", 2, { probeIntervalMs: 1000, windowMs: 60000 })]));
+    // Make catalog_ep1 fail until it is avoided.
+    for (let i = 0; i < 40; i++) {
+      const s = sc.request("catalog");
+      sc.finish(s, target(s) === "catalog_ep1" ? 503 : 200);
+      sc.envoy.advance(1);
+    }
+    // From now on: 10 s of traffic at 1 request / 10 ms over both workers, ep1 still failing.
+    let toBad = 0;
+    for (let i = 0; i < 1000; i++) {
+      const s = sc.request("catalog");
+      if (target(s) === "catalog_ep1") toBad++;
+      sc.finish(s, target(s) === "catalog_ep1" ? 503 : 200);
+      sc.envoy.advance(10);
+    }
+    expect(toBad).toBeGreaterThanOrEqual(9);
+    expect(toBad).toBeLessThanOrEqual(11);
+  });
+});
+
+describe("consistent_hash", () => {
+  const KEYS = Array.from({ length: N }, (_, i) => `user-${i}`);
+
+  function mapKeys(sc: Sidecar): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const key of KEYS) {
+      const s = sc.request("catalog", [["x-user-id", key]]);
+      m.set(key, target(s));
+      sc.finish(s, 200);
+    }
+    return m;
+  }
+
+  it("is 100 % sticky per key across workers, and adding a 5th endpoint moves ≤ 30 % of 10,000 keys (all to it)", async () => {
+    const config = (n: number) => pluginConfig([destination("catalog", "consistent_hash", n, { hashOn: { header: "x-user-id" } })]);
+    const sc = await Sidecar.start(config(4));
+    const first = mapKeys(sc);
+    const second = mapKeys(sc); // same keys, the other worker for each (2 workers, N even)
+    expect(second).toEqual(first);
+    const counts = tally([...first.values()]);
+    expect(counts.size).toBe(4);
+    for (const [, c] of counts) expect(c / N).toBeGreaterThan(0.15);
+
+    sc.reconfigure(config(5));
+    const third = mapKeys(sc);
+    let moved = 0;
+    for (const key of KEYS) {
+      if (third.get(key) !== first.get(key)) {
+        moved++;
+        expect(third.get(key)).toBe("catalog_ep4");
+      }
+    }
+    expect(moved / N).toBeLessThanOrEqual(0.3);
+    expect(moved / N).toBeGreaterThan(0.1);
+  });
+
+  it("keys on a cookie or on the path without its query", async () => {
+    const sc = await Sidecar.start(
+      pluginConfig([
+        destination("catalog", "consistent_hash", 5, { hashOn: { cookie: "session" } }),
+        destination("orders", "consistent_hash", 5, { hashOn: { path: true } }),
+      ]),
+    );
+    for (let i = 0; i < 50; i++) {
+      const a = sc.request("catalog", [["cookie", `theme=dark; session=s${i}; lang=en`]]);
+      const b = sc.request("catalog", [["cookie", `session="s${i}";other=${i * 7}`]]);
+      expect(target(b)).toBe(target(a));
+      const c = sc.request("orders", [], `/orders/${i}?page=1`);
+      const d = sc.request("orders", [], `/orders/${i}?page=2&sort=asc`);
+      expect(target(d)).toBe(target(c));
+      for (const s of [a, b, c, d]) sc.finish(s, 200);
+    }
+    // Different keys do spread.
+    const spread = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const s = sc.request("catalog", [["cookie", `session=k${i}`]]);
+      spread.add(target(s));
+      sc.finish(s, 200);
+    }
+    expect(spread.size).toBe(5);
+  });
+
+  it("a request without a key is still scheduled (least load)", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "consistent_hash", 3, { hashOn: { header: "x-user-id" } })]));
+    const picks: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const s = sc.request("catalog", i % 2 ? [["cookie", "x=1"]] : [["x-user-id", ""]]);
+      picks.push(target(s));
+      sc.finish(s, 200);
+    }
+    expect(tally(picks).size).toBe(3);
+    expect(picks.every((p) => p.startsWith("catalog_ep"))).toBe(true);
+    expect(HEADER).toBe("x-lightsub-endpoint");
+  });
+});
