@@ -1,0 +1,110 @@
+/**
+ * One Envoy process: the virtual clock, the stats store, shared data and
+ * queues, the log, and the worker VMs created from compiled modules.
+ */
+import { LOG_LEVELS, type LogLevelName } from "./abi.js";
+import { compileModule, type CompiledModule } from "./compile.js";
+import type { RootContext } from "./context.js";
+import type { LogEntry } from "./log.js";
+import { Prng } from "./prng.js";
+import { msToNs } from "./time.js";
+import { SharedData } from "./shared-data.js";
+import { SharedQueues } from "./shared-queues.js";
+import { StatsStore } from "./stats.js";
+import { TickScheduler } from "./ticks.js";
+import { Vm, type VmOptions } from "./vm.js";
+
+export interface EnvoyOptions {
+  /** Wall-clock time at virtual time 0, in ms since the epoch (proxy_get_current_time_nanoseconds). Default 0. */
+  startTimeMs?: number;
+  /** Envoy's log level for the wasm logger: messages below it are dropped; proxy_get_log_level reports it. Default "info". */
+  logLevel?: LogLevelName;
+  /** Seed of the PRNG behind WASI random_get. Default 1. */
+  seed?: number;
+}
+
+export class Envoy {
+  /** Compiles a module as Envoy loads one; throws ImportError / ModuleError for what Envoy refuses. */
+  static compile(bytes: Uint8Array | ArrayBuffer): Promise<CompiledModule> {
+    return compileModule(bytes);
+  }
+
+  readonly stats = new StatsStore();
+  readonly sharedData: SharedData;
+  /** @internal */
+  readonly sharedQueues = new SharedQueues();
+  readonly logs: LogEntry[] = [];
+  /** Host function calls made by all VMs (for benchmarks). */
+  hostCalls = 0;
+  readonly vms: Vm[] = [];
+  logLevel: LogLevelName;
+  /** @internal */
+  readonly random: Prng;
+
+  private readonly startTimeMs: number;
+  private elapsedMs = 0;
+  private readonly ticks = new TickScheduler();
+
+  constructor(options: EnvoyOptions = {}) {
+    this.startTimeMs = options.startTimeMs ?? 0;
+    this.logLevel = options.logLevel ?? "info";
+    this.random = new Prng(options.seed ?? 1);
+    this.sharedData = new SharedData(() => this.vms[0]?.vmId ?? "");
+  }
+
+  /** A new worker VM running `module` (instantiated, _initialize run). */
+  createVm(module: CompiledModule, options: VmOptions = {}): Vm {
+    const vm = new Vm(this, this.vms.length, module, options);
+    this.vms.push(vm);
+    return vm;
+  }
+
+  /** Virtual wall-clock time in ms since the epoch. */
+  nowMs(): number {
+    return this.startTimeMs + this.elapsedMs;
+  }
+
+  /** @internal Wall clock in ns (proxy_get_current_time_nanoseconds, WASI realtime). */
+  nowNs(): bigint {
+    return msToNs(this.startTimeMs) + msToNs(this.elapsedMs);
+  }
+
+  /** @internal Monotonic clock in ns: time since this Envoy started. */
+  monotonicNs(): bigint {
+    return msToNs(this.elapsedMs);
+  }
+
+  /**
+   * Moves virtual time forward by `ms`, firing every due tick (all VMs, all
+   * root contexts) in time order; ties fire in the order their timers were armed.
+   */
+  advance(ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`advance(${ms}): need a finite ms >= 0`);
+    const target = this.elapsedMs + ms;
+    for (;;) {
+      const timer = this.ticks.nextDue(target);
+      if (!timer) break;
+      this.elapsedMs = Math.max(this.elapsedMs, timer.dueMs);
+      const root = timer.owner as RootContext;
+      root.vm.tick(root);
+      this.ticks.rearm(root, this.elapsedMs);
+    }
+    this.elapsedMs = target;
+  }
+
+  /** @internal proxy_set_tick_period_milliseconds on a root context (0 stops its ticks). */
+  setTickPeriod(root: RootContext, periodMs: number): void {
+    this.ticks.set(root, periodMs, this.elapsedMs);
+  }
+
+  /** The tick period set by a root context, if any. */
+  tickPeriod(root: RootContext): number | undefined {
+    return this.ticks.periodOf(root);
+  }
+
+  /** @internal Appends to `logs` if `level` passes the log level. */
+  emitLog(vm: number, level: LogLevelName, message: string): void {
+    if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(this.logLevel)) return;
+    this.logs.push({ vm, level, message });
+  }
+}
