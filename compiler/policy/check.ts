@@ -1,0 +1,394 @@
+/**
+ * Semantic checks: what the schema cannot express (names that must exist or be
+ * unique, ports that must not clash, settings that contradict each other).
+ *
+ * Runs on the raw parsed value even when the schema found problems, so one run
+ * reports everything: every check reads values through type guards and skips
+ * what is malformed (the schema already reported that). Linear in the size of
+ * the policy (maps keyed by name and address), apart from "did you mean"
+ * suggestions, which are capped.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+import { MESH_PORT_DEFAULT, SIDECAR_DEFAULTS, STRATEGIES, type Strategy } from "../model.js";
+import {
+  DEFAULT_PROTOCOL,
+  DEFAULT_STRATEGY,
+  GRPC_ONLY_RETRY_ON,
+  HEALTH_CHECK_DEFAULTS,
+  PARAMETER_STRATEGY,
+  WEIGHT_AWARE_STRATEGIES,
+} from "./defaults.js";
+import { describeValue, fieldName } from "./describe.js";
+import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
+import { error, warning, type Finding } from "./findings.js";
+import type { Path, PathSegment } from "./positions.js";
+import { POLICY_SCHEMA } from "./schema.js";
+import { didYouMean } from "./suggest.js";
+
+type Rec = Record<string, unknown>;
+
+/** Edit-distance searches over all service names are costly; beyond this many unknown names, skip suggestions. */
+const MAX_SUGGESTIONS = 200;
+
+// The same patterns as the schema, so a value the schema rejected is never judged twice.
+const DURATION_SHAPE = new RegExp(String(POLICY_SCHEMA.$defs!["duration"]!["pattern"]));
+const DNS_LABEL = new RegExp(String(POLICY_SCHEMA.$defs!["dnsLabel"]!["pattern"]));
+
+function rec(value: unknown): Rec | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Rec) : undefined;
+}
+function list(value: unknown): unknown[] | undefined {
+  return Array.isArray(value) ? value : undefined;
+}
+function text(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+function port(value: unknown): number | undefined {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535 ? (value as number) : undefined;
+}
+function strategy(value: unknown): Strategy | undefined {
+  return (STRATEGIES as readonly unknown[]).includes(value) ? (value as Strategy) : undefined;
+}
+
+interface ServiceInfo {
+  index: number;
+  path: Path;
+  rec: Rec;
+  name?: string;
+  /** The strategy for calls to this service after defaults; undefined when a strategy value is invalid. */
+  strategy?: Strategy;
+}
+
+/** All semantic findings of one policy. */
+export function checkSemantics(policy: unknown): Finding[] {
+  const findings: Finding[] = [];
+  const spec = rec(rec(policy)?.["spec"]);
+  if (spec === undefined) return findings;
+  const services = collectServices(spec);
+  const meshScheduler = rec(spec["scheduler"]);
+
+  checkServiceNames(services, findings);
+  checkEndpoints(services, findings);
+  checkCalls(services, findings);
+  checkSidecarPorts(spec, services, findings);
+  checkSchedulers(meshScheduler, services, findings);
+  checkDurations(spec, services, findings);
+  checkConnectors(services, findings);
+  return findings;
+}
+
+function collectServices(spec: Rec): ServiceInfo[] {
+  const mesh = rec(spec["scheduler"]);
+  const meshStrategy = mesh === undefined ? DEFAULT_STRATEGY : resolveMeshStrategy(mesh);
+  const result: ServiceInfo[] = [];
+  (list(spec["services"]) ?? []).forEach((value, index) => {
+    const service = rec(value);
+    if (service === undefined) return;
+    const own = rec(service["scheduler"]);
+    const ownStrategy = own?.["strategy"];
+    const resolved = ownStrategy === undefined ? meshStrategy : strategy(ownStrategy);
+    const info: ServiceInfo = { index, path: ["spec", "services", index], rec: service };
+    const name = text(service["name"]);
+    if (name !== undefined) info.name = name;
+    if (resolved !== undefined) info.strategy = resolved;
+    result.push(info);
+  });
+  return result;
+}
+
+function resolveMeshStrategy(mesh: Rec): Strategy | undefined {
+  return mesh["strategy"] === undefined ? DEFAULT_STRATEGY : strategy(mesh["strategy"]);
+}
+
+function checkServiceNames(services: ServiceInfo[], findings: Finding[]): void {
+  const first = new Map<string, ServiceInfo>();
+  for (const service of services) {
+    if (service.name === undefined) continue;
+    const earlier = first.get(service.name);
+    if (earlier === undefined) first.set(service.name, service);
+    else findings.push(error("LS010", [...service.path, "name"], `duplicate service name ${JSON.stringify(service.name)} (already used by spec.services[${earlier.index}])`));
+  }
+}
+
+function checkEndpoints(services: ServiceInfo[], findings: Finding[]): void {
+  // address:port → which service lists it first (addresses compare case-insensitively, as DNS does)
+  const owners = new Map<string, { service: ServiceInfo; endpoint: number }>();
+  for (const service of services) {
+    const endpoints = list(service.rec["endpoints"]) ?? [];
+    endpoints.forEach((value, index) => {
+      const endpoint = rec(value);
+      const address = text(endpoint?.["address"]);
+      const endpointPort = port(endpoint?.["port"]);
+      const path = (): Path => [...service.path, "endpoints", index];
+      if (address !== undefined) checkAddress(address, () => [...path(), "address"], findings);
+      if (address === undefined || endpointPort === undefined) return;
+      const key = `${address.toLowerCase()}:${endpointPort}`;
+      const owner = owners.get(key);
+      const shown = `${address}:${endpointPort}`;
+      if (owner === undefined) {
+        owners.set(key, { service, endpoint: index });
+      } else if (owner.service === service) {
+        findings.push(error("LS021", path(), `endpoint ${shown} is listed twice (also endpoints[${owner.endpoint}])`));
+      } else {
+        const other = owner.service.name === undefined ? `spec.services[${owner.service.index}]` : `service ${JSON.stringify(owner.service.name)}`;
+        findings.push(error("LS020", path(), `endpoint ${shown} is also an endpoint of ${other}: two services cannot listen on one address and port`));
+      }
+    });
+  }
+}
+
+/** The schema accepts hostname-shaped and IPv6-shaped text; here numbers must also be real addresses. */
+function checkAddress(address: string, path: () => Path, findings: Finding[]): void {
+  if (/^[0-9.]+$/.test(address) && !isIPv4(address)) {
+    findings.push(error("LS008", path(), `address ${JSON.stringify(address)} is not a valid IPv4 address`));
+  } else if (address.includes(":") && /^[0-9A-Fa-f:.]+$/.test(address) && !isIPv6(address)) {
+    findings.push(error("LS008", path(), `address ${JSON.stringify(address)} is not a valid IPv6 address`));
+  }
+}
+
+function checkCalls(services: ServiceInfo[], findings: Finding[]): void {
+  const byName = new Map<string, ServiceInfo>();
+  for (const service of services) if (service.name !== undefined && !byName.has(service.name)) byName.set(service.name, service);
+  let suggestions = 0;
+  for (const service of services) {
+    const calls = list(service.rec["calls"]) ?? [];
+    let seen: Map<string, number> | undefined;
+    for (let index = 0; index < calls.length; index++) {
+      const item = calls[index];
+      const name = typeof item === "string" ? item : text(rec(item)?.["service"]);
+      if (name === undefined || !DNS_LABEL.test(name)) continue; // the schema reports it
+      const namePath = (): Path => (typeof item === "string" ? [...service.path, "calls", index] : [...service.path, "calls", index, "service"]);
+      const quoted = JSON.stringify(name);
+      if (name === service.name) {
+        findings.push(error("LS013", namePath(), `service ${quoted} calls itself`));
+      } else if (!byName.has(name)) {
+        const hint = suggestions++ < MAX_SUGGESTIONS ? didYouMean(name, byName.keys()) : "";
+        findings.push(error("LS012", namePath(), `service ${quoted} in calls is not defined${hint}`));
+      }
+      const earlier = (seen ??= new Map()).get(name);
+      if (earlier !== undefined) findings.push(error("LS014", namePath(), `service ${quoted} is already in calls (calls[${earlier}])`));
+      else seen.set(name, index);
+    }
+  }
+}
+
+/** One port a sidecar binds. Described only when it clashes (this runs for every call of every service). */
+interface PortUse {
+  port: number;
+  kind: "admin" | "mesh" | "app" | "call";
+  /** Where the port is written; undefined for a default. */
+  path?: Path;
+  /** kind "call": the called service, and whether the port is its app port (not written in the call). */
+  callee?: string;
+  implicit?: boolean;
+}
+
+function describePortUse(use: PortUse): string {
+  switch (use.kind) {
+    case "admin":
+      return use.path === undefined
+        ? `the admin port (default ${SIDECAR_DEFAULTS.adminPort}, set spec.sidecar.adminPort to move it)`
+        : "the admin port (spec.sidecar.adminPort)";
+    case "mesh":
+      return use.path === undefined ? `the inbound mesh port (default ${MESH_PORT_DEFAULT}, set meshPort to move it)` : "the inbound mesh port (meshPort)";
+    case "app":
+      return "the app port (port)";
+    case "call":
+      return use.implicit
+        ? `the outbound port for calls to ${JSON.stringify(use.callee)} (its port ${use.port}; choose another with { service: ${use.callee}, port: <free port> })`
+        : `the outbound port for calls to ${JSON.stringify(use.callee)}`;
+  }
+}
+
+function checkSidecarPorts(spec: Rec, services: ServiceInfo[], findings: Finding[]): void {
+  const adminExplicit = port(rec(spec["sidecar"])?.["adminPort"]);
+  const admin: PortUse =
+    adminExplicit === undefined ? { port: SIDECAR_DEFAULTS.adminPort, kind: "admin" } : { port: adminExplicit, kind: "admin", path: ["spec", "sidecar", "adminPort"] };
+  const appPorts = new Map<string, number>();
+  for (const service of services) {
+    const appPort = port(service.rec["port"]);
+    if (service.name !== undefined && appPort !== undefined && !appPorts.has(service.name)) appPorts.set(service.name, appPort);
+  }
+
+  for (const service of services) {
+    // Defaults first, so that a clash is reported where the user wrote a port.
+    const defaults: PortUse[] = [];
+    const written: PortUse[] = [];
+    (admin.path === undefined ? defaults : written).push(admin);
+    const meshPort = port(service.rec["meshPort"]);
+    if (meshPort === undefined) defaults.push({ port: MESH_PORT_DEFAULT, kind: "mesh" });
+    else written.push({ port: meshPort, kind: "mesh", path: [...service.path, "meshPort"] });
+    const appPort = port(service.rec["port"]);
+    if (appPort !== undefined) written.push({ port: appPort, kind: "app", path: [...service.path, "port"] });
+    const calls = list(service.rec["calls"]) ?? [];
+    let called: Set<string> | undefined;
+    for (let index = 0; index < calls.length; index++) {
+      const item = calls[index];
+      const explicit = port(rec(item)?.["port"]);
+      const callee = typeof item === "string" ? item : text(rec(item)?.["service"]);
+      // Self-calls and repeated calls are reported as such (LS013, LS014), not as port clashes.
+      if (callee === undefined || callee === service.name || called?.has(callee)) continue;
+      (called ??= new Set()).add(callee);
+      const callPort = explicit ?? appPorts.get(callee);
+      if (callPort === undefined) continue;
+      const path: Path = explicit === undefined ? [...service.path, "calls", index] : [...service.path, "calls", index, "port"];
+      written.push({ port: callPort, kind: "call", path, callee, implicit: explicit === undefined });
+    }
+    const taken = new Map<number, PortUse>();
+    for (const use of defaults) if (!taken.has(use.port)) taken.set(use.port, use);
+    for (const use of written) {
+      const earlier = taken.get(use.port);
+      if (earlier === undefined) {
+        taken.set(use.port, use);
+        continue;
+      }
+      const owner = service.name === undefined ? "this service's sidecar" : `the sidecar of ${JSON.stringify(service.name)}`;
+      findings.push(error("LS020", use.path!, `port ${use.port} is used twice in ${owner}: ${describePortUse(earlier)} and ${describePortUse(use)}`));
+    }
+  }
+}
+
+function checkSchedulers(mesh: Rec | undefined, services: ServiceInfo[], findings: Finding[]): void {
+  const meshStrategy = mesh === undefined ? DEFAULT_STRATEGY : resolveMeshStrategy(mesh);
+  const meshPath: Path = ["spec", "scheduler"];
+  const meshHashOn = mesh?.["hashOn"] !== undefined;
+  if (mesh !== undefined && meshStrategy === "consistent_hash" && !meshHashOn) {
+    findings.push(error("LS041", [...meshPath, "strategy"], "strategy consistent_hash needs hashOn (header, cookie or path) to know what to hash"));
+  }
+
+  for (const service of services) {
+    const own = rec(service.rec["scheduler"]);
+    const ownPath: Path = [...service.path, "scheduler"];
+    const resolved = service.strategy;
+    if (resolved === undefined) continue;
+    if (own !== undefined) {
+      if (own["hashOn"] !== undefined && resolved !== "consistent_hash") {
+        findings.push(error("LS040", [...ownPath, "hashOn"], `hashOn is only used by strategy consistent_hash, but calls to this service use ${resolved}`));
+      }
+      if (resolved === "consistent_hash" && own["hashOn"] === undefined && own["strategy"] !== undefined && !meshHashOn) {
+        findings.push(error("LS041", [...ownPath, "strategy"], "strategy consistent_hash needs hashOn (header, cookie or path) to know what to hash"));
+      }
+      for (const [parameter, user] of Object.entries(PARAMETER_STRATEGY)) {
+        if (own[parameter] !== undefined && resolved !== user) {
+          findings.push(warning("LS043", [...ownPath, parameter], `${parameter} is only used by strategy ${user}, but calls to this service use ${resolved}`));
+        }
+      }
+    }
+    checkWeights(service, resolved, own, findings);
+  }
+
+  // The mesh's hashOn and parameters are defaults for every service that uses the strategy
+  // they belong to; unused defaults are harmless, so they are not reported.
+}
+
+function checkWeights(service: ServiceInfo, resolved: Strategy, own: Rec | undefined, findings: Finding[]): void {
+  const endpoints = list(service.rec["endpoints"]) ?? [];
+  const weights = endpoints.map((e) => rec(e)?.["weight"]);
+  const firstExplicit = weights.findIndex((w) => w !== undefined);
+  if (firstExplicit !== -1 && !WEIGHT_AWARE_STRATEGIES.has(resolved)) {
+    findings.push(
+      warning(
+        "LS031",
+        [...service.path, "endpoints", firstExplicit, "weight"],
+        `endpoint weights are ignored by strategy ${resolved}; only weighted and consistent_hash follow them (Envoy's fallback load balancing does too)`,
+      ),
+    );
+  }
+  if (resolved === "weighted" && own?.["strategy"] === "weighted" && endpoints.length > 1) {
+    const effective = weights.map((w) => (w === undefined ? 1 : w));
+    if (effective.every((w) => w === effective[0])) {
+      findings.push(
+        warning("LS032", [...service.path, "scheduler", "strategy"], "strategy weighted with the same weight on every endpoint behaves like round_robin; set weight on the endpoints"),
+      );
+    }
+  }
+}
+
+/** Durations: the schema checks the shape; here the value (zero, sub-millisecond, above 24h). */
+function checkDurations(spec: Rec, services: ServiceInfo[], findings: Finding[]): void {
+  const check = (container: unknown, path: Path, key: string, zeroAllowed = false): void => {
+    const value = text(rec(container)?.[key]);
+    if (value === undefined || !DURATION_SHAPE.test(value)) return;
+    const parsed = parseDuration(value);
+    const problem = !parsed.ok
+      ? `${parsed.reason}: ${describeValue(value)}`
+      : parsed.ms === 0 && !zeroAllowed
+        ? "must be longer than 0"
+        : parsed.ms > MAX_DURATION_MS
+          ? `must be at most 24h, got ${describeValue(value)}`
+          : undefined;
+    if (problem === undefined) return;
+    const at: Path = [...path, key];
+    findings.push(error("LS050", at, `${fieldName(at)} ${problem}`));
+  };
+  const scheduler = (value: unknown, path: Path): void => {
+    for (const key of ["decay", "window", "probeInterval"]) check(value, path, key);
+  };
+  scheduler(spec["scheduler"], ["spec", "scheduler"]);
+  for (const service of services) {
+    scheduler(service.rec["scheduler"], [...service.path, "scheduler"]);
+    const connector = rec(service.rec["connector"]);
+    if (connector === undefined) continue;
+    const path: Path = [...service.path, "connector"];
+    check(connector, path, "timeout", true);
+    check(connector, path, "connectTimeout");
+    check(connector["retries"], [...path, "retries"], "perTryTimeout");
+    check(connector["outlierDetection"], [...path, "outlierDetection"], "interval");
+    check(connector["outlierDetection"], [...path, "outlierDetection"], "baseEjectionTime");
+    check(connector["healthCheck"], [...path, "healthCheck"], "interval");
+    check(connector["healthCheck"], [...path, "healthCheck"], "timeout");
+  }
+}
+
+/** Milliseconds of a well-formed duration, else undefined. */
+function ms(value: unknown): number | undefined {
+  if (typeof value !== "string" || !DURATION_SHAPE.test(value)) return undefined;
+  const parsed = parseDuration(value);
+  return parsed.ok ? parsed.ms : undefined;
+}
+
+function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
+  for (const service of services) {
+    const connector = rec(service.rec["connector"]);
+    if (connector === undefined) continue;
+    const path: Path = [...service.path, "connector"];
+    const retries = rec(connector["retries"]);
+    const timeout = ms(connector["timeout"]);
+    const perTry = ms(retries?.["perTryTimeout"]);
+    if (timeout !== undefined && timeout > 0 && perTry !== undefined && perTry >= timeout) {
+      findings.push(
+        warning(
+          "LS051",
+          [...path, "retries", "perTryTimeout"],
+          `retries.perTryTimeout (${formatDuration(perTry)}) is not shorter than timeout (${formatDuration(timeout)}): the first try can use up the whole timeout, leaving no time to retry`,
+        ),
+      );
+    }
+    const healthCheck = rec(connector["healthCheck"]);
+    if (healthCheck !== undefined) {
+      const interval = healthCheck["interval"] === undefined ? HEALTH_CHECK_DEFAULTS.intervalMs : ms(healthCheck["interval"]);
+      const hcTimeout = healthCheck["timeout"] === undefined ? HEALTH_CHECK_DEFAULTS.timeoutMs : ms(healthCheck["timeout"]);
+      if (interval !== undefined && hcTimeout !== undefined && hcTimeout >= interval) {
+        const at: PathSegment[] = [...path, "healthCheck"];
+        if (healthCheck["timeout"] !== undefined) at.push("timeout");
+        findings.push(
+          warning("LS052", at, `healthCheck.timeout (${formatDuration(hcTimeout)}) is not shorter than healthCheck.interval (${formatDuration(interval)}): checks overlap`),
+        );
+      }
+    }
+    const protocol = service.rec["protocol"] ?? DEFAULT_PROTOCOL;
+    if (protocol !== "grpc") {
+      (list(retries?.["on"]) ?? []).forEach((condition, index) => {
+        if (typeof condition === "string" && GRPC_ONLY_RETRY_ON.has(condition as never)) {
+          findings.push(
+            warning(
+              "LS060",
+              [...path, "retries", "on", index],
+              `retry condition ${JSON.stringify(condition)} only matches gRPC status codes, but this service's protocol is ${String(protocol)}`,
+            ),
+          );
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The policy front end: text → diagnostics and, when there is no error, the
+ * MeshModel.
+ *
+ *   load (parse, positions) → document gate (LS003) → limits (LS011)
+ *   → schema (ajv) + semantic checks, both always run → model
+ *
+ * Everything a run finds is reported together, sorted by position.
+ */
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
+import type { MeshModel } from "../model.js";
+import { checkSemantics } from "./check.js";
+import { describeValue } from "./describe.js";
+import { error, type Finding } from "./findings.js";
+import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "./limits.js";
+import { loadPolicyText, readPolicyFile, type SourceProblem } from "./load.js";
+import { LineIndex, type Locator } from "./positions.js";
+import { schemaFindings } from "./schema.js";
+import { toModel } from "./to-model.js";
+import { API_VERSION, KIND, type PolicyDocument } from "./types.js";
+
+export interface CheckResult {
+  /** Present only when no diagnostic is an error. */
+  model?: MeshModel;
+  diagnostics: Diagnostic[];
+}
+
+/** Checks policy text (YAML or JSON). `file` is the name diagnostics carry. */
+export function checkPolicy(text: string, file: string): CheckResult {
+  const lines = new LineIndex(text);
+  const fromProblem = (p: SourceProblem): Diagnostic => ({ file, ...lines.position(p.offset), severity: p.severity, code: p.code, message: p.message });
+
+  const loaded = loadPolicyText(text, file);
+  const diagnostics = loaded.problems.map(fromProblem);
+  if (loaded.policy === undefined) return { diagnostics: sortDiagnostics(diagnostics) };
+
+  const { value, locator } = loaded.policy;
+  const locate = (f: Finding): Diagnostic => locateFinding(f, locator, lines, file);
+
+  const gate = documentFindings(value);
+  if (gate.length > 0) return { diagnostics: sortDiagnostics([...diagnostics, ...gate.map(locate)]) };
+  const limits = limitFindings(value);
+  if (limits.length > 0) return { diagnostics: sortDiagnostics([...diagnostics, ...limits.map(locate)]) };
+
+  for (const f of schemaFindings(value)) diagnostics.push(locate(f));
+  for (const f of checkSemantics(value)) diagnostics.push(locate(f));
+  const sorted = sortDiagnostics(diagnostics);
+  if (hasErrors(sorted)) return { diagnostics: sorted };
+  return { model: toModel(value as PolicyDocument), diagnostics: sorted };
+}
+
+/** Reads and checks a policy file; unreadable or oversized files give LS001. */
+export async function checkPolicyFile(path: string): Promise<CheckResult> {
+  const read = await readPolicyFile(path);
+  if (read.text === undefined) {
+    return { diagnostics: read.problems.map((p) => ({ file: path, line: 1, column: 1, severity: p.severity, code: p.code, message: p.message })) };
+  }
+  return checkPolicy(read.text, path);
+}
+
+function locateFinding(f: Finding, locator: Locator, lines: LineIndex, file: string): Diagnostic {
+  const offset = locator.offsetOf(f.path, f.target ?? "value");
+  return { file, ...lines.position(offset), severity: f.severity, code: f.code, message: f.message };
+}
+
+/** Is this a lightsub/v1 Mesh document at all? If not, nothing else is worth reporting. */
+function documentFindings(value: unknown): Finding[] {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return [error("LS003", [], `a policy must be a mapping with apiVersion, kind, metadata and spec, got ${describeValue(value)}`)];
+  }
+  const doc = value as Record<string, unknown>;
+  const findings: Finding[] = [];
+  if (doc["apiVersion"] === undefined) findings.push(error("LS003", [], `apiVersion is missing: a policy starts with "apiVersion: ${API_VERSION}"`));
+  else if (doc["apiVersion"] !== API_VERSION) {
+    findings.push(error("LS003", ["apiVersion"], `apiVersion must be ${JSON.stringify(API_VERSION)} (the version this lightsub reads), got ${describeValue(doc["apiVersion"])}`));
+  }
+  if (doc["kind"] === undefined) findings.push(error("LS003", [], `kind is missing: a policy has "kind: ${KIND}"`));
+  else if (doc["kind"] !== KIND) findings.push(error("LS003", ["kind"], `kind must be ${JSON.stringify(KIND)}, got ${describeValue(doc["kind"])}`));
+  return findings;
+}
+
+/** Sizes that would make the later checks slow; refused before they run. */
+function limitFindings(value: unknown): Finding[] {
+  const services = (value as { spec?: { services?: unknown } }).spec?.services;
+  if (!Array.isArray(services)) return [];
+  if (services.length > MAX_SERVICES) {
+    return [error("LS011", ["spec", "services"], `spec.services lists ${services.length} services; the limit is ${MAX_SERVICES}`)];
+  }
+  const findings: Finding[] = [];
+  services.forEach((service, index) => {
+    const endpoints = (service as { endpoints?: unknown } | null)?.endpoints;
+    if (Array.isArray(endpoints) && endpoints.length > MAX_ENDPOINTS_PER_SERVICE) {
+      findings.push(
+        error("LS011", ["spec", "services", index, "endpoints"], `endpoints lists ${endpoints.length} endpoints; the limit is ${MAX_ENDPOINTS_PER_SERVICE} per service`),
+      );
+    }
+  });
+  return findings;
+}
+
+export { DIAGNOSTIC_CODES, formatDiagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
+export { POLICY_SCHEMA } from "./schema.js";
+export type { PolicyDocument } from "./types.js";

@@ -1,0 +1,20 @@
+/**
+ * Resource limits of the policy loader. They bound memory and time on hostile
+ * or mistaken input; real meshes stay far below them. (The schema repeats the
+ * service and endpoint limits as maxItems so editors show them too.)
+ */
+
+/** Largest policy file accepted, in bytes of UTF-8. */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Services in one mesh. */
+export const MAX_SERVICES = 20_000;
+/** Endpoints of one service. */
+export const MAX_ENDPOINTS_PER_SERVICE = 1_000;
+/**
+ * YAML alias expansion budget (the `yaml` package's maxAliasCount: alias uses
+ * times the size of what they point to). Sharing a connector block among a few
+ * hundred services fits; a "billion laughs" document does not.
+ */
+export const MAX_ALIAS_COUNT = 10_000;
+/** Syntax errors reported from one file before giving up (later ones are usually consequences). */
+export const MAX_SYNTAX_ERRORS = 20;

@@ -1,0 +1,152 @@
+/**
+ * Policy text → JS value plus a Locator (path → source offset).
+ *
+ * YAML 1.2 is a superset of JSON, so one loader reads both. Three parsers, in
+ * order of speed, all giving the same value for the same text:
+ *  1. text starting with `{`: our strict JSON parser (json.ts);
+ *  2. otherwise our fast block-YAML parser (fast-yaml.ts) when the text stays
+ *     in its subset;
+ *  3. the `yaml` package for everything else, and for every syntax error.
+ * Problems here carry offsets; index.ts turns them into line:column.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { parseDocument, visit, type Document } from "yaml";
+import type { Severity } from "../diagnostics.js";
+import { parseFastYaml } from "./fast-yaml.js";
+import { parseJson } from "./json.js";
+import { MAX_ALIAS_COUNT, MAX_FILE_BYTES, MAX_SYNTAX_ERRORS } from "./limits.js";
+import { ParseFailure } from "./parse-failure.js";
+import type { Locator } from "./positions.js";
+import { YamlDocumentLocator } from "./yaml-locator.js";
+
+export interface SourceProblem {
+  offset: number;
+  severity: Severity;
+  code: string;
+  message: string;
+}
+
+export interface LoadedPolicy {
+  value: unknown;
+  locator: Locator;
+  /** Which parser read the text (for tests and benchmarks). */
+  parser: "json" | "fast-yaml" | "yaml";
+}
+
+export interface LoadResult {
+  policy?: LoadedPolicy;
+  problems: SourceProblem[];
+}
+
+const MIB = 1024 * 1024;
+
+function problem(code: string, offset: number, message: string, severity: Severity = "error"): SourceProblem {
+  return { offset, severity, code, message };
+}
+
+/** Reads a policy file as UTF-8 text; problems are LS001. */
+export async function readPolicyFile(path: string): Promise<{ text?: string; problems: SourceProblem[] }> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return { problems: [problem("LS001", 0, `cannot read ${path}: not a regular file`)] };
+    if (info.size > MAX_FILE_BYTES) return { problems: [tooLarge(info.size)] };
+    const bytes = await readFile(path);
+    try {
+      return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), problems: [] };
+    } catch {
+      return { problems: [problem("LS001", 0, "the file is not valid UTF-8 text")] };
+    }
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    return { problems: [problem("LS001", 0, `cannot read ${path}: ${reason}`)] };
+  }
+}
+
+function tooLarge(bytes: number): SourceProblem {
+  return problem("LS001", 0, `the policy is ${(bytes / MIB).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / MIB} MiB`);
+}
+
+/** Parses policy text. `file` only decides which syntax error to show for text that is neither valid JSON nor valid YAML. */
+export function loadPolicyText(text: string, file: string): LoadResult {
+  // Cheap bound first: UTF-8 needs at least one byte per UTF-16 unit and at most three.
+  if (text.length > MAX_FILE_BYTES || (text.length * 3 > MAX_FILE_BYTES && Buffer.byteLength(text, "utf8") > MAX_FILE_BYTES)) {
+    return { problems: [tooLarge(Buffer.byteLength(text, "utf8"))] };
+  }
+  // A BOM is not part of the document; blank it out so offsets still match the text.
+  const source = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+  const first = source.search(/\S/);
+  if (first === -1) return { problems: [problem("LS001", 0, "the policy is empty")] };
+
+  let jsonFailure: ParseFailure | undefined;
+  if (source[first] === "{") {
+    try {
+      const { value, positions } = parseJson(source);
+      return { policy: { value, locator: positions, parser: "json" }, problems: [] };
+    } catch (e) {
+      if (!(e instanceof ParseFailure)) throw e;
+      if (e.kind === "limit") return { problems: [problem("LS011", e.offset, e.message)] };
+      jsonFailure = e; // maybe YAML flow style or JSON with comments: let the YAML parser try
+    }
+  } else {
+    const fast = parseFastYaml(source);
+    if (fast !== undefined) return { policy: { value: fast.value, locator: fast.positions, parser: "fast-yaml" }, problems: [] };
+  }
+
+  const result = loadWithYamlPackage(source);
+  if (jsonFailure !== undefined && result.policy === undefined && /\.json$/i.test(file)) {
+    return { problems: [problem("LS002", jsonFailure.offset, `JSON syntax error: ${jsonFailure.message}`)] };
+  }
+  return result;
+}
+
+function loadWithYamlPackage(source: string): LoadResult {
+  let doc: Document;
+  try {
+    doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true, strict: true });
+  } catch (e) {
+    return { problems: [thrownProblem(e, 0)] };
+  }
+  const problems: SourceProblem[] = [];
+  // The yaml package turns a stack overflow on absurd nesting into (many) errors: report one limit instead.
+  const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
+  if (overflow !== undefined) return { problems: [problem("LS011", overflow.pos[0], "the document is nested too deeply")] };
+  for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) problems.push(problem("LS002", e.pos[0], syntaxMessage(e.message)));
+  if (problems.length > 0) return { problems };
+  for (const w of doc.warnings) problems.push(problem("LS002", w.pos[0], syntaxMessage(w.message), "warning"));
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    return { problems: [...problems, thrownProblem(e, firstAliasOffset(doc))] };
+  }
+  if (value === null || value === undefined) return { problems: [...problems, problem("LS001", 0, "the policy is empty")] };
+  return { policy: { value, locator: new YamlDocumentLocator(doc, source), parser: "yaml" }, problems };
+}
+
+function syntaxMessage(message: string): string {
+  if (message === "Map keys must be unique") return "duplicate key (each key may appear only once in a mapping)";
+  if (message.startsWith("Source contains multiple documents")) return "more than one YAML document (remove the extra `---`)";
+  return `YAML syntax error: ${message}`;
+}
+
+/** The yaml package throws on alias bombs, undefined aliases and very deep nesting. */
+function thrownProblem(e: unknown, offset: number): SourceProblem {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError) return problem("LS011", offset, "the document is nested too deeply");
+  if (/alias count/i.test(message)) {
+    return problem("LS011", offset, `YAML aliases expand to too much data (limit ${MAX_ALIAS_COUNT} alias expansions weighted by size)`);
+  }
+  return problem("LS002", offset, `YAML error: ${message}`);
+}
+
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}

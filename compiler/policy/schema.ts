@@ -1,0 +1,174 @@
+/**
+ * Structural check of a policy against schemas/policy.schema.json (ajv, JSON
+ * Schema 2020-12), with ajv's errors rewritten as findings a newcomer can act on.
+ */
+import { readFileSync } from "node:fs";
+import Ajv2020 from "ajv/dist/2020.js";
+import type { ErrorObject } from "ajv";
+import { describeValue, fieldName, listWords, placeName } from "./describe.js";
+import { error, type Finding } from "./findings.js";
+import type { Path } from "./positions.js";
+import { didYouMean } from "./suggest.js";
+
+type SchemaNode = Record<string, unknown> & {
+  properties?: Record<string, SchemaNode>;
+  $defs?: Record<string, SchemaNode>;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+};
+
+/** The policy JSON Schema, as parsed from schemas/policy.schema.json. */
+export const POLICY_SCHEMA: SchemaNode = JSON.parse(
+  readFileSync(new URL("../../schemas/policy.schema.json", import.meta.url), "utf8"),
+) as SchemaNode;
+
+// Compiled once per process: compiling costs far more than validating.
+const validate = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(POLICY_SCHEMA);
+
+const defs = POLICY_SCHEMA.$defs!;
+const DURATION = defs["duration"]!;
+const WEIGHT = defs["weight"]!;
+const CALL = defs["call"]!;
+
+const DNS_LABEL_RULE = 'a DNS label: lowercase letters, digits and "-", starting with a letter, not ending with "-", at most 63 characters';
+
+/** What a pattern-checked value must look like, by the schema node that holds the pattern. */
+const PATTERN_HINTS = new Map<unknown, string>([
+  [defs["dnsLabel"], DNS_LABEL_RULE],
+  [CALL, `a service name (${DNS_LABEL_RULE})`],
+  [defs["endpoint"]!.properties!["address"], "a hostname or an IP address (IPv6 without brackets)"],
+  [defs["hashOn"]!.properties!["header"], "an HTTP header name such as x-user-id"],
+  [defs["hashOn"]!.properties!["cookie"], "a cookie name such as session"],
+  [defs["healthCheck"]!.properties!["path"], 'a path starting with "/", without spaces'],
+  [defs["image"], 'a container image reference such as "ghcr.io/acme/app:1.0"'],
+]);
+
+const TYPE_PHRASES: Record<string, string> = {
+  string: "text",
+  integer: "a whole number",
+  number: "a number",
+  boolean: "true or false",
+  object: "a mapping (key: value)",
+  array: "a list",
+  null: "empty",
+};
+
+/** Findings for every schema violation (all of them: ajv runs with allErrors). */
+export function schemaFindings(policy: unknown): Finding[] {
+  if (validate(policy)) return [];
+  const findings: Finding[] = [];
+  const seenFormat = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    const path = pointerToPath(e.instancePath);
+    // One complaint about a string's format or length per value; ajv may report both.
+    if (e.keyword === "pattern" || e.keyword === "minLength" || e.keyword === "maxLength") {
+      const key = e.instancePath;
+      if (seenFormat.has(key)) continue;
+      seenFormat.add(key);
+    }
+    findings.push(toFinding(e, path, policy));
+  }
+  return findings;
+}
+
+/** `/spec/services/0/port` → `["spec", "services", 0, "port"]` (RFC 6901 unescaping). */
+export function pointerToPath(pointer: string): Path {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => {
+      const segment = s.replace(/~1/g, "/").replace(/~0/g, "~");
+      return /^(0|[1-9][0-9]*)$/.test(segment) ? Number(segment) : segment;
+    });
+}
+
+function toFinding(e: ErrorObject, path: Path, policy: unknown): Finding {
+  const parent = e.parentSchema as SchemaNode | undefined;
+  const field = fieldName(path);
+  const got = describeValue(e.data);
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case "type": {
+      if (parent === DURATION) {
+        const hint = typeof e.data === "number" ? ` (add a unit: "${e.data}s" or "${e.data}ms")` : "";
+        return error("LS050", path, `${field} must be a duration with a unit, like "2s" or "250ms", got ${got}${hint}`);
+      }
+      if (parent === CALL) return error("LS004", path, `${field} must be a service name or a mapping { service: <name>, port: <port> }, got ${got}`);
+      const types = ([] as string[]).concat(params["type"] as string | string[]);
+      const phrase = types.map((t) => TYPE_PHRASES[t] ?? t).join(" or ");
+      const quotedNumber = typeof e.data === "string" && /^-?[0-9.]+$/.test(e.data) && (types.includes("integer") || types.includes("number"));
+      const hint = quotedNumber ? " (remove the quotes)" : "";
+      return error(parent === WEIGHT ? "LS030" : "LS004", path, `${field} must be ${phrase}, got ${got}${hint}`);
+    }
+    case "required":
+      return error("LS005", path, `missing required property ${JSON.stringify(params["missingProperty"])} in ${placeName(path, policy)}`);
+    case "additionalProperties": {
+      const property = String(params["additionalProperty"]);
+      const known = Object.keys(parent?.properties ?? {});
+      return error(
+        "LS006",
+        [...path, property],
+        `unknown property ${JSON.stringify(property)} in ${placeName(path, policy)}${didYouMean(property, known)}`,
+        "key",
+      );
+    }
+    case "enum": {
+      const allowed = params["allowedValues"] as unknown[];
+      const hint = typeof e.data === "string" ? didYouMean(e.data, allowed.map(String)) : "";
+      return error("LS007", path, `${field} must be one of ${listWords(allowed)}, got ${got}${hint}`);
+    }
+    case "const": {
+      const allowed = params["allowedValue"];
+      const code = path.length === 1 && (path[0] === "apiVersion" || path[0] === "kind") ? "LS003" : "LS007";
+      return error(code, path, `${field} must be ${JSON.stringify(allowed)}, got ${got}`);
+    }
+    case "pattern": {
+      if (parent === DURATION) {
+        return error("LS050", path, `${field} must be a duration like "250ms", "2s", "1.5m", "1h" or "1m30s", got ${got}`);
+      }
+      const hint = PATTERN_HINTS.get(parent) ?? `text matching ${String(params["pattern"])}`;
+      const lowercase = typeof e.data === "string" && e.data !== e.data.toLowerCase() && hint.includes("DNS label") ? " (names are lowercase)" : "";
+      return error("LS008", path, `${field} must be ${hint}, got ${got}${lowercase}`);
+    }
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return error(parent === WEIGHT ? "LS030" : "LS009", path, `${field} must be ${rangePhrase(parent)}, got ${got}`);
+    case "minItems":
+      return error("LS009", path, `${field} must list at least ${String(params["limit"])} item${params["limit"] === 1 ? "" : "s"}`);
+    case "maxItems":
+      return error("LS009", path, `${field} may list at most ${String(params["limit"])} items`);
+    case "uniqueItems": {
+      const items = e.data as unknown[];
+      const later = Math.max(params["i"] as number, params["j"] as number);
+      return error("LS009", [...path, later], `${field} lists ${describeValue(items[later])} twice`);
+    }
+    case "minLength":
+      return error("LS009", path, `${field} must not be empty`);
+    case "maxLength":
+      return error("LS009", path, `${field} must be at most ${String(params["limit"])} characters long`);
+    case "minProperties":
+    case "maxProperties": {
+      const keys = e.data !== null && typeof e.data === "object" ? Object.keys(e.data) : [];
+      const now = keys.length === 0 ? "it names none" : `not ${listWords(keys)}`;
+      return error("LS042", path, `${field} must name exactly one of header, cookie or path, ${now}`);
+    }
+    default:
+      return error("LS004", path, `${field} ${e.message ?? "is invalid"}`);
+  }
+}
+
+function rangePhrase(schema: SchemaNode | undefined): string {
+  const min = schema?.minimum;
+  const max = schema?.maximum;
+  const above = schema?.exclusiveMinimum;
+  if (above !== undefined && max !== undefined) return `more than ${above} and at most ${max}`;
+  if (min !== undefined && max !== undefined) return `from ${min} to ${max}`;
+  if (min !== undefined) return `at least ${min}`;
+  if (max !== undefined) return `at most ${max}`;
+  if (above !== undefined) return `more than ${above}`;
+  return "in range";
+}

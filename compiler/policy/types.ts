@@ -1,0 +1,101 @@
+/**
+ * The policy document as written (`apiVersion: lightsub/v1`, `kind: Mesh`):
+ * the shape schemas/policy.schema.json accepts, as TypeScript types. The
+ * builder (compiler/api.ts) produces it; to-model.ts reads it once checked.
+ */
+import type { FailMode, Protocol, RetryOn, Strategy } from "../model.js";
+
+/** `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1m30s`: whole milliseconds, at most 24h. */
+export type Duration = string;
+
+export type HashOnSpec = { header: string } | { cookie: string } | { path: true };
+
+export interface SchedulerSpec {
+  strategy?: Strategy;
+  hashOn?: HashOnSpec;
+  decay?: Duration;
+  window?: Duration;
+  errorThreshold?: number;
+  minRequests?: number;
+  probeInterval?: Duration;
+}
+
+export interface EndpointSpec {
+  address: string;
+  port: number;
+  weight?: number;
+}
+
+export type CallSpec = string | { service: string; port?: number };
+
+export interface RetriesSpec {
+  attempts?: number;
+  on?: RetryOn[];
+  perTryTimeout?: Duration;
+}
+
+export interface CircuitBreakerSpec {
+  maxConnections?: number;
+  maxPendingRequests?: number;
+  maxRequests?: number;
+  maxRetries?: number;
+}
+
+export interface OutlierDetectionSpec {
+  consecutive5xx?: number;
+  interval?: Duration;
+  baseEjectionTime?: Duration;
+  maxEjectionPercent?: number;
+}
+
+export interface HealthCheckSpec {
+  path: string;
+  interval?: Duration;
+  timeout?: Duration;
+  unhealthyThreshold?: number;
+  healthyThreshold?: number;
+}
+
+export interface ConnectorSpec {
+  timeout?: Duration;
+  connectTimeout?: Duration;
+  retries?: RetriesSpec;
+  circuitBreaker?: CircuitBreakerSpec;
+  outlierDetection?: OutlierDetectionSpec;
+  healthCheck?: HealthCheckSpec;
+}
+
+export interface ServiceSpec {
+  name: string;
+  port: number;
+  meshPort?: number;
+  protocol?: Protocol;
+  endpoints: EndpointSpec[];
+  calls?: CallSpec[];
+  scheduler?: SchedulerSpec;
+  connector?: ConnectorSpec;
+  failMode?: FailMode;
+  image?: string;
+}
+
+export interface SidecarSpec {
+  adminPort?: number;
+  image?: string;
+}
+
+export interface PolicySpec {
+  scheduler?: SchedulerSpec;
+  failMode?: FailMode;
+  sidecar?: SidecarSpec;
+  services: ServiceSpec[];
+}
+
+export interface PolicyDocument {
+  apiVersion: "lightsub/v1";
+  kind: "Mesh";
+  metadata: { name: string };
+  spec: PolicySpec;
+}
+
+export const API_VERSION = "lightsub/v1";
+export const KIND = "Mesh";
