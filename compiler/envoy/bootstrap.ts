@@ -1,0 +1,73 @@
+/**
+ * The complete Envoy bootstrap of one service's sidecar (every instance of the
+ * service runs the same one).
+ */
+import type { FailMode, MeshModel, ServiceModel } from "../model.js";
+import { admin } from "./admin.js";
+import { calleeClusters, localAppCluster } from "./clusters.js";
+import { deepFreeze } from "./freeze.js";
+import type { JsonObject } from "./json.js";
+import { inboundListener, outboundAddress, outboundHttpFilters, outboundListener } from "./listeners.js";
+import { MeshIndex } from "./mesh-index.js";
+import { sidecarNodeId } from "./names.js";
+import { pluginConfigJson } from "./plugin-config.js";
+import { outboundRouteConfig } from "./routes.js";
+import { statsConfig } from "./stats.js";
+import { wasmFilter } from "./wasm.js";
+
+const STATS_CONFIG = deepFreeze(statsConfig());
+
+/**
+ * `service` is a ServiceModel of `model` or its name. Pass one `index` to build
+ * many sidecars of the same model: what several bootstraps contain identically
+ * (the clusters and route config of a called service, ...) is built once and
+ * shared, deep-frozen, between them (mesh-index.ts).
+ */
+export function sidecarBootstrap(model: MeshModel, service: ServiceModel | string, index = new MeshIndex(model)): JsonObject {
+  const self = typeof service === "string" ? index.service(service) : service;
+  const callees = self.calls.map((call) => index.service(call.service));
+  const httpFilters = outboundFiltersByFailMode(index, self);
+
+  const outbound = self.calls.map((call, i) => {
+    const callee = callees[i]!;
+    return outboundListener(
+      call,
+      index.perCallee("routes", callee.name, outboundRouteConfig),
+      httpFilters(callee.failMode),
+      index.shared("outbound-address", call.port, () => outboundAddress(call.port)),
+    );
+  });
+  const clusters = [localAppCluster(self)];
+  for (const callee of callees) clusters.push(...index.perCallee("clusters", callee.name, calleeClusters));
+
+  return {
+    node: { id: sidecarNodeId(model.name, self.name), cluster: self.name },
+    admin: index.shared("admin", model.sidecar.adminPort, () => admin(model.sidecar.adminPort)),
+    stats_config: STATS_CONFIG,
+    static_resources: { listeners: [inboundListener(self), ...outbound], clusters },
+  };
+}
+
+/**
+ * The outbound HTTP filters (lightsub + router) for a listener whose
+ * destination has `failMode`. All destinations usually share one mode, and then
+ * every listener carries the same plugin JSON as docs/design.md describes; when
+ * modes differ, each listener's JSON carries its own destination's mode at the
+ * top level, so the filter applies the right one there.
+ */
+function outboundFiltersByFailMode(index: MeshIndex, self: ServiceModel): (mode: FailMode) => JsonObject[] {
+  const cache = new Map<FailMode, JsonObject[]>();
+  return (mode) => {
+    let filters = cache.get(mode);
+    if (filters === undefined) {
+      const lightsub = wasmFilter({
+        wasmPath: index.model.sidecar.wasmPath,
+        pluginJson: pluginConfigJson(index, self, mode),
+        failMode: mode,
+      });
+      filters = deepFreeze(outboundHttpFilters(lightsub));
+      cache.set(mode, filters);
+    }
+    return filters;
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Listeners of one sidecar: `inbound` on 0.0.0.0:meshPort → local app, and one
+ * `outbound_C` per called service on 127.0.0.1:<call port>. Every HTTP
+ * connection manager removes `x-lightsub-endpoint` before route selection
+ * (early header mutation), so a client can never steer a request.
+ */
+import { SCHEDULING_HEADER, type CallModel, type ServiceModel } from "../model.js";
+import { socketAddress } from "./address.js";
+import type { JsonObject } from "./json.js";
+import { deepFreeze } from "./freeze.js";
+import { INBOUND_LISTENER, outboundListenerName } from "./names.js";
+import { inboundRouteConfig } from "./routes.js";
+import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
+import { routerFilter } from "./wasm.js";
+
+export const INBOUND_BIND_ADDRESS = "0.0.0.0";
+export const OUTBOUND_BIND_ADDRESS = "127.0.0.1";
+
+// Shared by every sidecar (frozen).
+const EARLY_HEADER_MUTATIONS: JsonObject[] = deepFreeze([
+  {
+    name: EXTENSION_NAME.earlyHeaderMutation,
+    typed_config: { "@type": TYPE_URL.earlyHeaderMutation, mutations: [{ remove: SCHEDULING_HEADER }] },
+  },
+]);
+const ROUTER_FILTER: JsonObject = deepFreeze(routerFilter());
+const INBOUND_HTTP_FILTERS: JsonObject[] = deepFreeze([ROUTER_FILTER]);
+
+export function inboundListener(service: ServiceModel): JsonObject {
+  return {
+    name: INBOUND_LISTENER,
+    address: socketAddress(INBOUND_BIND_ADDRESS, service.meshPort),
+    traffic_direction: "INBOUND",
+    filter_chains: [
+      { filters: [httpConnectionManager(INBOUND_LISTENER, inboundRouteConfig(service), INBOUND_HTTP_FILTERS)] },
+    ],
+  };
+}
+
+/**
+ * `routeConfig` is the callee's outbound route config (routes.ts), `httpFilters`
+ * the lightsub filter (wasm.ts) and the router (outboundHttpFilters),
+ * `address` the listener's (outboundAddress); all may be shared objects.
+ */
+export function outboundListener(call: CallModel, routeConfig: JsonObject, httpFilters: JsonObject[], address: JsonObject): JsonObject {
+  const name = outboundListenerName(call.service);
+  return {
+    name,
+    address,
+    traffic_direction: "OUTBOUND",
+    filter_chains: [{ filters: [httpConnectionManager(name, routeConfig, httpFilters)] }],
+  };
+}
+
+function httpConnectionManager(statPrefix: string, routeConfig: JsonObject, httpFilters: JsonObject[]): JsonObject {
+  return {
+    name: EXTENSION_NAME.httpConnectionManager,
+    typed_config: {
+      "@type": TYPE_URL.httpConnectionManager,
+      stat_prefix: statPrefix,
+      codec_type: "AUTO",
+      early_header_mutation_extensions: EARLY_HEADER_MUTATIONS,
+      route_config: routeConfig,
+      http_filters: httpFilters,
+    },
+  };
+}
+
+/** The outbound HTTP filter chain: lightsub, then the router. */
+export function outboundHttpFilters(lightsubFilter: JsonObject): JsonObject[] {
+  return [lightsubFilter, ROUTER_FILTER];
+}
+
+/** 127.0.0.1:port of an outbound listener. */
+export function outboundAddress(port: number): JsonObject {
+  return socketAddress(OUTBOUND_BIND_ADDRESS, port);
+}

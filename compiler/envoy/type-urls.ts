@@ -1,0 +1,23 @@
+/** `@type` URLs of the typed configs the generators write (all in Envoy's v3 API). */
+const prefix = "type.googleapis.com/";
+
+export const TYPE_URL = {
+  httpConnectionManager: `${prefix}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
+  router: `${prefix}envoy.extensions.filters.http.router.v3.Router`,
+  wasm: `${prefix}envoy.extensions.filters.http.wasm.v3.Wasm`,
+  stringValue: `${prefix}google.protobuf.StringValue`,
+  earlyHeaderMutation: `${prefix}envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation`,
+  upstreamHttpProtocolOptions: `${prefix}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
+  previousHostsPredicate: `${prefix}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
+} as const;
+
+/** Extension names (the `name` next to a `typed_config`). */
+export const EXTENSION_NAME = {
+  httpConnectionManager: "envoy.filters.network.http_connection_manager",
+  router: "envoy.filters.http.router",
+  wasm: "envoy.filters.http.wasm",
+  earlyHeaderMutation: "envoy.http.early_header_mutation.header_mutation",
+  previousHosts: "envoy.retry_host_predicates.previous_hosts",
+  /** Key of `typed_extension_protocol_options` for upstream HTTP options. */
+  upstreamHttpProtocolOptions: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+} as const;
