@@ -1,0 +1,549 @@
+/**
+ * One simulation run: a discrete-event simulation on a virtual clock of the
+ * caller's sidecar sending the workload to the destination's endpoints.
+ *
+ * Per request, as Envoy does it:
+ *   arrival → early header mutations → route → [lightsub filter on a worker VM:
+ *   it may set the scheduling header → route again] → cluster → host (the
+ *   endpoint cluster's only host, or the cluster's LB) → the backend model
+ *   (queue, concurrency limit, service time, errors, outages) → the router's
+ *   timeouts and retries (same route, same cluster) → response → filter end.
+ *
+ * The router's rules follow Envoy's docs: the route timeout covers all tries;
+ * a per-try timeout ends one try (retried on 5xx / gateway-error); retry_on
+ * conditions as RetryStateImpl applies them (reset-like failures are retried by
+ * reset, 5xx and gateway-error; connect-failure only for connection failures;
+ * overflow never); fully jittered exponential back-off (base 25 ms, cap 10×);
+ * circuit breakers max_requests (503, UO) and max_retries (the response is
+ * returned as is). Upstream failures before a response become the router's
+ * 503 (UF connection failure, UR reset, UC connection termination) and
+ * timeouts 504 (UT), as in Envoy's access log.
+ */
+import { Backend, TryPhase, type BackendTry } from "./backend.js";
+import type { ClusterInfo } from "./cluster-table.js";
+import { EventQueue } from "./event-queue.js";
+import { RunRecorder, Outcome, type RunMetrics } from "./metrics.js";
+import { createNativeLb, type LoadBalancer } from "./native-lb.js";
+import { OracleLb } from "./oracle.js";
+import { Random, STREAM } from "./random.js";
+import type { HeaderPairs, RetryPolicy, RouteDecision, RouteTable } from "./route-table.js";
+import type { FilterStream, SidecarFilter } from "./sidecar-filter.js";
+import type { WorkloadModel } from "./workload/model.js";
+import type { EndpointModel, HashOn } from "../compiler/model.js";
+
+/** Envoy's legacy response flag bits used here (host/abi.ts RESPONSE_FLAGS has the full table). */
+export interface ResponseFlagBits {
+  UpstreamRequestTimeout: number;
+  UpstreamRemoteReset: number;
+  UpstreamConnectionFailure: number;
+  UpstreamConnectionTermination: number;
+  UpstreamOverflow: number;
+  NoRouteFound: number;
+  NoClusterFound: number;
+  UpstreamRetryLimitExceeded: number;
+}
+
+/** Who picks the host when a request reaches the destination's aggregate cluster. */
+export type AggregateBalancer = { kind: "native"; policy: ClusterInfo["lbPolicy"] } | { kind: "oracle" } | { kind: "compiled" };
+
+export interface EngineSetup {
+  workload: WorkloadModel;
+  seed: number;
+  routes: RouteTable;
+  clusters: ReadonlyMap<string, ClusterInfo>;
+  /** The destination's endpoints, in workload (policy) order. */
+  endpoints: readonly EndpointModel[];
+  /** The destination's aggregate cluster name (= the service name). */
+  aggregateCluster: string;
+  aggregateBalancer: AggregateBalancer;
+  /** Native runs use the policy's weights on the aggregate cluster. */
+  aggregateWeights?: readonly number[];
+  hashOn?: HashOn;
+  filter?: SidecarFilter;
+  flags: ResponseFlagBits;
+  /** Called about every 1% of requests. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const EVENT = {
+  arrival: 0,
+  tryStart: 1,
+  tryResult: 2,
+  serviceDone: 3,
+  perTryTimeout: 4,
+  routeTimeout: 5,
+  stateChange: 6,
+} as const;
+
+/** Why a try ended, for retry decisions. */
+const FAILURE = { response: 0, reset: 1, connectFailure: 2, perTryTimeout: 3 } as const;
+type Failure = (typeof FAILURE)[keyof typeof FAILURE];
+
+interface ClusterRuntime {
+  info: ClusterInfo;
+  endpointOf: number[];
+  /** One LB per worker, like Envoy's thread-local LBs. */
+  lbs: LoadBalancer[];
+  active: number;
+  activeRetries: number;
+}
+
+class Request {
+  stream: FilterStream | undefined;
+  cluster: ClusterRuntime | undefined;
+  retry: RetryPolicy | undefined;
+  retriesLeft = 0;
+  retriesDone = 0;
+  deadlineMs = Infinity;
+  current: Try | undefined;
+  tried: number[] | undefined;
+  holdsRetrySlot = false;
+  done = false;
+  constructor(
+    readonly id: number,
+    readonly arrivalMs: number,
+    readonly worker: number,
+    readonly hashKey: string | undefined,
+  ) {}
+}
+
+class Try implements BackendTry {
+  phase: TryPhase = TryPhase.Connecting;
+  failed = false;
+  /** The client side is finished with this try (answered, timed out or reset). */
+  settled = false;
+  /** Outcome prepared for a tryResult event. */
+  resultCode = 0;
+  resultFlags = 0;
+  resultFailure: Failure = FAILURE.response;
+  constructor(
+    readonly request: Request,
+    readonly endpoint: number,
+    readonly position: number,
+  ) {}
+}
+
+type Ref = Request | Try | number;
+
+export function runEngine(setup: EngineSetup): RunMetrics {
+  return new Engine(setup).run();
+}
+
+class Engine {
+  private readonly queue = new EventQueue<Ref>();
+  private readonly backends: Backend<Try>[];
+  private readonly active: Int32Array;
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly endpointByAddress = new Map<string, number>();
+  private readonly arrivalsRng: Random;
+  private readonly workersRng: Random;
+  private readonly keysRng: Random;
+  private readonly retryRng: Random;
+  private readonly recorder: RunRecorder;
+  private readonly paused: Request[] = [];
+  private readonly total: number;
+  private readonly headerTemplate: HeaderPairs;
+  private now = 0;
+  private arrived = 0;
+  private completed = 0;
+  private progressStep: number;
+
+  constructor(private readonly setup: EngineSetup) {
+    const { workload, seed } = setup;
+    this.total = workload.arrivals.requests;
+    this.backends = workload.endpoints.map((behaviour, i) => new Backend<Try>(behaviour, seed, i));
+    this.active = new Int32Array(setup.endpoints.length);
+    setup.endpoints.forEach((ep, i) => this.endpointByAddress.set(`${ep.address}:${ep.port}`, i));
+    this.arrivalsRng = new Random(seed, STREAM.arrivals);
+    this.workersRng = new Random(seed, STREAM.workers);
+    this.keysRng = new Random(seed, STREAM.keys);
+    this.retryRng = new Random(seed, STREAM.retries);
+    this.recorder = new RunRecorder(this.total, setup.endpoints.length, workload);
+    this.progressStep = Math.max(1, Math.floor(this.total / 100));
+    const { method, path, headers } = workload.request;
+    this.headerTemplate = [[":method", method], [":scheme", "http"], [":path", path], [":authority", workload.to], ...headers];
+  }
+
+  run(): RunMetrics {
+    this.queue.push(0, EVENT.arrival, 0);
+    this.backends.forEach((b, i) => {
+      b.behaviour.timeline.forEach((change, k) => {
+        if (k > 0) this.queue.push(change.atMs, EVENT.stateChange, i * 65536 + k);
+      });
+    });
+    const filter = this.setup.filter;
+    while (this.queue.pop(this.dispatch)) {
+      if (this.completed === this.total) break;
+    }
+    filter?.advanceTo(this.now);
+    return this.recorder.finish();
+  }
+
+  private readonly dispatch = (time: number, kind: number, ref: Ref): void => {
+    this.now = time;
+    this.setup.filter?.advanceTo(time);
+    switch (kind) {
+      case EVENT.arrival:
+        this.onArrival();
+        break;
+      case EVENT.tryStart:
+        this.onRetryDue(ref as Request);
+        break;
+      case EVENT.tryResult:
+        this.onTryResult(ref as Try);
+        break;
+      case EVENT.serviceDone:
+        this.onServiceDone(ref as Try);
+        break;
+      case EVENT.perTryTimeout:
+        this.onPerTryTimeout(ref as Try);
+        break;
+      case EVENT.routeTimeout:
+        this.onRouteTimeout(ref as Request);
+        break;
+      case EVENT.stateChange:
+        this.onStateChange(ref as number);
+        break;
+    }
+    if (this.paused.length > 0) this.resumeContinued();
+  };
+
+  // ── arrivals and routing ────────────────────────────────────────────────
+
+  private onArrival(): void {
+    const { arrivals, workers } = this.setup.workload;
+    const id = this.arrived++;
+    const gap = 1000 / arrivals.ratePerSec;
+    if (this.arrived < this.total) {
+      const next = arrivals.process === "constant" ? this.arrived * gap : this.now + this.arrivalsRng.exponential(gap);
+      this.queue.push(next, EVENT.arrival, 0);
+    }
+    const request = new Request(id, this.now, this.workersRng.int(workers), this.drawHashKey());
+    this.recorder.arrive(id, this.now);
+    const headers = this.requestHeaders(request.hashKey);
+    this.setup.routes.applyEarlyMutations(headers);
+    const first = this.setup.routes.select(headers);
+    const filter = this.setup.filter;
+    if (!filter) {
+      this.routeTo(request, first);
+      return;
+    }
+    const onCluster = first.kind === "cluster";
+    request.stream = filter.start(request.worker, headers, onCluster ? first.cluster : undefined, first.kind === "noRoute" ? undefined : first.routeName);
+    this.afterFilter(request);
+  }
+
+  /** After the filter's request-headers callback (or its continue): local reply, or route again on the changed headers. */
+  private afterFilter(request: Request): void {
+    const stream = request.stream!;
+    const local = stream.localReplyStatus;
+    if (local !== undefined) {
+      this.respond(request, local, 0, Outcome.localReply);
+      return;
+    }
+    if (stream.paused) {
+      this.paused.push(request);
+      return;
+    }
+    // Envoy (ABI 0.2.1) clears the route cache when a filter changes request headers.
+    this.routeTo(request, this.setup.routes.selectBy((name) => stream.header(name)));
+  }
+
+  private resumeContinued(): void {
+    for (let i = 0; i < this.paused.length; ) {
+      const request = this.paused[i]!;
+      if (request.stream!.paused) {
+        i++;
+        continue;
+      }
+      this.paused.splice(i, 1);
+      this.afterFilter(request);
+    }
+  }
+
+  private routeTo(request: Request, decision: RouteDecision): void {
+    const flags = this.setup.flags;
+    switch (decision.kind) {
+      case "noRoute":
+        this.respond(request, 404, flags.NoRouteFound, Outcome.noRoute);
+        return;
+      case "clusterNotFound":
+        this.respond(request, 503, flags.NoClusterFound, Outcome.noRoute);
+        return;
+      case "direct":
+        this.respond(request, decision.status, 0, decision.status >= 400 ? Outcome.noRoute : Outcome.ok);
+        return;
+      case "cluster":
+        break;
+    }
+    const cluster = this.cluster(decision.cluster);
+    if (!cluster) {
+      this.respond(request, 503, flags.NoClusterFound, Outcome.noRoute);
+      return;
+    }
+    request.cluster = cluster;
+    request.retry = decision.retry;
+    request.retriesLeft = decision.retry?.numRetries ?? 0;
+    if (decision.timeoutMs > 0) {
+      request.deadlineMs = this.now + decision.timeoutMs;
+      this.queue.push(request.deadlineMs, EVENT.routeTimeout, request);
+    }
+    this.startTry(request);
+  }
+
+  private cluster(name: string): ClusterRuntime | undefined {
+    let runtime = this.clusters.get(name);
+    if (runtime) return runtime;
+    const info = this.setup.clusters.get(name);
+    if (!info || info.hosts.length === 0) return undefined;
+    const endpointOf = info.hosts.map((h) => this.endpointByAddress.get(`${h.address}:${h.port}`) ?? -1);
+    if (endpointOf.includes(-1)) return undefined; // a cluster of another service: not simulated
+    const { workers } = this.setup.workload;
+    const aggregate = name === this.setup.aggregateCluster;
+    const balancer = aggregate ? this.setup.aggregateBalancer : ({ kind: "compiled" } as const);
+    const weights = aggregate && this.setup.aggregateWeights ? this.setup.aggregateWeights : info.hosts.map((h) => h.weight);
+    const lbs: LoadBalancer[] = [];
+    for (let w = 0; w < workers; w++) {
+      const rng = new Random(this.setup.seed, STREAM.balancer * 1000 + w);
+      if (balancer.kind === "oracle") lbs.push(new OracleLb(endpointOf, this.backends, rng));
+      else {
+        const policy = balancer.kind === "native" ? balancer.policy : info.lbPolicy;
+        lbs.push(createNativeLb(policy, { weights, endpointOf, active: this.active }, rng));
+      }
+    }
+    runtime = { info, endpointOf, lbs, active: 0, activeRetries: 0 };
+    this.clusters.set(name, runtime);
+    return runtime;
+  }
+
+  // ── tries ───────────────────────────────────────────────────────────────
+
+  private startTry(request: Request): void {
+    const cluster = request.cluster!;
+    if (cluster.active >= cluster.info.maxRequests) {
+      // Circuit breaker overflow: answered at once and never retried.
+      this.releaseRetrySlot(request);
+      this.respond(request, 503, this.setup.flags.UpstreamOverflow, Outcome.overflow);
+      return;
+    }
+    const avoid = request.retriesDone > 0 && request.retry?.avoidPreviousHosts ? request.tried : undefined;
+    const position = cluster.lbs[request.worker]!.pick(request.hashKey, avoid);
+    const endpoint = cluster.endpointOf[position]!;
+    if (request.retry?.avoidPreviousHosts) (request.tried ??= []).push(position);
+    const t = new Try(request, endpoint, position);
+    request.current = t;
+    cluster.active++;
+    this.active[endpoint]!++;
+    this.recorder.tryStarted(endpoint, this.now, request.retriesDone > 0);
+    const perTry = request.retry?.perTryTimeoutMs;
+    if (perTry !== undefined && perTry > 0) this.queue.push(this.now + perTry, EVENT.perTryTimeout, t);
+
+    const backend = this.backends[endpoint]!;
+    const flags = this.setup.flags;
+    switch (backend.state.outage) {
+      case "refused":
+        this.resultLater(t, 0, 503, flags.UpstreamConnectionFailure, FAILURE.connectFailure);
+        return;
+      case "blackhole":
+        this.resultLater(t, cluster.info.connectTimeoutMs, 503, flags.UpstreamConnectionFailure, FAILURE.connectFailure);
+        return;
+      case "reset":
+        this.resultLater(t, 0, 503, flags.UpstreamRemoteReset, FAILURE.reset);
+        return;
+      case "503":
+        this.resultLater(t, 0, 503, 0, FAILURE.response);
+        return;
+      case undefined:
+        break;
+    }
+    if (backend.hasRoom) {
+      this.queue.push(this.now + backend.serve(t), EVENT.serviceDone, t);
+    } else if (backend.queueFull) {
+      this.resultLater(t, 0, backend.errorStatus, 0, FAILURE.response);
+    } else {
+      backend.enqueue(t);
+    }
+  }
+
+  private resultLater(t: Try, delayMs: number, code: number, flags: number, failure: Failure): void {
+    t.phase = TryPhase.Connecting;
+    t.resultCode = code;
+    t.resultFlags = flags;
+    t.resultFailure = failure;
+    this.queue.push(this.now + delayMs, EVENT.tryResult, t);
+  }
+
+  private onTryResult(t: Try): void {
+    if (t.settled || t.phase !== TryPhase.Connecting) return;
+    t.phase = TryPhase.Done;
+    this.settleTry(t, t.resultCode, t.resultFlags, t.resultFailure);
+  }
+
+  private onServiceDone(t: Try): void {
+    if (t.phase !== TryPhase.Serving) return; // cut off by an outage
+    const backend = this.backends[t.endpoint]!;
+    backend.release(t);
+    const next = backend.dequeue();
+    if (next) this.queue.push(this.now + backend.serve(next), EVENT.serviceDone, next);
+    if (t.settled) return; // its client gave up; the work was done anyway
+    // Behind a blackhole the answer never arrives: the client waits for its timeouts.
+    if (backend.state.outage === "blackhole") return;
+    const code = t.failed ? backend.errorStatus : 200;
+    this.settleTry(t, code, 0, FAILURE.response);
+  }
+
+  private onPerTryTimeout(t: Try): void {
+    if (t.settled) return;
+    this.abandon(t);
+    this.settleTry(t, 504, this.setup.flags.UpstreamRequestTimeout, FAILURE.perTryTimeout);
+  }
+
+  private onRouteTimeout(request: Request): void {
+    if (request.done) return;
+    const t = request.current;
+    if (t && !t.settled) {
+      this.abandon(t);
+      this.releaseTry(t);
+    }
+    this.releaseRetrySlot(request);
+    this.respond(request, 504, this.setup.flags.UpstreamRequestTimeout, Outcome.timeout);
+  }
+
+  /** The client stops waiting for a try: it leaves the queue, or keeps its slot until the work is done. */
+  private abandon(t: Try): void {
+    if (t.phase === TryPhase.Queued) this.backends[t.endpoint]!.leaveQueue(t);
+    else if (t.phase === TryPhase.Connecting) t.phase = TryPhase.Done;
+  }
+
+  private releaseTry(t: Try): void {
+    t.settled = true;
+    t.request.cluster!.active--;
+    this.active[t.endpoint]!--;
+  }
+
+  private releaseRetrySlot(request: Request): void {
+    if (request.holdsRetrySlot) {
+      request.cluster!.activeRetries--;
+      request.holdsRetrySlot = false;
+    }
+  }
+
+  /** A try has its outcome: retry it, or answer the client. */
+  private settleTry(t: Try, code: number, flags: number, failure: Failure): void {
+    this.releaseTry(t);
+    const request = t.request;
+    this.releaseRetrySlot(request);
+    if (request.done) return;
+    this.recorder.tryEnded(t.endpoint, code !== 200);
+    const policy = request.retry;
+    const retriable = policy !== undefined && wouldRetry(policy, failure, code);
+    if (retriable && request.retriesLeft > 0) {
+      const cluster = request.cluster!;
+      if (cluster.activeRetries < cluster.info.maxRetries) {
+        request.retriesLeft--;
+        request.retriesDone++;
+        cluster.activeRetries++;
+        request.holdsRetrySlot = true;
+        this.queue.push(this.now + this.backoff(policy!, request.retriesDone), EVENT.tryStart, request);
+        return;
+      }
+    }
+    if (retriable && request.retriesLeft === 0 && policy!.numRetries > 0) flags |= this.setup.flags.UpstreamRetryLimitExceeded;
+    this.respond(request, code, flags, outcomeOf(failure, code));
+  }
+
+  private onRetryDue(request: Request): void {
+    if (request.done) return;
+    this.startTry(request);
+  }
+
+  /** Envoy's fully jittered back-off: uniform in [0, (2^n − 1) × base), capped at max. */
+  private backoff(policy: RetryPolicy, retry: number): number {
+    const ceiling = Math.min((2 ** retry - 1) * policy.backoffBaseMs, policy.backoffMaxMs);
+    return this.retryRng.next() * ceiling;
+  }
+
+  // ── endpoint state changes ──────────────────────────────────────────────
+
+  private onStateChange(ref: number): void {
+    const endpoint = Math.floor(ref / 65536);
+    const backend = this.backends[endpoint]!;
+    const state = backend.behaviour.timeline[ref % 65536]!.state;
+    backend.state = state;
+    if (state.outage === "refused" || state.outage === "reset") {
+      // The instance went away: every open request on it is cut.
+      const flag = state.outage === "refused" ? this.setup.flags.UpstreamConnectionTermination : this.setup.flags.UpstreamRemoteReset;
+      for (const t of backend.drainAll()) {
+        if (!t.settled) this.settleTry(t, 503, flag, FAILURE.reset);
+      }
+    } else if (state.outage === undefined) {
+      // Recovered or changed: queued work may start.
+      while (backend.hasRoom) {
+        const next = backend.dequeue();
+        if (!next) break;
+        this.queue.push(this.now + backend.serve(next), EVENT.serviceDone, next);
+      }
+    }
+  }
+
+  // ── the end of a request ────────────────────────────────────────────────
+
+  private respond(request: Request, code: number, flags: number, outcome: Outcome): void {
+    request.done = true;
+    this.completed++;
+    this.recorder.respond(request.id, this.now, code, outcome);
+    request.stream?.respond(code, flags);
+    if (this.completed % this.progressStep === 0) this.setup.onProgress?.(this.completed, this.total);
+  }
+
+  // ── request shape ───────────────────────────────────────────────────────
+
+  private drawHashKey(): string | undefined {
+    const hashOn = this.setup.hashOn;
+    if (!hashOn) return undefined;
+    return `k${this.keysRng.int(this.setup.workload.request.hashKeys)}`;
+  }
+
+  private requestHeaders(hashKey: string | undefined): HeaderPairs {
+    const headers = this.headerTemplate.slice();
+    const hashOn = this.setup.hashOn;
+    if (hashKey !== undefined && hashOn) {
+      if (hashOn.kind === "header") headers.push([hashOn.name.toLowerCase(), hashKey]);
+      else if (hashOn.kind === "cookie") headers.push(["cookie", `${hashOn.name}=${hashKey}`]);
+      else headers[2] = [":path", `${this.setup.workload.request.path.replace(/\/$/, "")}/${hashKey}`];
+    }
+    return headers;
+  }
+}
+
+/** Envoy's RetryStateImpl decision for one try's outcome. */
+export function wouldRetry(policy: RetryPolicy, failure: Failure, code: number): boolean {
+  const on = policy.retryOn;
+  switch (failure) {
+    case FAILURE.perTryTimeout:
+      return on.has("5xx") || on.has("gateway-error");
+    case FAILURE.reset:
+      return on.has("reset") || on.has("5xx") || on.has("gateway-error");
+    case FAILURE.connectFailure:
+      return on.has("reset") || on.has("5xx") || on.has("gateway-error") || on.has("connect-failure");
+    case FAILURE.response:
+      if (on.has("5xx") && code >= 500) return true;
+      if (on.has("gateway-error") && (code === 502 || code === 503 || code === 504)) return true;
+      if (on.has("retriable-4xx") && code === 409) return true;
+      if (on.has("retriable-status-codes") && policy.retriableStatusCodes.includes(code)) return true;
+      return false;
+  }
+}
+
+function outcomeOf(failure: Failure, code: number): Outcome {
+  switch (failure) {
+    case FAILURE.perTryTimeout:
+      return Outcome.timeout;
+    case FAILURE.reset:
+      return Outcome.reset;
+    case FAILURE.connectFailure:
+      return Outcome.connectFailure;
+    case FAILURE.response:
+      return code >= 500 ? Outcome.http5xx : code >= 400 ? Outcome.http4xx : Outcome.ok;
+  }
+}

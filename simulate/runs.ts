@@ -1,0 +1,102 @@
+/**
+ * Which runs a simulation makes and how each is set up: the policy's strategy
+ * and every other lightsub strategy (the destination's strategy substituted in
+ * the model, compiled, and run through the real filter), Envoy's native
+ * ROUND_ROBIN / RANDOM / LEAST_REQUEST on the aggregate cluster (no filter),
+ * and the oracle.
+ */
+import { sidecarBootstrap } from "../compiler/envoy/index.js";
+import { STRATEGIES, type MeshModel, type ServiceModel, type Strategy } from "../compiler/model.js";
+import { readClusters, type LbPolicy } from "./cluster-table.js";
+import type { AggregateBalancer, EngineSetup, ResponseFlagBits } from "./engine.js";
+import { findListener } from "./envoy-json.js";
+import { RouteTable } from "./route-table.js";
+import { readWasmFilterConfig, SidecarFilter } from "./sidecar-filter.js";
+import type { CompiledModule } from "../host/index.js";
+import type { RunName, WorkloadModel } from "./workload/model.js";
+
+export type RunKind = "lightsub" | "envoy" | "oracle";
+
+export interface PlannedRun {
+  name: RunName;
+  kind: RunKind;
+  /** The strategy the policy itself sets. */
+  isPolicy: boolean;
+}
+
+export interface SkippedRun {
+  name: RunName;
+  reason: string;
+}
+
+export const NATIVE_RUNS: readonly RunName[] = ["envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST"];
+
+export function runKind(name: RunName): RunKind {
+  if (name === "oracle") return "oracle";
+  return name.startsWith("envoy:") ? "envoy" : "lightsub";
+}
+
+/** The runs in display order: the policy's strategy first, then the other strategies, Envoy's, the oracle. */
+export function planRuns(callee: ServiceModel, compare: readonly RunName[] | undefined): { runs: PlannedRun[]; skipped: SkippedRun[] } {
+  const policy = callee.scheduler.strategy;
+  const all: RunName[] = [policy, ...STRATEGIES.filter((s) => s !== policy), ...NATIVE_RUNS, "oracle"];
+  const wanted = compare ? all.filter((name) => compare.includes(name)) : all;
+  const runs: PlannedRun[] = [];
+  const skipped: SkippedRun[] = [];
+  for (const name of wanted) {
+    if (name === "consistent_hash" && !callee.scheduler.hashOn) {
+      skipped.push({ name, reason: `the policy sets no hashOn for "${callee.name}", so consistent_hash has no key` });
+      continue;
+    }
+    runs.push({ name, kind: runKind(name), isPolicy: name === policy });
+  }
+  return { runs, skipped };
+}
+
+/** The model with the destination's strategy replaced (everything else as the policy says). */
+export function withStrategy(model: MeshModel, service: string, strategy: Strategy): MeshModel {
+  return {
+    ...model,
+    services: model.services.map((s) => (s.name === service ? { ...s, scheduler: { ...s.scheduler, strategy } } : s)),
+  };
+}
+
+export interface RunContext {
+  model: MeshModel;
+  workload: WorkloadModel;
+  seed: number;
+  module: CompiledModule | undefined;
+  flags: ResponseFlagBits;
+}
+
+/** Everything the engine needs for one run; lightsub runs get their own host process and worker VMs. */
+export function setupRun(run: PlannedRun, context: RunContext): EngineSetup {
+  const { workload } = context;
+  const model = run.kind === "lightsub" ? withStrategy(context.model, workload.to, run.name as Strategy) : context.model;
+  const callee = model.services.find((s) => s.name === workload.to)!;
+  const bootstrap = sidecarBootstrap(model, workload.from);
+  const listener = findListener(bootstrap, `outbound_${workload.to}`);
+  const clusters = readClusters(bootstrap);
+  const routes = RouteTable.fromListener(listener, { knownClusters: new Set(clusters.keys()) });
+  let balancer: AggregateBalancer = { kind: "compiled" };
+  if (run.kind === "envoy") balancer = { kind: "native", policy: run.name.slice("envoy:".length) as LbPolicy };
+  if (run.kind === "oracle") balancer = { kind: "oracle" };
+  let filter: SidecarFilter | undefined;
+  if (run.kind === "lightsub") {
+    if (!context.module) throw new Error("lightsub runs need the compiled filter module");
+    filter = new SidecarFilter(context.module, readWasmFilterConfig(listener), workload.workers, context.seed);
+  }
+  return {
+    workload,
+    seed: context.seed,
+    routes,
+    clusters,
+    endpoints: callee.endpoints,
+    aggregateCluster: callee.name,
+    aggregateBalancer: balancer,
+    aggregateWeights: run.kind === "lightsub" ? undefined : callee.endpoints.map((ep) => ep.weight),
+    hashOn: callee.scheduler.hashOn,
+    filter,
+    flags: context.flags,
+  };
+}

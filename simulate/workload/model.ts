@@ -1,0 +1,80 @@
+/**
+ * The resolved workload: what the engine runs. Durations in milliseconds,
+ * defaults applied, endpoints in the destination's policy order.
+ */
+
+export type LatencySpec =
+  | { distribution: "constant"; valueMs: number }
+  | { distribution: "exponential"; meanMs: number }
+  | { distribution: "lognormal"; medianMs: number; sigma: number }
+  | { distribution: "bimodal"; fast: LatencySpec; slow: LatencySpec; slowFraction: number };
+
+export type OutageKind = "refused" | "reset" | "blackhole" | "503";
+
+/** What an endpoint is like during one stretch of time. */
+export interface EndpointState {
+  /** Service times are multiplied by this. */
+  slowdown: number;
+  outage?: OutageKind;
+  errorRate: number;
+}
+
+/** From `atMs` on the endpoint is in `state` (until the next change). */
+export interface StateChange {
+  atMs: number;
+  state: EndpointState;
+}
+
+export interface EndpointBehaviour {
+  latency: LatencySpec;
+  /** Requests served at once; more wait in the queue. */
+  concurrency: number;
+  /** Waiting requests allowed; Infinity when unbounded. */
+  queueLimit: number;
+  errorRate: number;
+  errorStatus: number;
+  /** Sorted by time; the first entry is at 0 (the baseline). */
+  timeline: StateChange[];
+}
+
+export type ArrivalProcess = "poisson" | "constant";
+
+export type RunName =
+  | "round_robin"
+  | "random"
+  | "weighted"
+  | "least_load"
+  | "least_latency"
+  | "availability"
+  | "consistent_hash"
+  | "envoy:ROUND_ROBIN"
+  | "envoy:RANDOM"
+  | "envoy:LEAST_REQUEST"
+  | "oracle";
+
+export interface WorkloadModel {
+  from: string;
+  to: string;
+  seed?: number;
+  workers: number;
+  arrivals: { process: ArrivalProcess; ratePerSec: number; requests: number };
+  request: { method: string; path: string; headers: [string, string][]; hashKeys: number };
+  endpoints: EndpointBehaviour[];
+  /** Explicit list of runs, or undefined for the default set. */
+  compare?: RunName[];
+}
+
+export const WORKLOAD_DEFAULTS = {
+  workers: 4,
+  latency: { distribution: "constant", valueMs: 10 } as LatencySpec,
+  concurrency: 100,
+  queueLimit: Infinity,
+  errorRate: 0,
+  errorStatus: 503,
+  method: "GET",
+  path: "/",
+  hashKeys: 1000,
+  process: "poisson" as ArrivalProcess,
+};
+
+export const MAX_REQUESTS = 10_000_000;

@@ -1,0 +1,304 @@
+/**
+ * A schema-valid workload + the policy's model → the resolved WorkloadModel,
+ * with the checks the schema cannot express (names of services and endpoints,
+ * exactly-one-of pairs, event order, durations above zero), all problems in
+ * one pass.
+ */
+import type { Diagnostic } from "../../compiler/diagnostics.js";
+import type { MeshModel, ServiceModel } from "../../compiler/model.js";
+import { parseDuration } from "../duration.js";
+import { WORKLOAD_CODES } from "./codes.js";
+import {
+  MAX_REQUESTS,
+  WORKLOAD_DEFAULTS,
+  type EndpointBehaviour,
+  type EndpointState,
+  type LatencySpec,
+  type OutageKind,
+  type RunName,
+  type StateChange,
+  type WorkloadModel,
+} from "./model.js";
+import { closest, displayPath } from "./schema-check.js";
+import type { PathSegment, WorkloadSource } from "./yaml-source.js";
+
+type RawLatency =
+  | string
+  | { distribution: "constant"; value: string }
+  | { distribution: "exponential"; mean: string }
+  | { distribution: "lognormal"; median: string; p99?: string; sigma?: number }
+  | { distribution: "bimodal"; fast: RawLatency; slow: RawLatency; slowFraction: number };
+
+interface RawBehaviour {
+  latency?: RawLatency;
+  concurrency?: number;
+  queueLimit?: number;
+  errorRate?: number;
+  errorStatus?: number;
+}
+
+interface RawEvent {
+  at: string;
+  until?: string;
+  slowdown?: number;
+  outage?: OutageKind;
+  errorRate?: number;
+  recover?: true;
+}
+
+interface RawWorkload {
+  from?: string;
+  to?: string;
+  seed?: number;
+  workers?: number;
+  arrivals: { process?: "poisson" | "constant"; rate: number; requests?: number; duration?: string };
+  request?: { method?: string; path?: string; headers?: Record<string, string>; hashKeys?: number };
+  backend?: RawBehaviour;
+  endpoints?: (RawBehaviour & { endpoint: string | number; events?: RawEvent[] })[];
+  compare?: RunName[];
+}
+
+/** z of the standard normal's 99th percentile: lognormal sigma = ln(p99 / median) / z. */
+const Z99 = 2.3263478740408408;
+
+export function resolveWorkload(
+  source: WorkloadSource,
+  rootLabel: string,
+  model: MeshModel,
+): { workload?: WorkloadModel; diagnostics: Diagnostic[] } {
+  const raw = source.value as RawWorkload;
+  const diagnostics: Diagnostic[] = [];
+  const report = (code: string, path: PathSegment[], message: string, target: "value" | "key" = "value") => {
+    const { line, column } = source.position(path, target);
+    diagnostics.push({ file: source.file, line, column, severity: "error", code, message });
+  };
+  const where = (path: PathSegment[]) => displayPath(rootLabel, path);
+
+  const duration = (text: string, path: PathSegment[], positive: boolean): number => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      report(WORKLOAD_CODES.badDuration, path, `${where(path)}: ${JSON.stringify(text)} is not a duration`);
+      return NaN;
+    }
+    if (positive && ms <= 0) report(WORKLOAD_CODES.badDuration, path, `${where(path)} must be more than zero`);
+    return ms;
+  };
+
+  // Who calls whom.
+  const caller = resolveCaller(raw, model, (path, code, message) => report(code, path, message));
+  const callee = caller ? resolveCallee(raw, model, caller, (path, code, message) => report(code, path, message)) : undefined;
+
+  // Arrivals.
+  const arrivals = raw.arrivals;
+  let requests = arrivals.requests ?? 0;
+  if ((arrivals.requests === undefined) === (arrivals.duration === undefined)) {
+    report(WORKLOAD_CODES.exactlyOne, ["arrivals"], `${where(["arrivals"])} needs exactly one of "requests" and "duration"`);
+  } else if (arrivals.duration !== undefined) {
+    const ms = duration(arrivals.duration, ["arrivals", "duration"], true);
+    requests = Math.floor((ms / 1000) * arrivals.rate);
+    if (requests > MAX_REQUESTS) {
+      report(WORKLOAD_CODES.tooLarge, ["arrivals"], `${where(["arrivals"])} asks for ${requests} requests; at most ${MAX_REQUESTS} are simulated`);
+    } else if (Number.isFinite(ms) && requests < 1) {
+      report(WORKLOAD_CODES.outOfRange, ["arrivals", "duration"], `${where(["arrivals", "duration"])} is too short for even one request at this rate`);
+    }
+  }
+
+  // Backends.
+  const latency = (rawLatency: RawLatency, path: PathSegment[]): LatencySpec => {
+    if (typeof rawLatency === "string") return { distribution: "constant", valueMs: duration(rawLatency, path, true) };
+    switch (rawLatency.distribution) {
+      case "constant":
+        return { distribution: "constant", valueMs: duration(rawLatency.value, [...path, "value"], true) };
+      case "exponential":
+        return { distribution: "exponential", meanMs: duration(rawLatency.mean, [...path, "mean"], true) };
+      case "lognormal": {
+        const medianMs = duration(rawLatency.median, [...path, "median"], true);
+        if ((rawLatency.p99 === undefined) === (rawLatency.sigma === undefined)) {
+          report(WORKLOAD_CODES.exactlyOne, path, `${where(path)} needs exactly one of "p99" and "sigma"`);
+          return { distribution: "lognormal", medianMs, sigma: 1 };
+        }
+        if (rawLatency.sigma !== undefined) return { distribution: "lognormal", medianMs, sigma: rawLatency.sigma };
+        const p99 = duration(rawLatency.p99!, [...path, "p99"], true);
+        if (p99 <= medianMs) report(WORKLOAD_CODES.outOfRange, [...path, "p99"], `${where([...path, "p99"])} must be above the median`);
+        return { distribution: "lognormal", medianMs, sigma: Math.max(1e-9, Math.log(p99 / medianMs) / Z99) };
+      }
+      case "bimodal":
+        return {
+          distribution: "bimodal",
+          fast: latency(rawLatency.fast, [...path, "fast"]),
+          slow: latency(rawLatency.slow, [...path, "slow"]),
+          slowFraction: rawLatency.slowFraction,
+        };
+    }
+  };
+
+  const backend = raw.backend ?? {};
+  const defaults = {
+    latency: backend.latency === undefined ? WORKLOAD_DEFAULTS.latency : latency(backend.latency, ["backend", "latency"]),
+    concurrency: backend.concurrency ?? WORKLOAD_DEFAULTS.concurrency,
+    queueLimit: backend.queueLimit ?? WORKLOAD_DEFAULTS.queueLimit,
+    errorRate: backend.errorRate ?? WORKLOAD_DEFAULTS.errorRate,
+    errorStatus: backend.errorStatus ?? WORKLOAD_DEFAULTS.errorStatus,
+  };
+
+  const endpoints: EndpointBehaviour[] = (callee?.endpoints ?? []).map(() => ({
+    ...defaults,
+    timeline: [{ atMs: 0, state: { slowdown: 1, errorRate: defaults.errorRate } }],
+  }));
+  const claimedBy = new Map<number, number>();
+  (raw.endpoints ?? []).forEach((entry, i) => {
+    const path: PathSegment[] = ["endpoints", i];
+    if (!callee) return;
+    const index = selectEndpoint(entry.endpoint, callee);
+    if (typeof index === "string") {
+      report(WORKLOAD_CODES.unknownEndpoint, [...path, "endpoint"], `${where([...path, "endpoint"])}: ${index}`);
+      return;
+    }
+    const earlier = claimedBy.get(index);
+    if (earlier !== undefined) {
+      report(WORKLOAD_CODES.duplicateEndpoint, [...path, "endpoint"], `${where([...path, "endpoint"])} selects the same endpoint as endpoints[${earlier}]`);
+      return;
+    }
+    claimedBy.set(index, i);
+    const behaviour: EndpointBehaviour = {
+      latency: entry.latency === undefined ? defaults.latency : latency(entry.latency, [...path, "latency"]),
+      concurrency: entry.concurrency ?? defaults.concurrency,
+      queueLimit: entry.queueLimit ?? defaults.queueLimit,
+      errorRate: entry.errorRate ?? defaults.errorRate,
+      errorStatus: entry.errorStatus ?? defaults.errorStatus,
+      timeline: [],
+    };
+    const events = (entry.events ?? []).map((event, j) => {
+      const eventPath = [...path, "events", j];
+      const atMs = duration(event.at, [...eventPath, "at"], false);
+      const untilMs = event.until === undefined ? undefined : duration(event.until, [...eventPath, "until"], false);
+      if (untilMs !== undefined && !(untilMs > atMs)) {
+        report(WORKLOAD_CODES.eventOrder, [...eventPath, "until"], `${where([...eventPath, "until"])} must be after at`);
+      }
+      const changes = event.slowdown !== undefined || event.outage !== undefined || event.errorRate !== undefined;
+      if (!changes && !event.recover) {
+        report(WORKLOAD_CODES.exactlyOne, eventPath, `${where(eventPath)} changes nothing: give slowdown, outage, errorRate or recover: true`);
+      }
+      if (event.recover && (changes || untilMs !== undefined)) {
+        report(WORKLOAD_CODES.exactlyOne, eventPath, `${where(eventPath)}: recover ends earlier events and takes no other change or until`);
+      }
+      return { atMs, untilMs, event };
+    });
+    behaviour.timeline = buildTimeline(behaviour.errorRate, events);
+    endpoints[index] = behaviour;
+  });
+
+  // consistent_hash can only be compared when the destination says what to hash.
+  (raw.compare ?? []).forEach((name, i) => {
+    if (name === "consistent_hash" && callee && !callee.scheduler.hashOn) {
+      report(WORKLOAD_CODES.cannotCompare, ["compare", i], `${where(["compare", i])}: consistent_hash needs hashOn in the policy's scheduler for "${callee.name}"`);
+    }
+  });
+
+  if (diagnostics.length > 0 || !caller || !callee) return { diagnostics };
+  const headers = Object.entries(raw.request?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
+  return {
+    diagnostics,
+    workload: {
+      from: caller.name,
+      to: callee.name,
+      seed: raw.seed,
+      workers: raw.workers ?? WORKLOAD_DEFAULTS.workers,
+      arrivals: { process: arrivals.process ?? WORKLOAD_DEFAULTS.process, ratePerSec: arrivals.rate, requests },
+      request: {
+        method: raw.request?.method ?? WORKLOAD_DEFAULTS.method,
+        path: raw.request?.path ?? WORKLOAD_DEFAULTS.path,
+        headers,
+        hashKeys: raw.request?.hashKeys ?? WORKLOAD_DEFAULTS.hashKeys,
+      },
+      endpoints,
+      compare: raw.compare,
+    },
+  };
+}
+
+type Report = (path: PathSegment[], code: string, message: string) => void;
+
+function resolveCaller(raw: RawWorkload, model: MeshModel, report: Report): ServiceModel | undefined {
+  if (raw.from === undefined) {
+    const first = model.services.find((s) => s.calls.length > 0);
+    if (!first) report([], WORKLOAD_CODES.unknownCaller, "no service of the policy calls another, so there is nothing to simulate");
+    return first;
+  }
+  const service = model.services.find((s) => s.name === raw.from);
+  if (!service) {
+    const hint = closest(raw.from, model.services.map((s) => s.name));
+    report(["from"], WORKLOAD_CODES.unknownCaller, `from: service "${raw.from}" is not defined${hint ? ` (did you mean "${hint}"?)` : ""}`);
+    return undefined;
+  }
+  if (service.calls.length === 0) {
+    report(["from"], WORKLOAD_CODES.unknownCaller, `from: service "${raw.from}" calls no other service`);
+    return undefined;
+  }
+  return service;
+}
+
+function resolveCallee(raw: RawWorkload, model: MeshModel, caller: ServiceModel, report: Report): ServiceModel | undefined {
+  const name = raw.to ?? caller.calls[0]!.service;
+  if (!caller.calls.some((c) => c.service === name)) {
+    const calls = caller.calls.map((c) => c.service);
+    const hint = closest(name, calls);
+    report(
+      ["to"],
+      WORKLOAD_CODES.unknownDestination,
+      `to: "${caller.name}" does not call "${name}"${hint ? ` (did you mean "${hint}"?)` : `; it calls ${calls.join(", ")}`}`,
+    );
+    return undefined;
+  }
+  return model.services.find((s) => s.name === name);
+}
+
+/** Endpoint index, or a message saying why none. */
+function selectEndpoint(selector: string | number, callee: ServiceModel): number | string {
+  const list = callee.endpoints.map((ep) => `${ep.address}:${ep.port}`).join(", ");
+  if (typeof selector === "number") {
+    return selector < callee.endpoints.length ? selector : `"${callee.name}" has ${callee.endpoints.length} endpoints (index 0 to ${callee.endpoints.length - 1})`;
+  }
+  const exact = callee.endpoints.findIndex((ep) => `${ep.address}:${ep.port}` === selector || ep.cluster === selector);
+  if (exact >= 0) return exact;
+  const byAddress = callee.endpoints.flatMap((ep, i) => (ep.address === selector ? [i] : []));
+  if (byAddress.length === 1) return byAddress[0]!;
+  if (byAddress.length > 1) return `"${selector}" matches ${byAddress.length} endpoints; write address:port`;
+  return `"${selector}" is not an endpoint of "${callee.name}" (endpoints: ${list})`;
+}
+
+/**
+ * Events → the endpoint's states over time. An event without `until` lasts
+ * until the next `recover` after it (or forever). When events overlap, the one
+ * listed later wins for what it sets.
+ */
+function buildTimeline(baseErrorRate: number, events: { atMs: number; untilMs?: number; event: RawEvent }[]): StateChange[] {
+  const recoveries = events.filter((e) => e.event.recover).map((e) => e.atMs);
+  const spans = events
+    .filter((e) => !e.event.recover)
+    .map((e) => ({
+      from: e.atMs,
+      to: e.untilMs ?? Math.min(Infinity, ...recoveries.filter((r) => r > e.atMs)),
+      event: e.event,
+    }));
+  const times = [...new Set([0, ...spans.flatMap((s) => [s.from, s.to]).filter(Number.isFinite)])].sort((a, b) => a - b);
+  const timeline: StateChange[] = [];
+  for (const t of times) {
+    const state: EndpointState = { slowdown: 1, errorRate: baseErrorRate };
+    for (const span of spans) {
+      if (span.from <= t && t < span.to) {
+        if (span.event.slowdown !== undefined) state.slowdown = span.event.slowdown;
+        if (span.event.outage !== undefined) state.outage = span.event.outage;
+        if (span.event.errorRate !== undefined) state.errorRate = span.event.errorRate;
+      }
+    }
+    const previous = timeline[timeline.length - 1]?.state;
+    if (previous && sameState(previous, state)) continue;
+    timeline.push({ atMs: t, state });
+  }
+  return timeline;
+}
+
+function sameState(a: EndpointState, b: EndpointState): boolean {
+  return a.slowdown === b.slowdown && a.outage === b.outage && a.errorRate === b.errorRate;
+}
