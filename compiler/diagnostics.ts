@@ -55,6 +55,7 @@ export const DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS051", severity: "warning", summary: "retries.perTryTimeout is not shorter than the connector timeout, so no retry can happen in time" },
   { code: "LS052", severity: "warning", summary: "healthCheck.timeout is not shorter than healthCheck.interval" },
   { code: "LS060", severity: "warning", summary: "a retry condition only applies to gRPC but the service's protocol is not grpc" },
+  { code: "LS070", severity: "warning", summary: "the mesh cannot run under the generated docker compose as named; docker-compose.yaml is not written (the Envoy configs are)" },
 ];
 
 const CODE_INFO = new Map(DIAGNOSTIC_CODES.map((info) => [info.code, info]));
