@@ -21,6 +21,12 @@ export interface EnvoyOptions {
   logLevel?: LogLevelName;
   /** Seed of the PRNG behind WASI random_get. Default 1. */
   seed?: number;
+  /**
+   * The shared-data store (default: a new in-process SharedData). A subclass
+   * can keep the data elsewhere, e.g. in a SharedArrayBuffer that Envoys in
+   * several threads share, so that their workers contend for real.
+   */
+  sharedData?: SharedData;
 }
 
 export class Envoy {
@@ -42,14 +48,18 @@ export class Envoy {
   readonly random: Prng;
 
   private readonly startTimeMs: number;
+  private readonly startNs: bigint;
   private elapsedMs = 0;
+  private nowNsAtMs = -1;
+  private nowNsValue = 0n;
   private readonly ticks = new TickScheduler();
 
   constructor(options: EnvoyOptions = {}) {
     this.startTimeMs = options.startTimeMs ?? 0;
+    this.startNs = msToNs(this.startTimeMs);
     this.logLevel = options.logLevel ?? "info";
     this.random = new Prng(options.seed ?? 1);
-    this.sharedData = new SharedData(() => this.vms[0]?.vmId ?? "");
+    this.sharedData = options.sharedData ?? new SharedData(() => this.vms[0]?.vmId ?? "");
   }
 
   /** A new worker VM running `module` (instantiated, _initialize run). */
@@ -66,7 +76,12 @@ export class Envoy {
 
   /** @internal Wall clock in ns (proxy_get_current_time_nanoseconds, WASI realtime). */
   nowNs(): bigint {
-    return msToNs(this.startTimeMs) + msToNs(this.elapsedMs);
+    // Time only moves in advance(): compute the BigInt once per instant, not per host call.
+    if (this.nowNsAtMs !== this.elapsedMs) {
+      this.nowNsAtMs = this.elapsedMs;
+      this.nowNsValue = this.startNs + msToNs(this.elapsedMs);
+    }
+    return this.nowNsValue;
   }
 
   /** @internal Monotonic clock in ns: time since this Envoy started. */

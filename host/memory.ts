@@ -4,7 +4,7 @@
  * so the cached view's length drops to 0). Pointers arrive from Wasm as signed
  * i32 and are read as unsigned here.
  */
-import { decodeUtf8, utf8Length, writeUtf8 } from "./utf8.js";
+import { decodeUtf8Interned, utf8Length, writeUtf8 } from "./utf8.js";
 
 export class WasmMemory {
   private memory: WebAssembly.Memory | null = null;
@@ -64,7 +64,7 @@ export class WasmMemory {
     const n = size >>> 0;
     const u8 = this.bytes();
     if (p + n > u8.byteLength) return null;
-    return decodeUtf8(u8, p, n);
+    return decodeUtf8Interned(u8, p, n);
   }
 
   readU32(ptr: number): number | null {

@@ -66,6 +66,20 @@ export function int64Bytes(n: number | bigint): Uint8Array {
   return out;
 }
 
+/** Encodings of small non-negative integers (status codes, flags, sizes), shared: never mutate. */
+const SMALL_INT_CACHE_MAX = 1024;
+const smallInts: Uint8Array[] = [];
+
+/** int64Bytes for lookups, reusing one encoding per small value (the caller only copies it). */
+function int64Shared(n: number): Uint8Array {
+  if (Number.isInteger(n) && n >= 0 && n < SMALL_INT_CACHE_MAX) {
+    let b = smallInts[n];
+    if (b === undefined) smallInts[n] = b = int64Bytes(n);
+    return b;
+  }
+  return int64Bytes(n);
+}
+
 /** Encoded driver strings, reused across streams (values are never mutated). */
 const stringCache = new Map<string, Uint8Array>();
 const STRING_CACHE_MAX = 4096;
@@ -177,11 +191,11 @@ function requestValue(ctx: PropertyContext, info: StreamInfo, field: string | un
 function responseValue(ctx: PropertyContext, info: StreamInfo, field: string | undefined, sub: string | undefined): Lookup {
   switch (field) {
     case "code":
-      return info.responseCode === undefined ? NOT_FOUND : int64Bytes(info.responseCode);
+      return info.responseCode === undefined ? NOT_FOUND : int64Shared(info.responseCode);
     case "code_details":
       return str(info.responseCodeDetails);
     case "flags":
-      return int64Bytes(info.responseFlags);
+      return int64Shared(info.responseFlags);
     case "headers":
       return header(ctx.celResponseHeaders(), sub);
     case "trailers":
@@ -198,14 +212,31 @@ function responseValue(ctx: PropertyContext, info: StreamInfo, field: string | u
   return NOT_FOUND;
 }
 
+/** Split paths, cached: a plugin asks for the same few paths on every request. */
+const segmentCache = new Map<string, readonly string[]>();
+
+function pathSegments(path: string): readonly string[] {
+  let segments = segmentCache.get(path);
+  if (segments === undefined) {
+    const split = path.split("\0");
+    if (split[split.length - 1] === "") split.pop();
+    segments = split;
+    if (segmentCache.size >= STRING_CACHE_MAX) segmentCache.clear();
+    segmentCache.set(path, segments);
+  }
+  return segments;
+}
+
 /** Resolves a NUL-separated property path. */
 export function resolveProperty(path: string, ctx: PropertyContext): Lookup {
   if (path.length === 0) return WasmResult.SerializationFailure;
   const driven = ctx.driverProperty(path);
   if (driven) return driven;
-  const segments = path.split("\0");
-  if (segments[segments.length - 1] === "") segments.pop();
-  const [top, field, sub, extra] = segments;
+  const segments = pathSegments(path);
+  const top = segments[0];
+  const field = segments[1];
+  const sub = segments[2];
+  const extra = segments[3];
   const info = ctx.streamInfo();
   switch (top) {
     case "request":

@@ -14,6 +14,9 @@ export interface SharedValue {
 export class SharedData {
   private readonly byVm = new Map<string, Map<string, SharedValue>>();
   private nextCasValue = 1;
+  /** The map of the vm_id used last: workers of one plugin all use the same id. */
+  private lastVmId: string | undefined;
+  private lastMap: Map<string, SharedValue> | undefined;
 
   constructor(private readonly defaultVmId: () => string) {}
 
@@ -24,20 +27,39 @@ export class SharedData {
     return cas;
   }
 
-  /** Host side of proxy_get_shared_data. */
+  private mapOf(vmId: string, create: boolean): Map<string, SharedValue> | undefined {
+    if (vmId === this.lastVmId) return this.lastMap;
+    let map = this.byVm.get(vmId);
+    if (!map) {
+      if (!create) return undefined;
+      map = new Map();
+      this.byVm.set(vmId, map);
+    }
+    this.lastVmId = vmId;
+    this.lastMap = map;
+    return map;
+  }
+
+  /**
+   * Host side of proxy_get_shared_data. The entry is live: the caller copies
+   * what it needs before the next write (a same-size write updates it in place).
+   */
   read(vmId: string, key: string): SharedValue | undefined {
-    return this.byVm.get(vmId)?.get(key);
+    return this.mapOf(vmId, false)?.get(key);
   }
 
   /** Host side of proxy_set_shared_data; `value` is copied. */
   write(vmId: string, key: string, value: Uint8Array, cas: number): WasmResultCode {
-    let map = this.byVm.get(vmId);
-    if (!map) {
-      map = new Map();
-      this.byVm.set(vmId, map);
-    }
+    const map = this.mapOf(vmId, true)!;
     const existing = map.get(key);
-    if (existing && cas !== 0 && cas !== existing.cas) return WasmResult.CasMismatch;
+    if (existing) {
+      if (cas !== 0 && cas !== existing.cas) return WasmResult.CasMismatch;
+      // Fixed-size records are the common case: overwrite in place, no allocation.
+      if (existing.value.byteLength === value.byteLength) existing.value.set(value);
+      else existing.value = value.slice();
+      existing.cas = this.nextCas();
+      return WasmResult.Ok;
+    }
     map.set(key, { value: value.slice(), cas: this.nextCas() });
     return WasmResult.Ok;
   }

@@ -5,6 +5,39 @@
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/**
+ * Short strings that host calls decode again and again (header names, shared
+ * data keys, property paths, endpoint names) are interned: one decoded string
+ * per place and byte sequence. A module passes such names from the same
+ * addresses every time, so the table is indexed by address and length and a
+ * hit is checked byte by byte (memory may have changed); a collision just
+ * replaces the slot. Reusing the same string also lets V8 reuse its cached
+ * hash in Map lookups.
+ */
+const INTERN_MAX_BYTES = 64;
+const INTERN_SLOTS = 1024; // power of two
+/** Slot i's bytes at i * INTERN_MAX_BYTES, its length (-1: empty) and string. */
+const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
+const internLengths = new Int32Array(INTERN_SLOTS).fill(-1);
+const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
+
+/** UTF-8 decode of u8[start, start+length), interned when short. */
+export function decodeUtf8Interned(u8: Uint8Array, start: number, length: number): string {
+  if (length > INTERN_MAX_BYTES) return decodeUtf8(u8, start, length);
+  const slot = Math.imul(start ^ (length << 24), 0x9e3779b1) >>> 22; // 10 bits: < INTERN_SLOTS
+  const base = slot * INTERN_MAX_BYTES;
+  if (internLengths[slot] === length) {
+    let i = 0;
+    while (i < length && internBytes[base + i] === u8[start + i]) i++;
+    if (i === length) return internStrings[slot]!;
+  }
+  const s = decodeUtf8(u8, start, length);
+  internBytes.set(u8.subarray(start, start + length), base);
+  internLengths[slot] = length;
+  internStrings[slot] = s;
+  return s;
+}
+
 export function decodeUtf8(u8: Uint8Array, start: number, length: number): string {
   if (length <= 32) {
     let s = "";

@@ -106,6 +106,9 @@ export class Vm {
   private nextContextId = 1;
   private readonly nextMetricId: number[] = [MetricType.Counter, MetricType.Gauge, MetricType.Histogram];
   private readonly fns: Record<string, ModuleFn | undefined>;
+  /** The allocator Envoy uses: malloc if exported, else proxy_on_memory_allocate. */
+  private readonly allocName: string;
+  private readonly allocFn: ModuleFn | undefined;
 
   /** @internal Use Envoy.createVm. */
   constructor(
@@ -128,6 +131,8 @@ export class Vm {
     this.mem.attach(exports.memory as WebAssembly.Memory);
     this.fns = {};
     for (const name of compiled.functions) this.fns[name] = exports[name] as ModuleFn;
+    this.allocName = this.fns.malloc ? "malloc" : "proxy_on_memory_allocate";
+    this.allocFn = this.fns[this.allocName];
     this.start();
   }
 
@@ -158,7 +163,7 @@ export class Vm {
    * result, or undefined when the VM has failed, the function is missing, or
    * it trapped (the VM is then failed).
    */
-  invoke(ctx: ContextBase, name: string, ...args: number[]): number | undefined {
+  invoke(ctx: ContextBase, name: string, a0?: number, a1?: number, a2?: number, a3?: number, a4?: number): number | undefined {
     if (this.failed) return undefined;
     const fn = this.fns[name];
     if (!fn) return undefined;
@@ -167,7 +172,8 @@ export class Vm {
     this.current = ctx;
     this.effectiveId = 0;
     try {
-      return fn(...args);
+      // Fixed arity (no spread): callbacks take at most five arguments; a missing one reaches Wasm as 0.
+      return fn(a0!, a1!, a2!, a3!, a4!);
     } catch (e) {
       this.fail("RuntimeError", `Function: ${name} failed: ${e instanceof Error ? e.message : String(e)}`, e);
       return undefined;
@@ -204,18 +210,32 @@ export class Vm {
     if (this.restricted !== null && !this.restricted.has(name)) throw new RestrictedCallbackError(name);
   }
 
-  /** @internal WasmBase::allocMemory: the module's allocator, 0 on failure. */
+  /**
+   * @internal WasmBase::allocMemory: the module's allocator, 0 on failure.
+   * Called for every buffer a host call returns, so it skips invoke()'s
+   * lookups: same context switch (the VM context), same trap handling.
+   */
   alloc(size: number): number {
     if (this.failed) return 0;
-    const saved = this.restricted;
+    const fn = this.allocFn;
+    if (!fn) return 0;
+    const savedRestricted = this.restricted;
+    const savedCurrent = this.current;
+    const savedEffective = this.effectiveId;
     this.restricted = ALLOC_ALLOWED;
-    let ptr: number | undefined;
+    this.current = this.vmContext;
+    this.effectiveId = 0;
     try {
-      ptr = this.invoke(this.vmContext, this.fns.malloc ? "malloc" : "proxy_on_memory_allocate", size);
+      const ptr = fn(size);
+      return ptr === undefined ? 0 : ptr >>> 0;
+    } catch (e) {
+      this.fail("RuntimeError", `Function: ${this.allocName} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+      return 0;
     } finally {
-      this.restricted = saved;
+      this.restricted = savedRestricted;
+      this.current = savedCurrent;
+      this.effectiveId = savedEffective;
     }
-    return ptr === undefined ? 0 : ptr >>> 0;
   }
 
   /** @internal copyToPointerSize: allocate, copy, write pointer and size. False → InvalidMemoryAccess. */

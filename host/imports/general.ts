@@ -20,10 +20,13 @@ const UNMODELED_FOREIGN = new Set([
 
 type ForeignFn = (vm: Vm, args: Uint8Array) => { result: number; out?: Uint8Array };
 
+/** clear_route_cache's answer, shared: it runs on every scheduled request and has no output. */
+const CLEARED: { result: number; out?: Uint8Array } = Object.freeze({ result: WasmResult.Ok });
+
 const FOREIGN: Record<string, ForeignFn> = {
   clear_route_cache(vm) {
     vm.ctx().clearRouteCache();
-    return { result: WasmResult.Ok };
+    return CLEARED;
   },
   compress(_vm, args) {
     try {
@@ -126,7 +129,8 @@ export function generalImports(vm: Vm): Record<string, (...args: never[]) => num
       enter("env.proxy_call_foreign_function");
       const name = mem.string(namePtr, nameSize);
       if (name === null) return WasmResult.InvalidMemoryAccess;
-      const args = mem.copy(argsPtr, argsSize);
+      // A view, not a copy (Envoy passes a string_view too): no function here keeps it.
+      const args = mem.slice(argsPtr, argsSize);
       if (args === null) return WasmResult.InvalidMemoryAccess;
       const f = FOREIGN[name];
       if (!f) return UNMODELED_FOREIGN.has(name) ? WasmResult.Unimplemented : WasmResult.NotFound;

@@ -57,7 +57,8 @@ export function metricImports(vm: Vm): Record<string, (...args: never[]) => numb
       enter("env.proxy_record_metric");
       const stat = vm.metrics.get(id >>> 0);
       if (!stat) return WasmResult.NotFound;
-      const v = Number(BigInt.asUintN(64, value));
+      // Envoy takes the value as uint64; asUintN (an allocation) only for negative inputs.
+      const v = Number(value >= 0n ? value : BigInt.asUintN(64, value));
       if (stat.kind === "counter") stat.value += v;
       else if (stat.kind === "gauge") stat.value = v;
       else stat.record(v);

@@ -1,0 +1,75 @@
+/**
+ * One compiler measurement in a process of its own (bench/compiler-cost.ts
+ * starts it), so that the process's peak memory is the compile's:
+ *
+ *   compiler-child.ts compile <services> <calls>   compile a generated policy, then serialize the same output alone
+ *   compiler-child.ts baseline                     load the compiler, compile nothing (the process's own memory)
+ *
+ * Prints one JSON line (ChildReport). Peak memory is process.resourceUsage().maxRSS,
+ * taken right after the compile (before the serialization floor runs).
+ */
+import { compile } from "../compiler/compile.js";
+import { sidecarBootstraps } from "../compiler/envoy/index.js";
+import { composeFile } from "../compiler/output/compose.js";
+import { toYaml } from "../compiler/output/yaml-text.js";
+import { generatePolicy } from "./policy-gen.js";
+
+export interface ChildReport {
+  mode: "compile" | "baseline";
+  services: number;
+  /** Wall time of compile(text) (check, generate, validate against Envoy's protos, render YAML). */
+  compileMs: number;
+  /** Wall time of only rendering the same bootstraps and compose file as YAML (the floor). */
+  serializeMs: number;
+  /** Peak resident set size of the process, MiB. */
+  peakRssMiB: number;
+  files: number;
+  outputBytes: number;
+}
+
+function rssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+async function main(args: string[]): Promise<ChildReport> {
+  const [mode, servicesArg, callsArg] = args;
+  if (mode === "baseline") {
+    return { mode, services: 0, compileMs: 0, serializeMs: 0, peakRssMiB: rssMiB(), files: 0, outputBytes: 0 };
+  }
+  if (mode !== "compile") throw new Error(`usage: compiler-child.ts compile <services> <calls> | baseline`);
+  const policy = generatePolicy(Number(servicesArg), Number(callsArg ?? 5));
+  const file = `bench-${policy.services}.yaml`;
+
+  const started = performance.now();
+  const result = await compile(policy.text, file, { withoutWasm: true });
+  const compileMs = performance.now() - started;
+  const peakRssMiB = rssMiB();
+  const errors = result.diagnostics.filter((d) => d.severity === "error");
+  if (!result.files || !result.model || errors.length > 0) {
+    throw new Error(`the generated policy does not compile: ${result.diagnostics.slice(0, 3).map((d) => `${d.code} ${d.message}`).join("; ")}`);
+  }
+  let outputBytes = 0;
+  for (const content of result.files.values()) outputBytes += typeof content === "string" ? Buffer.byteLength(content) : content.byteLength;
+  const files = result.files.size;
+
+  // The floor: the same objects, only turned into text (built beforehand, untimed).
+  const bootstraps = [...sidecarBootstraps(result.model)];
+  const compose = composeFile(result.model);
+  const serializeStarted = performance.now();
+  let serializedBytes = 0;
+  for (const [service, bootstrap] of bootstraps) serializedBytes += toYaml(bootstrap, service).length;
+  serializedBytes += toYaml(compose).length;
+  const serializeMs = performance.now() - serializeStarted;
+  if (serializedBytes === 0) throw new Error("nothing serialized");
+  return { mode, services: policy.services, compileMs, serializeMs, peakRssMiB, files, outputBytes };
+}
+
+main(process.argv.slice(2)).then(
+  (report) => {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

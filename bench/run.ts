@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: measures the six figures of the performance issue, prints
+ * a Markdown table and writes bench/results.json (shape: bench/README.md).
+ *
+ *   npm run bench                     everything (about 5 minutes on 2 cores)
+ *   npm run bench -- --quick          a few seconds per figure: checks the harness, numbers not for publishing
+ *   npm run bench -- --only filter-cost,filter-size
+ *   npm run bench -- --out /tmp/r.json --no-build
+ *
+ * Exit code 0 when every figure was measured (missed targets are findings,
+ * not failures), 1 when some could not be, 2 on usage errors.
+ */
+import { relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import { LIGHTSUB_WASM, PASSTHROUGH_WASM, ROOT_DIR, SCENARIOS_DIR, buildFilter } from "./build.js";
+import { measureCompiler, type CompilerOptions } from "./compiler-cost.js";
+import { SECTIONS, makeFigure, type Figure, type FigureInit, type Missing, type Section } from "./figures.js";
+import { STRATEGIES, measureFilterCost, type FilterCostOptions } from "./filter-cost.js";
+import { measureFilterSize } from "./filter-size.js";
+import { currentLoadAverage, describeMachine } from "./machine.js";
+import { RESULTS_VERSION, writeResults, type BenchResults } from "./results.js";
+import { measureSharedState, type SharedStateOptions } from "./shared-state.js";
+import { measureSimulator, type SimulatorOptions } from "./simulator-figures.js";
+import { renderTable } from "./table.js";
+
+export const DEFAULT_RESULTS = `${ROOT_DIR}bench/results.json`;
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Sections to measure (default all). */
+  only: readonly Section[];
+  out: string;
+  /** Use build/ as it is (default: rebuild the filter first). */
+  noBuild: boolean;
+  /** The command line recorded in results.json. */
+  command: string;
+  log: (line: string) => void;
+}
+
+interface Profile {
+  filterCost: Omit<FilterCostOptions, "lightsubWasm" | "passthroughWasm">;
+  sharedState: Omit<SharedStateOptions, "lightsubWasm">;
+  simulator: Omit<SimulatorOptions, "lightsubWasm" | "scenariosDir">;
+  compiler: CompilerOptions;
+}
+
+const FULL: Profile = {
+  filterCost: { strategies: STRATEGIES, endpointCounts: [2, 16, 128], batch: 100, slices: 20, rounds: 30, warmupRounds: 3 },
+  sharedState: { workerCounts: [1, 2, 4, 8], strategy: "least_load", endpoints: 4, durationMs: 1000, inflight: 8, rounds: 3 },
+  simulator: { seeds: 3, speedRequests: 40_000 },
+  compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 3 },
+};
+
+const QUICK: Profile = {
+  filterCost: { strategies: ["round_robin", "least_latency"], endpointCounts: [2, 16], batch: 50, slices: 2, rounds: 3, warmupRounds: 1 },
+  sharedState: { workerCounts: [1, 2], strategy: "least_load", endpoints: 4, durationMs: 150, inflight: 8, rounds: 1 },
+  simulator: { seeds: 1, scenarios: ["slow-endpoint"], requests: 400, speedRequests: 400 },
+  compiler: { sizes: [10, 100], callsPerService: 5, runs: 1 },
+};
+
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const started = Date.now();
+  const machine = describeMachine();
+  const profile = options.quick ? QUICK : FULL;
+  const figures: Figure[] = [];
+  const missing: Missing[] = [];
+  const log = options.log;
+  const wants = (s: Section) => options.only.includes(s);
+  const add = (inits: FigureInit[]): void => {
+    figures.push(...inits.map((i) => makeFigure(i, machine.summary)));
+  };
+  const attempt = async (sections: Section[], body: () => Promise<void>) => {
+    try {
+      await body();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      for (const section of sections) missing.push({ section, reason });
+      log(`FAILED ${sections.join(", ")}: ${reason}`);
+    }
+  };
+
+  const needsFilter = wants("filter-cost") || wants("filter-size") || wants("shared-state") || wants("scheduling-quality") || wants("simulator");
+  let filterBuilt = true;
+  if (needsFilter) {
+    log(options.noBuild ? "filter: using build/ as it is" : "filter: npm run build:filter");
+    try {
+      buildFilter(options.noBuild);
+    } catch (error) {
+      filterBuilt = false;
+      const reason = `the filter could not be built: ${error instanceof Error ? error.message : String(error)}`;
+      for (const s of SECTIONS) if (wants(s) && s !== "compiler") missing.push({ section: s, reason });
+    }
+  }
+  const files = { lightsubWasm: LIGHTSUB_WASM, passthroughWasm: PASSTHROUGH_WASM };
+
+  if (filterBuilt && wants("filter-size")) await attempt(["filter-size"], async () => add(measureFilterSize(files.lightsubWasm, files.passthroughWasm)));
+  if (filterBuilt && wants("filter-cost")) await attempt(["filter-cost"], async () => add(await measureFilterCost({ ...profile.filterCost, ...files }, log)));
+  if (filterBuilt && wants("shared-state")) {
+    await attempt(["shared-state"], async () => add(await measureSharedState({ ...profile.sharedState, lightsubWasm: files.lightsubWasm }, log)));
+  }
+  if (filterBuilt && (wants("scheduling-quality") || wants("simulator"))) {
+    const sections = (["scheduling-quality", "simulator"] as const).filter(wants);
+    await attempt([...sections], async () => {
+      const { quality, speed } = await measureSimulator({ ...profile.simulator, scenariosDir: SCENARIOS_DIR, lightsubWasm: files.lightsubWasm }, log);
+      if (wants("scheduling-quality")) add(quality);
+      if (wants("simulator")) add(speed);
+    });
+  }
+  if (wants("compiler")) await attempt(["compiler"], async () => add(await measureCompiler(profile.compiler, log)));
+
+  machine.loadAverage1mEnd = currentLoadAverage();
+  const results: BenchResults = {
+    version: RESULTS_VERSION,
+    command: options.command,
+    quick: options.quick,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    machine,
+    figures,
+    missing,
+  };
+  writeResults(options.out, results);
+  return results;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--only <sections>] [--out <file>] [--no-build]
+  sections: ${SECTIONS.join(", ")}`;
+
+/** Parses the command line; a string is a usage error. */
+export function parseArgs(argv: readonly string[]): Omit<BenchOptions, "log"> | string {
+  const options = { quick: false, only: [...SECTIONS] as Section[], out: DEFAULT_RESULTS, noBuild: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--no-build") options.noBuild = true;
+    else if (arg === "--out" || arg === "--only") {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith("--")) return `${arg} needs a value`;
+      if (arg === "--out") options.out = value;
+      else {
+        const names = value.split(",").map((s) => s.trim()).filter(Boolean);
+        const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+        if (unknown.length > 0 || names.length === 0) return `unknown section(s): ${unknown.join(", ") || "(none given)"}`;
+        options.only = names as Section[];
+      }
+    } else return `unknown argument: ${arg}`;
+  }
+  const command = ["npm run bench", ...(argv.length > 0 ? ["--", ...argv] : [])].join(" ");
+  return { ...options, command };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const parsed = parseArgs(argv);
+  if (typeof parsed === "string") {
+    process.stderr.write(`${parsed}\n${USAGE}\n`);
+    return 2;
+  }
+  const results = await runBench({ ...parsed, log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`\n${renderTable(results)}`);
+  process.stderr.write(`\nwrote ${relative(process.cwd(), parsed.out) || parsed.out}\n`);
+  return results.missing.length > 0 ? 1 : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.exitCode = 3;
+    },
+  );
+}

@@ -1,0 +1,211 @@
+/**
+ * The table `npm run bench` prints (Markdown, so the same text goes into the
+ * README): one block per figure, medians with [min–max] where it helps, then
+ * every target with how far it is met or missed.
+ */
+import type { Figure } from "./figures.js";
+import type { BenchResults } from "./results.js";
+
+export function formatNumber(n: number): string {
+  const a = Math.abs(n);
+  if (a >= 1000) return Math.round(n).toLocaleString("en-US");
+  if (a >= 100) return n.toFixed(0);
+  if (a >= 10) return n.toFixed(1);
+  if (a >= 0.01 || a === 0) return n.toFixed(2);
+  return n.toPrecision(2);
+}
+
+function range(f: Figure): string {
+  return f.runs > 1 && f.min !== f.max ? ` [${formatNumber(f.min)}–${formatNumber(f.max)}]` : "";
+}
+
+function cell(f: Figure | undefined, withRange = true): string {
+  return f ? `${formatNumber(f.median)}${withRange ? range(f) : ""}` : "–";
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+class Index {
+  constructor(private readonly figures: readonly Figure[]) {}
+
+  find(section: Figure["section"], name: string, params: Record<string, string | number> = {}): Figure | undefined {
+    return this.figures.find(
+      (f) => f.section === section && f.name === name && Object.entries(params).every(([k, v]) => f.params[k] === v),
+    );
+  }
+
+  all(section: Figure["section"], name?: string): Figure[] {
+    return this.figures.filter((f) => f.section === section && (name === undefined || f.name === name));
+  }
+
+  values(section: Figure["section"], name: string, param: string): (string | number)[] {
+    return [...new Set(this.all(section, name).map((f) => f.params[param]!))];
+  }
+}
+
+function filterCost(ix: Index): string | undefined {
+  const ratios = ix.all("filter-cost", "ratio");
+  if (ratios.length === 0) return undefined;
+  const sizes = ix.values("filter-cost", "ratio", "endpoints");
+  const strategies = ix.values("filter-cost", "ratio", "strategy");
+  const rows = strategies.map((strategy) => [
+    String(strategy),
+    ...sizes.map((endpoints) => cell(ix.find("filter-cost", "ratio", { strategy, endpoints }))),
+    ...sizes.map((endpoints) => cell(ix.find("filter-cost", "lightsub-ns", { strategy, endpoints }), false)),
+    cell(ix.find("filter-cost", "host-calls", { strategy, endpoints: sizes[sizes.length - 1]! }), false),
+  ]);
+  const floor = ix.all("filter-cost", "passthrough-ns").map((f) => f.median);
+  const floorNs = floor.length > 0 ? formatNumber(floor.sort((a, b) => a - b)[floor.length >> 1]!) : "?";
+  const runs = ratios[0]!.runs;
+  return [
+    `**1. Filter cost per request** — lightsub ÷ the empty pass-through filter: request headers, response headers, log, through the Node host in V8, both filters in interleaved batches (median [min–max] of ${runs} rounds; target ≤ 1.5×). The pass-through costs ${floorNs} ns/request here.`,
+    "",
+    markdownTable(
+      ["strategy", ...sizes.map((n) => `× @${n} ep`), ...sizes.map((n) => `ns @${n} ep`), "host calls/req"],
+      rows,
+    ),
+  ].join("\n");
+}
+
+function filterSize(ix: Index): string | undefined {
+  const f = ix.find("filter-size", "bytes", { file: "build/lightsub.wasm" });
+  if (!f) return undefined;
+  const floor = ix.find("filter-size", "bytes", { file: "build/passthrough.wasm" });
+  const ratio = ix.find("filter-size", "ratio-to-passthrough");
+  const peer = ratio && floor ? `, ${formatNumber(ratio.median)}× the empty pass-through filter (${floor.median.toLocaleString("en-US")} bytes)` : "";
+  return `**2. Filter size** — \`build/lightsub.wasm\`: ${f.median.toLocaleString("en-US")} bytes (${(f.median / 1024).toFixed(1)} KiB; target ≤ 64 KiB)${peer}.`;
+}
+
+function sharedState(ix: Index): string | undefined {
+  const rates = ix.all("shared-state", "throughput");
+  if (rates.length === 0) return undefined;
+  const first = rates[0]!;
+  const rows = rates.map((f) => {
+    const workers = f.params.workers!;
+    return [
+      String(workers),
+      cell(ix.find("shared-state", "throughput-scaling", { workers })),
+      cell(f, false),
+      cell(ix.find("shared-state", "cas-retries", { workers })),
+      cell(ix.find("shared-state", "contended-locks", { workers }), false),
+    ];
+  });
+  return [
+    `**3. Shared-state scaling** — worker VMs in separate threads sharing one store (${first.params.strategy}, ${first.params.endpoints} endpoints; median [min–max] of ${first.runs} rounds).`,
+    "",
+    markdownTable(["worker VMs", "throughput × 1 VM", "requests/s", "CAS retries/request", "lock waits/request"], rows),
+  ].join("\n");
+}
+
+function schedulingQuality(ix: Index): string | undefined {
+  const figures = ix.all("scheduling-quality");
+  if (figures.length === 0) return undefined;
+  const scenarios = ix.values("scheduling-quality", "p99-vs-oracle", "scenario");
+  const strategies = ix.values("scheduling-quality", "p99-vs-oracle", "strategy");
+  const triple = (scenario: string | number, strategy: string | number) => {
+    const parts = ["p99-vs-envoy-round-robin", "p99-vs-envoy-least-request", "p99-vs-oracle"].map((name) =>
+      cell(ix.find("scheduling-quality", name, { scenario, strategy }), false),
+    );
+    return parts.every((p) => p === "–") ? "–" : parts.join(" / ");
+  };
+  const rows = strategies.map((strategy) => [String(strategy), ...scenarios.map((scenario) => triple(scenario, strategy))]);
+  return [
+    `**4. Scheduling quality** — p99 latency of each lightsub strategy ÷ Envoy's ROUND_ROBIN / ÷ LEAST_REQUEST / ÷ the oracle, in the same simulation (median of ${figures[0]!.runs} seed(s); below 1 is better than the peer).`,
+    "",
+    markdownTable(["strategy", ...scenarios.map(String)], rows),
+  ].join("\n");
+}
+
+function compiler(ix: Index): string | undefined {
+  const times = ix.all("compiler", "compile-ms");
+  if (times.length === 0) return undefined;
+  const rows = times.map((f) => {
+    const services = f.params.services!;
+    return [
+      Number(services).toLocaleString("en-US"),
+      cell(f),
+      cell(ix.find("compiler", "peak-rss-mib", { services })),
+      cell(ix.find("compiler", "vs-serialize", { services })),
+      f.note ?? "",
+    ];
+  });
+  const growth = ix.all("compiler", "time-growth").map((g) => `time ${g.params.to}/${g.params.from}: ${cell(g)}×`);
+  const memGrowth = ix.all("compiler", "memory-growth").map((g) => `memory ${g.params.to}/${g.params.from}: ${cell(g)}×`);
+  const baseline = ix.find("compiler", "baseline-rss-mib");
+  return [
+    `**5. Compiler** — generated policies, each service calling ${times[0]!.params.callsPerService} others, one fresh process per compile (median [min–max] of ${times[0]!.runs} runs; targets for 10,000 services: < 5 s, < 1 GiB).`,
+    "",
+    markdownTable(["services", "compile ms", "peak RSS MiB", "× serializing the output", "output"], rows),
+    "",
+    `Growth: ${[...growth, ...memGrowth].join("; ")}.` + (baseline ? ` A process that loads the compiler and compiles nothing peaks at ${cell(baseline, false)} MiB.` : ""),
+  ].join("\n");
+}
+
+function simulator(ix: Index): string | undefined {
+  const rates = ix.all("simulator", "requests-per-second");
+  if (rates.length === 0) return undefined;
+  const rows = rates.map((f) => [String(f.params.runs), String(f.params.threads), cell(f)]);
+  const cost = ix.find("simulator", "lightsub-run-cost");
+  return [
+    `**6. Simulator speed** — simulated requests per second of wall time.`,
+    "",
+    markdownTable(["runs", "threads", "requests/s"], rows),
+    ...(cost ? ["", `A lightsub run (every request through the filter in the host) costs ${cell(cost)}× an Envoy-native run of the same scenario.`] : []),
+  ].join("\n");
+}
+
+function paramsText(f: Figure): string {
+  return Object.entries(f.params).map(([k, v]) => `${k} ${v}`).join(", ");
+}
+
+function missedBy(f: Figure): string {
+  const bound = f.target!.max ?? f.target!.min!;
+  return `missed by ${formatNumber(Math.abs(f.median - bound))} ${f.unit} (${formatNumber(f.median / bound)}× the target)`;
+}
+
+/** One row per targeted quantity; a quantity measured for many cases (filter cost) gets one summary row. */
+function targets(figures: readonly Figure[]): string {
+  const groups = new Map<string, Figure[]>();
+  for (const f of figures) {
+    if (!f.target) continue;
+    const key = `${f.section} ${f.name}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const rows: string[][] = [];
+  for (const [key, fs] of groups) {
+    const t = fs[0]!.target!;
+    if (fs.length === 1) {
+      const f = fs[0]!;
+      rows.push([key, paramsText(f), `${formatNumber(f.median)} ${f.unit}`, t.text, f.met ? "met" : missedBy(f)]);
+      continue;
+    }
+    const met = fs.filter((f) => f.met).length;
+    const sorted = [...fs].sort((a, b) => a.median - b.median);
+    const best = sorted[0]!;
+    const worst = sorted[sorted.length - 1]!;
+    const verdict = met === fs.length ? `met in all ${fs.length} cases` : `met in ${met} of ${fs.length} cases; worst (${paramsText(worst)}) ${missedBy(worst)}`;
+    rows.push([key, `${fs.length} cases`, `${formatNumber(best.median)}–${formatNumber(worst.median)} ${worst.unit}`, t.text, verdict]);
+  }
+  if (rows.length === 0) return "";
+  return ["**Targets**", "", markdownTable(["figure", "for", "median", "target", "verdict"], rows)].join("\n");
+}
+
+export function renderTable(results: BenchResults): string {
+  const ix = new Index(results.figures);
+  const m = results.machine;
+  const blocks = [
+    `Machine: ${m.summary}; load average ${m.loadAverage1m} at the start${m.loadAverage1mEnd !== undefined ? `, ${m.loadAverage1mEnd} at the end` : ""}. ${results.quick ? "QUICK RUN (harness check, not for publishing). " : ""}Command: \`${results.command}\`, ${(results.durationMs / 1000).toFixed(0)} s.`,
+    filterCost(ix),
+    filterSize(ix),
+    sharedState(ix),
+    schedulingQuality(ix),
+    compiler(ix),
+    simulator(ix),
+    targets(results.figures),
+    ...results.missing.map((x) => `**Missing: ${x.section}** — ${x.reason}`),
+  ];
+  return `${blocks.filter((b): b is string => b !== undefined && b !== "").join("\n\n")}\n`;
+}
