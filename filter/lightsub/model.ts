@@ -2,6 +2,7 @@
 // the per-request path needs is precomputed here (encoded names, shared-data
 // keys, metric ids), so a request allocates nothing but its context.
 import { DestinationConfig, HashSource, StrategyKind } from "./config";
+import { EndpointSlot, slotFor } from "./slots";
 import { EndpointState, WINDOW_BUCKETS } from "./state";
 
 export class EndpointMetrics {
@@ -23,18 +24,34 @@ export class Endpoint {
   /** Last state read from (or written to) shared data by this worker. */
   state: EndpointState = new EndpointState();
   metrics: EndpointMetrics = new EndpointMetrics();
-  /**
-   * In-flight decrements this worker could not store (CAS retries exhausted);
-   * folded into the next successful write so the shared count never leaks.
-   */
-  pendingInFlight: i32 = 0;
   /** Last value this worker recorded into the latency_ewma_us gauge. */
   lastEwmaGaugeUs: u64 = u64.MAX_VALUE;
+  /** VM-wide state of this endpoint cluster, shared with other configurations' Endpoint objects. */
+  slot: EndpointSlot;
+  /** The slot's generation when this configuration claimed it (slots.ts, retire.ts). */
+  generation: u32 = 0;
 
   constructor(public index: i32, public cluster: string, public stat: string, public weight: i32) {
     this.clusterBytes = String.UTF8.encode(cluster);
     this.sharedKey = String.UTF8.encode("lightsub/v1/" + cluster);
+    this.slot = slotFor(cluster);
   }
+
+  /**
+   * In-flight decrements this worker could not store (CAS retries exhausted);
+   * folded into the next successful write so the shared count never leaks.
+   * Kept per cluster, not per configuration: a request scheduled before a
+   * reconfiguration may end after it.
+   */
+  get pendingInFlight(): i32 { return this.slot.pendingInFlight; }
+  set pendingInFlight(v: i32) { this.slot.pendingInFlight = v; }
+
+  /**
+   * Whether this object's outcomes still belong in the shared history: not
+   * after the endpoint was removed from every configuration of this VM or
+   * re-configured with another address (its history was reset then).
+   */
+  get recordsHistory(): bool { return this.slot.users > 0 && this.slot.generation == this.generation; }
 }
 
 /** Negative results of Strategy.pick: why no endpoint could be chosen. */

@@ -1,8 +1,9 @@
 // The configured plugin: destinations with their strategies, built from a
 // validated PluginConfig, plus VM-wide facts learned at run time.
-import { HeaderPair, WasmResult, callForeignFunction, serializeHeaderPairs } from "../proxy-wasm/index";
+import { HeaderPair, WasmResult, callForeignFunction, incrementMetric, serializeHeaderPairs } from "../proxy-wasm/index";
 import { PluginConfig, StrategyKind } from "./config";
 import { Destination, Strategy } from "./model";
+import { claimEndpoint, releaseEndpoint } from "./retire";
 import { ensureState } from "./shared";
 import { Availability } from "./strategies/availability";
 import { ConsistentHash } from "./strategies/consistentHash";
@@ -23,6 +24,10 @@ let clearRouteCacheAvailable = true;
 export function clearRouteCache(): void {
   if (!clearRouteCacheAvailable) return;
   if (callForeignFunction(CLEAR_ROUTE_CACHE) == WasmResult.NotFound) clearRouteCacheAvailable = false;
+}
+
+function sameBytes(bytes: ArrayBuffer, ptr: usize, size: usize): bool {
+  return <usize>bytes.byteLength == size && memory.compare(changetype<usize>(bytes), ptr, size) == 0;
 }
 
 function strategyFor(destination: Destination): Strategy {
@@ -51,16 +56,42 @@ export class Plugin {
       const d = new Destination(config.destinations[i]);
       d.strategy = strategyFor(d);
       defineDestinationMetrics(d);
-      for (let j = 0; j < d.endpoints.length; j++) ensureState(d.endpoints[j]);
+      for (let j = 0; j < d.endpoints.length; j++) {
+        const ep = d.endpoints[j];
+        if (!claimEndpoint(ep)) incrementMetric(d.casExhaustedMetric, 1);
+        ensureState(ep);
+      }
       this.destinations.push(d);
     }
   }
 
-  /** Destination whose aggregate cluster name equals the bytes at ptr/size, or null. */
+  /** This configuration is replaced or gone: endpoints no other configuration uses are retired (retire.ts). */
+  retire(): void {
+    for (let i = 0; i < this.destinations.length; i++) {
+      const d = this.destinations[i];
+      for (let j = 0; j < d.endpoints.length; j++) {
+        if (!releaseEndpoint(d.endpoints[j])) incrementMetric(d.casExhaustedMetric, 1);
+      }
+    }
+  }
+
+  /**
+   * Destination of the route's cluster (bytes at ptr/size), or null. Normally
+   * the aggregate cluster. One of its endpoint clusters means a scheduling
+   * header the filter did not set chose the route (a client's, where the
+   * connection manager does not strip it first): the request is scheduled
+   * like any other, so the filter's own choice replaces it.
+   */
   destinationFor(ptr: usize, size: usize): Destination | null {
     for (let i = 0; i < this.destinations.length; i++) {
       const d = this.destinations[i];
-      if (<usize>d.clusterBytes.byteLength == size && memory.compare(changetype<usize>(d.clusterBytes), ptr, size) == 0) return d;
+      if (sameBytes(d.clusterBytes, ptr, size)) return d;
+    }
+    for (let i = 0; i < this.destinations.length; i++) {
+      const d = this.destinations[i];
+      for (let j = 0; j < d.endpoints.length; j++) {
+        if (sameBytes(d.endpoints[j].clusterBytes, ptr, size)) return d;
+      }
     }
     return null;
   }

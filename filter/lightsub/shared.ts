@@ -11,8 +11,6 @@ export const MAX_CAS_ATTEMPTS: i32 = 8;
 /** Result of acquire/release. */
 export enum Update { Ok, HostFailure, CasExhausted }
 
-const WRITE_BUFFER = new ArrayBuffer(RECORD_SIZE);
-
 /** Loads the endpoint's record into ep.state (missing key: empty record, CAS 0). */
 export function readState(ep: Endpoint): bool {
   const result = getSharedDataRaw(ep.sharedKey);
@@ -33,8 +31,7 @@ export function readState(ep: Endpoint): bool {
 
 /** Stores ep.state if nobody wrote the key since it was read. */
 export function writeState(ep: Endpoint): WasmResult {
-  ep.state.encode(changetype<usize>(WRITE_BUFFER));
-  return setSharedDataRaw(ep.sharedKey, changetype<usize>(WRITE_BUFFER), <usize>RECORD_SIZE, ep.state.cas);
+  return setSharedDataRaw(ep.sharedKey, ep.state.ptr, <usize>RECORD_SIZE, ep.state.cas);
 }
 
 /** Creates the record if it does not exist yet (configure time). */
@@ -89,7 +86,8 @@ export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u
     }
     const state = ep.state;
     state.inFlight = settledInFlight(ep, -1);
-    if (outcome != Outcome.NoResponse) {
+    // A retired or re-addressed endpoint's history was reset: late outcomes stay out of it.
+    if (outcome != Outcome.NoResponse && ep.recordsHistory) {
       let sampleUs = <f64>latencyNs / 1000;
       // A failure must never make an endpoint look faster than it is.
       if (outcome != Outcome.Ok && sampleUs < state.ewmaUs) sampleUs = state.ewmaUs;

@@ -8,35 +8,46 @@
 //  24  u64  time the last availability probe was claimed, ms
 //  32  WINDOW_BUCKETS x { u32 slot, u32 requests, u32 errors }: the error window;
 //      slot = time / bucket length, so a bucket whose slot is too old is ignored.
+//
+// EndpointState holds the record as these very bytes: reading it from shared
+// data is one copy, writing it back hands the same bytes to the host, and the
+// fields are loads and stores at fixed offsets (no decode/encode per request).
 
 export const RECORD_TAG: u32 = 0x01534c31; // "1LS\x01"
 export const WINDOW_BUCKETS: i32 = 10;
 export const RECORD_SIZE: i32 = 32 + WINDOW_BUCKETS * 12;
 
+const WINDOW_OFFSET: usize = 32;
+const BUCKET_SIZE: usize = 12;
+
 export class EndpointState {
-  inFlight: i32 = 0;
-  ewmaUs: f64 = 0;
-  ewmaStampNs: u64 = 0;
-  lastProbeMs: u64 = 0;
-  slots: StaticArray<u32> = new StaticArray<u32>(WINDOW_BUCKETS);
-  requests: StaticArray<u32> = new StaticArray<u32>(WINDOW_BUCKETS);
-  errors: StaticArray<u32> = new StaticArray<u32>(WINDOW_BUCKETS);
+  /** The record's bytes (RECORD_SIZE). */
+  private raw: StaticArray<u8> = new StaticArray<u8>(RECORD_SIZE);
   /** CAS token of the shared value this state was read from (0: not stored yet). */
   cas: u32 = 0;
   /** Filled by countWindow(). */
   windowRequests: u32 = 0;
   windowErrors: u32 = 0;
 
+  constructor() {
+    this.clear();
+  }
+
+  /** Address of the record's bytes (what writeState hands to the host). */
+  get ptr(): usize { return changetype<usize>(this.raw); }
+
+  get inFlight(): i32 { return load<i32>(this.ptr, 4); }
+  set inFlight(v: i32) { store<i32>(this.ptr, v, 4); }
+  get ewmaUs(): f64 { return load<f64>(this.ptr, 8); }
+  set ewmaUs(v: f64) { store<f64>(this.ptr, v, 8); }
+  get ewmaStampNs(): u64 { return load<u64>(this.ptr, 16); }
+  set ewmaStampNs(v: u64) { store<u64>(this.ptr, v, 16); }
+  get lastProbeMs(): u64 { return load<u64>(this.ptr, 24); }
+  set lastProbeMs(v: u64) { store<u64>(this.ptr, v, 24); }
+
   clear(): void {
-    this.inFlight = 0;
-    this.ewmaUs = 0;
-    this.ewmaStampNs = 0;
-    this.lastProbeMs = 0;
-    for (let i = 0; i < WINDOW_BUCKETS; i++) {
-      this.slots[i] = 0;
-      this.requests[i] = 0;
-      this.errors[i] = 0;
-    }
+    memory.fill(this.ptr, 0, <usize>RECORD_SIZE);
+    store<u32>(this.ptr, RECORD_TAG);
   }
 
   /** Loads a stored record; anything malformed reads as an empty record. */
@@ -45,46 +56,23 @@ export class EndpointState {
       this.clear();
       return;
     }
-    this.inFlight = load<i32>(ptr, 4);
-    const ewma = load<f64>(ptr, 8);
-    this.ewmaUs = isFinite(ewma) && ewma > 0 ? ewma : 0;
-    this.ewmaStampNs = load<u64>(ptr, 16);
-    this.lastProbeMs = load<u64>(ptr, 24);
-    let p = ptr + 32;
-    for (let i = 0; i < WINDOW_BUCKETS; i++) {
-      this.slots[i] = load<u32>(p);
-      this.requests[i] = load<u32>(p, 4);
-      this.errors[i] = load<u32>(p, 8);
-      p += 12;
-    }
-  }
-
-  /** Writes the record into RECORD_SIZE bytes at ptr. */
-  encode(ptr: usize): void {
-    store<u32>(ptr, RECORD_TAG);
-    store<i32>(ptr, this.inFlight, 4);
-    store<f64>(ptr, this.ewmaUs, 8);
-    store<u64>(ptr, this.ewmaStampNs, 16);
-    store<u64>(ptr, this.lastProbeMs, 24);
-    let p = ptr + 32;
-    for (let i = 0; i < WINDOW_BUCKETS; i++) {
-      store<u32>(p, this.slots[i]);
-      store<u32>(p, this.requests[i], 4);
-      store<u32>(p, this.errors[i], 8);
-      p += 12;
-    }
+    memory.copy(this.ptr, ptr, <usize>RECORD_SIZE);
+    const ewma = this.ewmaUs;
+    if (!(isFinite(ewma) && ewma > 0)) this.ewmaUs = 0;
   }
 
   /** Sums the buckets of the window ending at `slot` into windowRequests/windowErrors. */
   countWindow(slot: u32): void {
     let requests: u32 = 0;
     let errors: u32 = 0;
+    let p = this.ptr + WINDOW_OFFSET;
     for (let i = 0; i < WINDOW_BUCKETS; i++) {
       // Unsigned age: buckets from the future (clock steps) look ancient and are skipped.
-      if (slot - this.slots[i] < <u32>WINDOW_BUCKETS) {
-        requests += this.requests[i];
-        errors += this.errors[i];
+      if (slot - load<u32>(p) < <u32>WINDOW_BUCKETS) {
+        requests += load<u32>(p, 4);
+        errors += load<u32>(p, 8);
       }
+      p += BUCKET_SIZE;
     }
     this.windowRequests = requests;
     this.windowErrors = errors;
@@ -92,14 +80,14 @@ export class EndpointState {
 
   /** Adds one finished request to the bucket of `slot`. */
   recordInWindow(slot: u32, failed: bool): void {
-    const i = <i32>(slot % <u32>WINDOW_BUCKETS);
-    if (this.slots[i] != slot) {
-      this.slots[i] = slot;
-      this.requests[i] = 0;
-      this.errors[i] = 0;
+    const p = this.ptr + WINDOW_OFFSET + <usize>(slot % <u32>WINDOW_BUCKETS) * BUCKET_SIZE;
+    if (load<u32>(p) != slot) {
+      store<u32>(p, slot);
+      store<u32>(p, 0, 4);
+      store<u32>(p, 0, 8);
     }
-    this.requests[i] += 1;
-    if (failed) this.errors[i] += 1;
+    store<u32>(p, load<u32>(p, 4) + 1, 4);
+    if (failed) store<u32>(p, load<u32>(p, 8) + 1, 8);
   }
 
   /**
@@ -108,18 +96,22 @@ export class EndpointState {
    * exp(-elapsed / decay).
    */
   observeLatency(sampleUs: f64, nowNs: u64, decayNs: f64): void {
-    if (this.ewmaUs == 0 || sampleUs >= this.ewmaUs || nowNs <= this.ewmaStampNs) {
-      this.ewmaUs = sampleUs > this.ewmaUs || this.ewmaUs == 0 ? sampleUs : this.ewmaUs;
+    const ewmaUs = this.ewmaUs;
+    const stampNs = this.ewmaStampNs;
+    if (ewmaUs == 0 || sampleUs >= ewmaUs || nowNs <= stampNs) {
+      this.ewmaUs = sampleUs > ewmaUs || ewmaUs == 0 ? sampleUs : ewmaUs;
     } else {
-      const w = Math.exp(-(<f64>(nowNs - this.ewmaStampNs)) / decayNs);
-      this.ewmaUs = this.ewmaUs * w + sampleUs * (1 - w);
+      const w = Math.exp(-(<f64>(nowNs - stampNs)) / decayNs);
+      this.ewmaUs = ewmaUs * w + sampleUs * (1 - w);
     }
-    if (nowNs > this.ewmaStampNs) this.ewmaStampNs = nowNs;
+    if (nowNs > stampNs) this.ewmaStampNs = nowNs;
   }
 
   /** The EWMA as seen at `nowNs`: an idle endpoint's cost fades so it gets retried. */
   ewmaAt(nowNs: u64, decayNs: f64): f64 {
-    if (this.ewmaUs == 0 || nowNs <= this.ewmaStampNs) return this.ewmaUs;
-    return this.ewmaUs * Math.exp(-(<f64>(nowNs - this.ewmaStampNs)) / decayNs);
+    const ewmaUs = this.ewmaUs;
+    const stampNs = this.ewmaStampNs;
+    if (ewmaUs == 0 || nowNs <= stampNs) return ewmaUs;
+    return ewmaUs * Math.exp(-(<f64>(nowNs - stampNs)) / decayNs);
   }
 }

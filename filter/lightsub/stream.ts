@@ -51,8 +51,8 @@ export class LightsubStream extends HttpContext {
     this.endpoint = ep;
     this.startNs = nowNs;
     incrementMetric(ep.metrics.active, 1);
-    // Drop every incoming copy first: replace alone may only rewrite the first one.
-    removeHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes);
+    // One call: Envoy's replace (HeaderMapImpl::setCopy) removes every copy of
+    // the header, then adds ours, so no client-sent value survives.
     replaceHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes, ep.clusterBytes);
     clearRouteCache();
     return FilterHeadersStatus.Continue;

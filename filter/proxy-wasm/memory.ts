@@ -3,8 +3,9 @@
 // When a host function returns bytes (a property, a header value, shared data...)
 // it calls our exported proxy_on_memory_allocate, copies the bytes there and
 // writes the pointer and size into two out-slots we passed. That buffer comes from
-// heap.alloc, outside the garbage collector, so it cannot move or vanish while we
-// read it; we copy what we need and free it with releaseReturned().
+// heap.alloc (or is the one reusable block below), outside the garbage collector,
+// so it cannot move or vanish while we read it; we copy what we need and free it
+// with releaseReturned().
 //
 // The out-slots are static (no allocation per call). A host call never re-enters
 // the module except for proxy_on_memory_allocate, which does not touch them.
@@ -16,9 +17,29 @@ export const RETURN_SIZE_SLOT: usize = SLOTS + 4;
 /** 8 bytes, for u64 results (time, metric values) and the 4-byte CAS of shared data. */
 export const RETURN_VALUE_SLOT: usize = SLOTS + 8;
 
+/**
+ * One block kept for the host's buffers: the typical returned value (a
+ * property, a header value, a shared-data record) is small and released before
+ * the next host call, so reusing this block saves a heap.alloc and heap.free
+ * per host call. While it is held (not yet released) the heap is used.
+ */
+const SCRATCH_CAPACITY: usize = 512;
+const SCRATCH: usize = heap.alloc(SCRATCH_CAPACITY);
+let scratchInUse = false;
+
 /** Allocator the host uses for buffers it hands to us (exported by dispatch.ts). */
 export function allocateForHost(size: usize): usize {
+  if (size <= SCRATCH_CAPACITY && !scratchInUse) {
+    scratchInUse = true;
+    return SCRATCH;
+  }
   return heap.alloc(size);
+}
+
+/** Gives a block from allocateForHost back. */
+function freeHostBuffer(ptr: usize): void {
+  if (ptr == SCRATCH) scratchInUse = false;
+  else heap.free(ptr);
 }
 
 /** Clears the out-slots before a host call, so a failed call leaves nothing to free. */
@@ -40,7 +61,7 @@ export function returnedSize(): usize {
 /** Frees the buffer the last host call returned, if any. */
 export function releaseReturned(): void {
   const ptr = returnedPtr();
-  if (ptr != 0) heap.free(ptr);
+  if (ptr != 0) freeHostBuffer(ptr);
   resetReturnSlots();
 }
 

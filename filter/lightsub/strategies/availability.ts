@@ -4,7 +4,12 @@
 // claimed with CAS on its record, so across all workers only one request probes.
 // Among the endpoints not avoided: least load (P2C); if all are avoided, least
 // load over all of them.
-import { incrementMetric } from "../../proxy-wasm/index";
+//
+// Records are read in random order until two endpoints that are not avoided
+// turn up (then P2C between them: a uniformly random pair of healthy
+// endpoints), so a request reads two records when all is well and all of them
+// only when nearly everything is avoided. An avoided endpoint is probed when a
+// request comes across it with its probe due.
 import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../model";
 import { randomBelow, randomOtherThan } from "../random";
 import { Update, acquire, readState } from "../shared";
@@ -17,20 +22,34 @@ function isAvoided(ep: Endpoint, destination: Destination): bool {
 }
 
 export class Availability extends Strategy {
+  /** A permutation of the endpoint indexes; each request shuffles a prefix of it (partial Fisher–Yates). */
+  order: StaticArray<i32> = new StaticArray<i32>(0);
+
   override pick(destination: Destination, nowNs: u64): i32 {
     const endpoints = destination.endpoints;
     const n = endpoints.length;
+    if (this.order.length != n) {
+      this.order = new StaticArray<i32>(n);
+      for (let i = 0; i < n; i++) this.order[i] = i;
+    }
+    const order = this.order;
     const nowMs = nowNs / 1000000;
     const slot = <u32>(nowMs / destination.windowBucketMs);
-    const candidates = destination.candidates;
-    let healthy = 0;
+    let first = -1;
+    let second = -1;
     let staleIndex = -1; // record modified by a lost probe race: must be re-read before a claim
-    for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n && second < 0; k++) {
+      // The k-th distinct endpoint in random order.
+      const j = k + randomBelow(n - k);
+      const i = order[j];
+      order[j] = order[k];
+      order[k] = i;
       const ep = endpoints[i];
       if (!readState(ep)) return PICK_SHARED_DATA_FAILED;
       ep.state.countWindow(slot);
       if (!isAvoided(ep, destination)) {
-        candidates[healthy++] = i;
+        if (first < 0) first = i;
+        else second = i;
         continue;
       }
       if (staleIndex < 0 && nowMs >= ep.state.lastProbeMs + destination.probeIntervalMs) {
@@ -40,18 +59,15 @@ export class Availability extends Strategy {
         staleIndex = i;
       }
     }
-    let a: i32;
-    let b: i32;
-    if (healthy == 0) {
+    let a = first;
+    let b = second;
+    if (first < 0) {
+      // Everything is avoided (every record was read): least load over all of them.
       if (n == 1) return claim(destination, 0, staleIndex != 0);
       a = randomBelow(n);
       b = randomOtherThan(a, n);
-    } else if (healthy == 1) {
-      return claim(destination, candidates[0], true);
-    } else {
-      const ia = randomBelow(healthy);
-      a = candidates[ia];
-      b = candidates[randomOtherThan(ia, healthy)];
+    } else if (second < 0) {
+      return claim(destination, first, first != staleIndex);
     }
     const chosen = endpoints[b].state.inFlight < endpoints[a].state.inFlight ? b : a;
     return claim(destination, chosen, chosen != staleIndex);

@@ -7,22 +7,38 @@ import { claim } from "./claim";
 
 export class Weighted extends Strategy {
   scores: StaticArray<i64>;
+  /** The endpoints' weights, copied so the per-request loop reads one flat array. */
+  weights: StaticArray<i64>;
   totalWeight: i64 = 0;
 
   constructor(destination: Destination) {
     super();
-    this.scores = new StaticArray<i64>(destination.endpoints.length);
-    for (let i = 0; i < destination.endpoints.length; i++) this.totalWeight += destination.endpoints[i].weight;
+    const n = destination.endpoints.length;
+    this.scores = new StaticArray<i64>(n);
+    this.weights = new StaticArray<i64>(n);
+    for (let i = 0; i < n; i++) {
+      const w = <i64>destination.endpoints[i].weight;
+      this.weights[i] = w;
+      this.totalWeight += w;
+    }
   }
 
   override pick(destination: Destination, nowNs: u64): i32 {
-    const endpoints = destination.endpoints;
+    const scores = this.scores;
+    const weights = this.weights;
+    const n = scores.length;
     let best = 0;
-    for (let i = 0; i < endpoints.length; i++) {
-      this.scores[i] += endpoints[i].weight;
-      if (this.scores[i] > this.scores[best]) best = i;
+    let bestScore = i64.MIN_VALUE;
+    // O(endpoints) per request; indexes are in range by construction (both arrays have n entries).
+    for (let i = 0; i < n; i++) {
+      const score = unchecked(scores[i]) + unchecked(weights[i]);
+      unchecked((scores[i] = score));
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
     }
-    this.scores[best] -= this.totalWeight;
+    unchecked((scores[best] = bestScore - this.totalWeight));
     return claim(destination, best, false);
   }
 }
