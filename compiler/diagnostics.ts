@@ -38,7 +38,7 @@ export const DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS008", severity: "error", summary: "a value has the wrong format (DNS label, address, header or cookie name, path, image)" },
   { code: "LS009", severity: "error", summary: "a number, text length or list length is out of its allowed range, or a list repeats an item" },
   { code: "LS010", severity: "error", summary: "two services have the same name" },
-  { code: "LS011", severity: "error", summary: "a resource limit is exceeded (number of services or endpoints, YAML alias expansion, nesting depth)" },
+  { code: "LS011", severity: "error", summary: "a resource limit is exceeded (number of services or endpoints, YAML alias expansion, nesting depth, size of the generated configs)" },
   { code: "LS012", severity: "error", summary: "calls names a service that is not defined" },
   { code: "LS013", severity: "error", summary: "a service calls itself" },
   { code: "LS014", severity: "error", summary: "a service lists the same called service twice" },

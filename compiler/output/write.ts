@@ -1,17 +1,33 @@
 /**
  * Atomic output: a compile either replaces the whole output directory or
  * leaves it exactly as it was. Files are written into a fresh sibling
- * directory first, then swapped in with renames (same file system).
+ * directory first, then swapped in with two renames (same file system):
+ *
+ *   <out> → .<out>.lightsub-old-<pid>,  .<out>.lightsub-new-<pid> → <out>
+ *
+ * Any failure (a file that cannot be created, a full disk, a failed rename)
+ * rolls back and throws OutputDirError; <out> is then the complete old
+ * directory. A process killed between the two renames leaves <out> missing
+ * and the complete old directory beside it: the next write puts it back
+ * before doing anything else (recoverInterruptedWrite).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve, sep } from "node:path";
 
 /** Marks a directory as lightsub output, so a later compile may replace it. */
 export const OUTPUT_MARKER = ".lightsub-output";
 
+/** The output directory cannot be used or written (exit code 2: not a policy problem, not a bug). */
 export class OutputDirError extends Error {}
 
 export type OutputFiles = Map<string, string | Uint8Array>;
+
+const STAGING = "new";
+const PREVIOUS = "old";
+
+function siblingName(target: string, kind: typeof STAGING | typeof PREVIOUS, pid: number): string {
+  return join(dirname(target), `.${basename(target)}.lightsub-${kind}-${pid}`);
+}
 
 /**
  * Refuses to replace a non-empty directory that lightsub did not write:
@@ -20,6 +36,7 @@ export type OutputFiles = Map<string, string | Uint8Array>;
 export function checkOutputDir(dir: string): void {
   const target = resolve(dir);
   if (!existsSync(target)) return;
+  if (!statSync(target).isDirectory()) throw new OutputDirError(`${dir}: exists and is not a directory`);
   const entries = readdirSync(target);
   if (entries.length > 0 && !entries.includes(OUTPUT_MARKER)) {
     throw new OutputDirError(
@@ -28,31 +45,102 @@ export function checkOutputDir(dir: string): void {
   }
 }
 
+function processAlive(pid: number): boolean {
+  // Our own pid here is a reused one: this process has not started its write yet.
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
+}
+
+/**
+ * Cleans up after a writer that died mid-way (its pid is gone): a staging
+ * directory is deleted; an old directory is put back when the output
+ * directory is missing (the writer died between the two renames), else deleted.
+ */
+export function recoverInterruptedWrite(dir: string): void {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  if (!existsSync(parent)) return;
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(target))}\\.lightsub-(${STAGING}|${PREVIOUS})-(\\d+)$`);
+  const leftovers = readdirSync(parent)
+    .map((name) => ({ name, match: pattern.exec(name) }))
+    .filter((l) => l.match !== null && !processAlive(Number(l.match[2])));
+  for (const { name, match } of leftovers) {
+    const path = join(parent, name);
+    if (match![1] === PREVIOUS && !existsSync(target)) renameSync(path, target);
+    else rmSync(path, { recursive: true, force: true });
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A path inside `root` for an output file name; names never escape the output directory. */
+function pathInside(root: string, relative: string): string {
+  const path = resolve(root, relative);
+  if (!path.startsWith(root + sep)) throw new OutputDirError(`refusing to write "${relative}" outside the output directory`);
+  return path;
+}
+
+function describeFailure(dir: string, error: unknown): OutputDirError {
+  if (error instanceof OutputDirError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new OutputDirError(`cannot write ${dir}: ${reason}; ${dir} was left as it was`);
+}
+
 export function writeOutputAtomically(dir: string, files: OutputFiles): void {
   const target = resolve(dir);
-  checkOutputDir(target);
-  const parent = dirname(target);
-  mkdirSync(parent, { recursive: true });
-  const staging = join(parent, `.${basename(target)}.lightsub-new-${process.pid}`);
-  const previous = join(parent, `.${basename(target)}.lightsub-old-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
   try {
+    mkdirSync(dirname(target), { recursive: true });
+    recoverInterruptedWrite(target);
+    checkOutputDir(target);
+  } catch (error) {
+    throw describeFailure(dir, error);
+  }
+  const staging = siblingName(target, STAGING, process.pid);
+  const previous = siblingName(target, PREVIOUS, process.pid);
+  try {
+    rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
+    // The marker goes last: a staging directory without it was never complete.
     for (const [relative, content] of [...files, [OUTPUT_MARKER, "written by lightsub compile\n"] as const]) {
-      const path = join(staging, relative);
+      const path = pathInside(staging, relative);
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, content);
     }
-    const hadPrevious = existsSync(target);
-    if (hadPrevious) renameSync(target, previous);
-    try {
-      renameSync(staging, target);
-    } catch (error) {
-      if (hadPrevious) renameSync(previous, target);
-      throw error;
-    }
-    if (hadPrevious) rmSync(previous, { recursive: true, force: true });
+    swapIn(staging, target, previous);
+  } catch (error) {
+    throw describeFailure(dir, error);
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    try {
+      rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // A staging leftover is garbage, never output: the next write removes it.
+    }
+  }
+  try {
+    rmSync(previous, { recursive: true, force: true });
+  } catch {
+    // The new output is in place; the old copy beside it is removed by the next write.
+  }
+}
+
+/** The two renames; if the second fails the old directory goes back. */
+function swapIn(staging: string, target: string, previous: string): void {
+  const hadPrevious = existsSync(target);
+  if (hadPrevious) {
+    rmSync(previous, { recursive: true, force: true });
+    renameSync(target, previous);
+  }
+  try {
+    renameSync(staging, target);
+  } catch (error) {
+    if (hadPrevious) renameSync(previous, target);
+    throw error;
   }
 }

@@ -18,7 +18,7 @@ import {
   PARAMETER_STRATEGY,
   WEIGHT_AWARE_STRATEGIES,
 } from "./defaults.js";
-import { describeValue, fieldName } from "./describe.js";
+import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { error, warning, type Finding } from "./findings.js";
 import type { Path, PathSegment } from "./positions.js";
@@ -106,7 +106,7 @@ function checkServiceNames(services: ServiceInfo[], findings: Finding[]): void {
     if (service.name === undefined) continue;
     const earlier = first.get(service.name);
     if (earlier === undefined) first.set(service.name, service);
-    else findings.push(error("LS010", [...service.path, "name"], `duplicate service name ${JSON.stringify(service.name)} (already used by spec.services[${earlier.index}])`));
+    else findings.push(error("LS010", [...service.path, "name"], `duplicate service name ${describeValue(service.name)} (already used by spec.services[${earlier.index}])`));
   }
 }
 
@@ -124,13 +124,13 @@ function checkEndpoints(services: ServiceInfo[], findings: Finding[]): void {
       if (address === undefined || endpointPort === undefined) return;
       const key = `${address.toLowerCase()}:${endpointPort}`;
       const owner = owners.get(key);
-      const shown = `${address}:${endpointPort}`;
+      const shown = `${clip(address)}:${endpointPort}`;
       if (owner === undefined) {
         owners.set(key, { service, endpoint: index });
       } else if (owner.service === service) {
         findings.push(error("LS021", path(), `endpoint ${shown} is listed twice (also endpoints[${owner.endpoint}])`));
       } else {
-        const other = owner.service.name === undefined ? `spec.services[${owner.service.index}]` : `service ${JSON.stringify(owner.service.name)}`;
+        const other = owner.service.name === undefined ? `spec.services[${owner.service.index}]` : `service ${describeValue(owner.service.name)}`;
         findings.push(error("LS020", path(), `endpoint ${shown} is also an endpoint of ${other}: two services cannot listen on one address and port`));
       }
     });
@@ -140,9 +140,9 @@ function checkEndpoints(services: ServiceInfo[], findings: Finding[]): void {
 /** The schema accepts hostname-shaped and IPv6-shaped text; here numbers must also be real addresses. */
 function checkAddress(address: string, path: () => Path, findings: Finding[]): void {
   if (/^[0-9.]+$/.test(address) && !isIPv4(address)) {
-    findings.push(error("LS008", path(), `address ${JSON.stringify(address)} is not a valid IPv4 address`));
+    findings.push(error("LS008", path(), `address ${describeValue(address)} is not a valid IPv4 address`));
   } else if (address.includes(":") && /^[0-9A-Fa-f:.]+$/.test(address) && !isIPv6(address)) {
-    findings.push(error("LS008", path(), `address ${JSON.stringify(address)} is not a valid IPv6 address`));
+    findings.push(error("LS008", path(), `address ${describeValue(address)} is not a valid IPv6 address`));
   }
 }
 
@@ -195,8 +195,8 @@ function describePortUse(use: PortUse): string {
       return "the app port (port)";
     case "call":
       return use.implicit
-        ? `the outbound port for calls to ${JSON.stringify(use.callee)} (its port ${use.port}; choose another with { service: ${use.callee}, port: <free port> })`
-        : `the outbound port for calls to ${JSON.stringify(use.callee)}`;
+        ? `the outbound port for calls to ${describeValue(use.callee)} (its port ${use.port}; choose another with { service: ${clip(String(use.callee))}, port: <free port> })`
+        : `the outbound port for calls to ${describeValue(use.callee)}`;
   }
 }
 
@@ -242,7 +242,7 @@ function checkSidecarPorts(spec: Rec, services: ServiceInfo[], findings: Finding
         taken.set(use.port, use);
         continue;
       }
-      const owner = service.name === undefined ? "this service's sidecar" : `the sidecar of ${JSON.stringify(service.name)}`;
+      const owner = service.name === undefined ? "this service's sidecar" : `the sidecar of ${describeValue(service.name)}`;
       findings.push(error("LS020", use.path!, `port ${use.port} is used twice in ${owner}: ${describePortUse(earlier)} and ${describePortUse(use)}`));
     }
   }
@@ -377,14 +377,15 @@ function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
       }
     }
     const protocol = service.rec["protocol"] ?? DEFAULT_PROTOCOL;
-    if (protocol !== "grpc") {
+    // An unknown protocol is the schema's finding (LS007); no warning about it here.
+    if (protocol === "http" || protocol === "http2") {
       (list(retries?.["on"]) ?? []).forEach((condition, index) => {
         if (typeof condition === "string" && GRPC_ONLY_RETRY_ON.has(condition as never)) {
           findings.push(
             warning(
               "LS060",
               [...path, "retries", "on", index],
-              `retry condition ${JSON.stringify(condition)} only matches gRPC status codes, but this service's protocol is ${String(protocol)}`,
+              `retry condition ${JSON.stringify(condition)} only matches gRPC status codes, but this service's protocol is ${protocol}`,
             ),
           );
         }

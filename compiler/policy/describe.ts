@@ -38,15 +38,20 @@ export function fieldName(path: Path): string {
 export function placeName(path: Path, root: unknown): string {
   if (isServicePath(path) && path.length === 3) {
     const name = serviceName(root, Number(path[2]));
-    return name === undefined ? `spec.services[${String(path[2])}]` : `service ${JSON.stringify(name)}`;
+    return name === undefined ? `spec.services[${String(path[2])}]` : `service ${describeValue(name)}`;
   }
   return fieldName(path);
+}
+
+/** Text from the policy, cut to a length a message can show (a value may be megabytes long). */
+export function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 /** `"abc"`, `80.5`, `a list`, `a mapping`, `nothing`, `true`. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === "string") return JSON.stringify(clip(value));
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   return String(value);

@@ -14,6 +14,7 @@ import { describeValue } from "./describe.js";
 import { error, type Finding } from "./findings.js";
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "./limits.js";
 import { loadPolicyText, readPolicyFile, type SourceProblem } from "./load.js";
+import { outputSizeFindings } from "./output-size.js";
 import { LineIndex, type Locator } from "./positions.js";
 import { schemaFindings } from "./schema.js";
 import { toModel } from "./to-model.js";
@@ -95,7 +96,8 @@ function limitFindings(value: unknown): Finding[] {
       );
     }
   });
-  return findings;
+  if (findings.length > 0) return findings;
+  return outputSizeFindings(services);
 }
 
 export { DIAGNOSTIC_CODES, formatDiagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.js";

@@ -7,6 +7,7 @@
  * the same text (JSON is YAML), except that duplicate keys are an error here as
  * they are there.
  */
+import { describeValue } from "./describe.js";
 import { MAX_NESTING_DEPTH, ParseFailure, setOwn } from "./parse-failure.js";
 import { PositionTree, type PositionContainer, type PositionNode } from "./positions.js";
 
@@ -75,7 +76,7 @@ class JsonParser {
         if (this.text[this.at] !== '"') this.fail("expected a property name in double quotes");
         const keyAt = this.at;
         const key = this.parseString();
-        if (Object.prototype.hasOwnProperty.call(result, key)) this.fail(`duplicate key ${JSON.stringify(key)}`, keyAt);
+        if (Object.prototype.hasOwnProperty.call(result, key)) this.fail(`duplicate key ${describeValue(key)}`, keyAt);
         this.skipSpace();
         if (this.text[this.at] !== ":") this.fail("expected ':' after the property name");
         this.at++;

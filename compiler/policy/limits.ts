@@ -18,3 +18,12 @@ export const MAX_ENDPOINTS_PER_SERVICE = 1_000;
 export const MAX_ALIAS_COUNT = 10_000;
 /** Syntax errors reported from one file before giving up (later ones are usually consequences). */
 export const MAX_SYNTAX_ERRORS = 20;
+/**
+ * Envoy clusters in all generated bootstraps together: every call adds the
+ * called service's aggregate cluster and one cluster per endpoint to the
+ * caller's sidecar (and an outbound listener whose plugin JSON lists those
+ * endpoints). Output grows with calls × endpoints, not with file size: a 1 MB
+ * policy where 200 services call each other asks for hundreds of MB. At this limit
+ * a compile takes about 7 s, 800 MB of memory, and writes about 120 MB.
+ */
+export const MAX_MESH_CLUSTERS = 150_000;

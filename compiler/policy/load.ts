@@ -12,6 +12,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { parseDocument, visit, type Document } from "yaml";
 import type { Severity } from "../diagnostics.js";
+import { clip } from "./describe.js";
 import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";
 import { MAX_ALIAS_COUNT, MAX_FILE_BYTES, MAX_SYNTAX_ERRORS } from "./limits.js";
@@ -127,7 +128,8 @@ function loadWithYamlPackage(source: string): LoadResult {
 function syntaxMessage(message: string): string {
   if (message === "Map keys must be unique") return "duplicate key (each key may appear only once in a mapping)";
   if (message.startsWith("Source contains multiple documents")) return "more than one YAML document (remove the extra `---`)";
-  return `YAML syntax error: ${message}`;
+  // Some of the yaml package's messages quote the offending source, which can be the whole document.
+  return `YAML syntax error: ${clip(message, 200)}`;
 }
 
 /** The yaml package throws on alias bombs, undefined aliases and very deep nesting. */
@@ -137,7 +139,7 @@ function thrownProblem(e: unknown, offset: number): SourceProblem {
   if (/alias count/i.test(message)) {
     return problem("LS011", offset, `YAML aliases expand to too much data (limit ${MAX_ALIAS_COUNT} alias expansions weighted by size)`);
   }
-  return problem("LS002", offset, `YAML error: ${message}`);
+  return problem("LS002", offset, `YAML error: ${clip(message, 200)}`);
 }
 
 function firstAliasOffset(doc: Document): number {

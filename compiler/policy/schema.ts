@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject } from "ajv";
-import { describeValue, fieldName, listWords, placeName } from "./describe.js";
+import { clip, describeValue, fieldName, listWords, placeName } from "./describe.js";
 import { error, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
 import { didYouMean } from "./suggest.js";
@@ -110,7 +110,7 @@ function toFinding(e: ErrorObject, path: Path, policy: unknown): Finding {
       return error(
         "LS006",
         [...path, property],
-        `unknown property ${JSON.stringify(property)} in ${placeName(path, policy)}${didYouMean(property, known)}`,
+        `unknown property ${describeValue(property)} in ${placeName(path, policy)}${didYouMean(property, known)}`,
         "key",
       );
     }
@@ -153,7 +153,7 @@ function toFinding(e: ErrorObject, path: Path, policy: unknown): Finding {
     case "minProperties":
     case "maxProperties": {
       const keys = e.data !== null && typeof e.data === "object" ? Object.keys(e.data) : [];
-      const now = keys.length === 0 ? "it names none" : `not ${listWords(keys)}`;
+      const now = keys.length === 0 ? "it names none" : `not ${listWords(keys.map((k) => clip(k)))}`;
       return error("LS042", path, `${field} must name exactly one of header, cookie or path, ${now}`);
     }
     default:

@@ -1,0 +1,72 @@
+/**
+ * How big the generated Envoy configs would be, estimated from the raw policy
+ * before any other check, so a small file that asks for gigabytes of output
+ * gets an LS011 instead of a compile that runs out of memory.
+ *
+ * The input is unchecked: anything that is not a service with a name,
+ * endpoints or calls simply counts as nothing. Calls to unknown services and
+ * repeated calls are left to the semantic checks.
+ */
+import { describeValue } from "./describe.js";
+import { error, type Finding } from "./findings.js";
+import { MAX_MESH_CLUSTERS } from "./limits.js";
+
+interface SidecarSize {
+  index: number;
+  name: string;
+  /** Clusters the calls add to this sidecar: per called service, its endpoints + 1. */
+  clusters: number;
+}
+
+const count = (n: number): string => n.toLocaleString("en-US");
+
+function calledName(call: unknown): string | undefined {
+  if (typeof call === "string") return call;
+  const service = (call as { service?: unknown } | null)?.service;
+  return typeof service === "string" ? service : undefined;
+}
+
+function sidecarSizes(services: unknown[]): SidecarSize[] {
+  const endpointsOf = new Map<string, number>();
+  for (const s of services) {
+    const { name, endpoints } = (s ?? {}) as { name?: unknown; endpoints?: unknown };
+    if (typeof name === "string" && !endpointsOf.has(name)) endpointsOf.set(name, Array.isArray(endpoints) ? endpoints.length : 0);
+  }
+  const sizes: SidecarSize[] = [];
+  services.forEach((s, index) => {
+    const { name, calls } = (s ?? {}) as { name?: unknown; calls?: unknown };
+    if (!Array.isArray(calls)) return;
+    const size: SidecarSize = { index, name: typeof name === "string" ? name : `#${index}`, clusters: 0 };
+    const seen = new Set<string>();
+    for (const call of calls) {
+      const callee = calledName(call);
+      if (callee === undefined || seen.has(callee)) continue;
+      seen.add(callee);
+      const endpoints = endpointsOf.get(callee);
+      if (endpoints === undefined) continue;
+      size.clusters += endpoints + 1;
+    }
+    sizes.push(size);
+  });
+  return sizes;
+}
+
+function largest(sizes: SidecarSize[]): SidecarSize {
+  return sizes.reduce((best, s) => (s.clusters > best.clusters ? s : best));
+}
+
+/** An LS011 finding when the mesh would compile to more clusters than MAX_MESH_CLUSTERS. */
+export function outputSizeFindings(services: unknown[]): Finding[] {
+  const sizes = sidecarSizes(services);
+  const clusters = sizes.reduce((sum, s) => sum + s.clusters, 0);
+  if (clusters <= MAX_MESH_CLUSTERS) return [];
+  const top = largest(sizes);
+  return [
+    error(
+      "LS011",
+      ["spec", "services", top.index, "calls"],
+      `the sidecars would need ${count(clusters)} Envoy clusters in total (each call adds the called service's endpoints + 1; ` +
+        `${describeValue(top.name)} alone needs ${count(top.clusters)}); the limit is ${count(MAX_MESH_CLUSTERS)}`,
+    ),
+  ];
+}
