@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { Diagnostic } from "./diagnostics.js";
 import type { MeshModel } from "./model.js";
 import { checkPolicy } from "./policy/index.js";
-import { sidecarBootstraps } from "./envoy/index.js";
+import { eachSidecarBootstrap } from "./envoy/index.js";
 import { loadEnvoyValidator } from "./validate/index.js";
 import { composeConflicts, composeFile } from "./output/compose.js";
 import { toYaml } from "./output/yaml-text.js";
@@ -60,7 +60,8 @@ export async function compile(text: string, file: string, options: CompileOption
 export async function renderModel(model: MeshModel, options: CompileOptions = {}): Promise<OutputFiles> {
   const validator = await loadEnvoyValidator();
   const files: OutputFiles = new Map();
-  for (const [service, bootstrap] of sidecarBootstraps(model)) {
+  // One bootstrap at a time: each is garbage once checked and written as text.
+  for (const [service, bootstrap] of eachSidecarBootstrap(model)) {
     const problems = validator.validateBootstrap(bootstrap);
     if (problems.length > 0) {
       const list = problems.slice(0, 10).map((p) => `  ${p.path}: ${p.message}`).join("\n");

@@ -32,7 +32,10 @@ export interface StatsTagView {
 export interface SidecarView {
   service: string;
   adminPort: number;
-  /** The plugin JSON exactly as Envoy hands it to the filter. */
+  /**
+   * The plugin JSON of the whole sidecar: the first outbound listener's, with
+   * the destinations of every outbound listener (each carries only its own).
+   */
   pluginJson: string;
   statsTags: StatsTagView[];
   destinations: DestinationView[];
@@ -110,10 +113,17 @@ export function readSidecarView(bootstrap: unknown): SidecarView {
     }
   }
 
-  const pluginJson = findPluginJson(resources.listeners);
-  if (pluginJson === undefined) throw new Error(`sidecar config of "${service}": no lightsub Wasm filter`);
-  const plugin = obj(JSON.parse(pluginJson), "plugin JSON");
-  const destinations = arr(plugin.destinations, "plugin destinations").map((d, i): DestinationView => {
+  // Each outbound listener's filter carries only its own destination (docs/design.md):
+  // the sidecar's destinations are those of all its listeners, in listener order.
+  const listenerPlugins = arr(resources.listeners, "listeners")
+    .map((l) => findPluginJson(l))
+    .filter((json): json is string => json !== undefined)
+    .map((json) => obj(JSON.parse(json), "plugin JSON"));
+  if (listenerPlugins.length === 0) throw new Error(`sidecar config of "${service}": no lightsub Wasm filter`);
+  const allDestinations = listenerPlugins.flatMap((p) => arr(p.destinations, "plugin destinations"));
+  // One config with every destination, for a check that runs one filter for the whole sidecar.
+  const pluginJson = JSON.stringify({ ...listenerPlugins[0], destinations: allDestinations });
+  const destinations = allDestinations.map((d, i): DestinationView => {
     const dest = obj(d, `destinations[${i}]`);
     const name = String(dest.service);
     const listenerPort = listenerPorts.get(name);

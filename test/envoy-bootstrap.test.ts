@@ -4,7 +4,7 @@ import { LB_POLICY } from "../compiler/envoy/clusters.js";
 import { duration } from "../compiler/envoy/duration.js";
 import { eachSidecarBootstrap, sidecarBootstrap, sidecarBootstraps, sidecarPluginJson } from "../compiler/envoy/index.js";
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
-import { pluginConfig, pluginConfigJson } from "../compiler/envoy/plugin-config.js";
+import { listenerPluginJson, pluginConfig, pluginConfigJson } from "../compiler/envoy/plugin-config.js";
 import { SCHEDULING_HEADER, STRATEGIES, type MeshModel, type ServiceModel } from "../compiler/model.js";
 import { cluster, clusters, hcm, listener, listeners, routeConfig, wasmConfig, type Node } from "./support/envoy-nav.js";
 import { fiveServiceModel, mesh, strategyZooModel, twoServiceModel } from "./support/models.js";
@@ -356,7 +356,7 @@ describe("wasm filter and plugin configuration", () => {
       configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: expect.any(String) },
       fail_open: true,
     });
-    expect(JSON.parse(config.configuration.value)).toEqual(pluginConfig(new MeshIndex(model), serviceOf(model, "frontend"), "open"));
+    expect(JSON.parse(config.configuration.value)).toEqual(pluginConfig(serviceOf(model, "frontend"), [serviceOf(model, "catalog")], "open"));
   });
 
   it("writes the plugin JSON of docs/design.md, keys in the documented order", () => {
@@ -373,8 +373,10 @@ describe("wasm filter and plugin configuration", () => {
         scheduler: { strategy: "least_latency", decayMs: 10_000 },
       },
     ]);
-    const text = pluginConfigJson(new MeshIndex(model), serviceOf(model, "frontend"), "open");
-    expect(text).toBe(JSON.stringify(pluginConfig(new MeshIndex(model), serviceOf(model, "frontend"), "open")));
+    const [frontend, catalog] = [serviceOf(model, "frontend"), serviceOf(model, "catalog")];
+    const text = pluginConfigJson(new MeshIndex(model), frontend, [catalog], "open");
+    expect(text).toBe(JSON.stringify(pluginConfig(frontend, [catalog], "open")));
+    expect(listenerPluginJson(new MeshIndex(model), frontend, catalog)).toBe(text);
     const parsed = JSON.parse(text);
     expect(Object.keys(parsed)).toEqual(["version", "service", "header", "failMode", "destinations"]);
     expect(parsed).toEqual({
@@ -401,7 +403,8 @@ describe("wasm filter and plugin configuration", () => {
 
   it("writes each strategy's parameters (and only those) for every destination", () => {
     const zoo = strategyZooModel();
-    const config = pluginConfig(new MeshIndex(zoo), serviceOf(zoo, "client"), "open") as Node;
+    const client = serviceOf(zoo, "client");
+    const config = pluginConfig(client, client.calls.map((c) => serviceOf(zoo, c.service)), "open") as Node;
     const byService = new Map<string, Node>(config.destinations.map((d: Node) => [d.service, d]));
     expect(config.destinations.map((d: Node) => d.service)).toEqual(serviceOf(zoo, "client").calls.map((c) => c.service));
     const params = (name: string) => {
@@ -420,17 +423,30 @@ describe("wasm filter and plugin configuration", () => {
     }
   });
 
-  it("uses one plugin JSON on all outbound listeners when destinations agree on the fail mode", () => {
-    const b = sidecarBootstraps(strategyZooModel()).get("client")!;
-    const values = new Set(listeners(b).slice(1).map((l) => wasmConfig(l).configuration.value));
-    expect(values.size).toBe(1);
-    expect(listeners(b).slice(1).every((l) => wasmConfig(l).fail_open === true)).toBe(true);
+  it("gives each outbound listener a plugin JSON with only its own destination", () => {
+    const zoo = strategyZooModel();
+    const b = sidecarBootstraps(zoo).get("client")!;
+    const outbound = listeners(b).slice(1);
+    expect(outbound.map((l) => l.name)).toEqual(serviceOf(zoo, "client").calls.map((c) => `outbound_${c.service}`));
+    for (const l of outbound) {
+      const plugin = JSON.parse(wasmConfig(l).configuration.value);
+      const callee = l.name.slice("outbound_".length);
+      expect(plugin.service).toBe("client");
+      expect(plugin.destinations.map((d: Node) => d.service), l.name).toEqual([callee]);
+      expect(plugin.destinations[0]).toEqual(JSON.parse(sidecarPluginJson(zoo, "client")).destinations.find((d: Node) => d.service === callee));
+      expect(wasmConfig(l).fail_open).toBe(true);
+    }
   });
 
   it("gives tools the sidecar's plugin JSON, as its listeners carry it", () => {
     const five = fiveServiceModel();
     const gateway = sidecarBootstraps(five).get("gateway")!;
-    expect(sidecarPluginJson(five, "gateway", "closed")).toBe(wasmConfig(listener(gateway, "outbound_cart")).configuration.value);
+    for (const call of serviceOf(five, "gateway").calls) {
+      const l = listener(gateway, `outbound_${call.service}`);
+      expect(sidecarPluginJson(five, "gateway", call.service)).toBe(wasmConfig(l).configuration.value);
+    }
+    expect(() => sidecarPluginJson(five, "gateway", "orders")).toThrow(/does not call "orders"/);
+    // Without a destination: all of them in one config, when they agree on the fail mode.
     expect(() => sidecarPluginJson(five, "gateway")).toThrow(/differ in failMode/);
     const cart = sidecarBootstraps(five).get("cart")!;
     expect(sidecarPluginJson(five, "cart")).toBe(wasmConfig(listener(cart, "outbound_orders")).configuration.value);
@@ -446,7 +462,7 @@ describe("wasm filter and plugin configuration", () => {
       expect(config.fail_open, call.service).toBe(mode === "open");
       const plugin = JSON.parse(config.configuration.value);
       expect(plugin.failMode, call.service).toBe(mode);
-      expect(plugin.destinations.map((d: Node) => d.service)).toEqual(["users", "search", "cart"]);
+      expect(plugin.destinations.map((d: Node) => d.service)).toEqual([call.service]);
     }
     expect(serviceOf(five, "cart").failMode).toBe("closed"); // the case above really is mixed
   });

@@ -2,7 +2,7 @@
  * The complete Envoy bootstrap of one service's sidecar (every instance of the
  * service runs the same one).
  */
-import type { FailMode, MeshModel, ServiceModel } from "../model.js";
+import type { MeshModel, ServiceModel } from "../model.js";
 import { admin } from "./admin.js";
 import { calleeClusters, localAppCluster } from "./clusters.js";
 import { deepFreeze } from "./freeze.js";
@@ -10,7 +10,7 @@ import type { JsonObject } from "./json.js";
 import { inboundListener, outboundAddress, outboundHttpFilters, outboundListener } from "./listeners.js";
 import { MeshIndex } from "./mesh-index.js";
 import { sidecarNodeId } from "./names.js";
-import { pluginConfigJson } from "./plugin-config.js";
+import { listenerPluginJson } from "./plugin-config.js";
 import { outboundRouteConfig } from "./routes.js";
 import { statsConfig } from "./stats.js";
 import { wasmFilter } from "./wasm.js";
@@ -26,14 +26,13 @@ const STATS_CONFIG = deepFreeze(statsConfig());
 export function sidecarBootstrap(model: MeshModel, service: ServiceModel | string, index = new MeshIndex(model)): JsonObject {
   const self = typeof service === "string" ? index.service(service) : service;
   const callees = self.calls.map((call) => index.service(call.service));
-  const httpFilters = outboundFiltersByFailMode(index, self);
 
   const outbound = self.calls.map((call, i) => {
     const callee = callees[i]!;
     return outboundListener(
       call,
       index.perCallee("routes", callee.name, outboundRouteConfig),
-      httpFilters(callee.failMode),
+      outboundHttpFilters(lightsubFilter(index, self, callee)),
       index.shared("outbound-address", call.port, () => outboundAddress(call.port)),
     );
   });
@@ -48,26 +47,11 @@ export function sidecarBootstrap(model: MeshModel, service: ServiceModel | strin
   };
 }
 
-/**
- * The outbound HTTP filters (lightsub + router) for a listener whose
- * destination has `failMode`. All destinations usually share one mode, and then
- * every listener carries the same plugin JSON as docs/design.md describes; when
- * modes differ, each listener's JSON carries its own destination's mode at the
- * top level, so the filter applies the right one there.
- */
-function outboundFiltersByFailMode(index: MeshIndex, self: ServiceModel): (mode: FailMode) => JsonObject[] {
-  const cache = new Map<FailMode, JsonObject[]>();
-  return (mode) => {
-    let filters = cache.get(mode);
-    if (filters === undefined) {
-      const lightsub = wasmFilter({
-        wasmPath: index.model.sidecar.wasmPath,
-        pluginJson: pluginConfigJson(index, self, mode),
-        failMode: mode,
-      });
-      filters = deepFreeze(outboundHttpFilters(lightsub));
-      cache.set(mode, filters);
-    }
-    return filters;
-  };
+/** The lightsub filter of `self`'s outbound listener towards `callee` (its own plugin JSON: one destination). */
+function lightsubFilter(index: MeshIndex, self: ServiceModel, callee: ServiceModel): JsonObject {
+  return wasmFilter({
+    wasmPath: index.model.sidecar.wasmPath,
+    pluginJson: listenerPluginJson(index, self, callee),
+    failMode: callee.failMode,
+  });
 }

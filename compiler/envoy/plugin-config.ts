@@ -1,9 +1,11 @@
 /**
- * The lightsub plugin configuration (JSON, version 1) of one sidecar, exactly
- * as docs/design.md fixes it; filter/lightsub/config.ts reads it.
+ * The lightsub plugin configuration (JSON, version 1) of one outbound listener,
+ * exactly as docs/design.md fixes it; filter/lightsub/config.ts reads it.
  *
- * Key order is fixed (the order written here) so the output is deterministic.
- * Strategy parameters are written only for the strategy that reads them.
+ * Each outbound listener carries only its own destination (the service it
+ * calls), so the top-level `failMode` is that destination's. Key order is
+ * fixed (the order written here) so the output is deterministic. Strategy
+ * parameters are written only for the strategy that reads them.
  */
 import { SCHEDULING_HEADER, type FailMode, type HashOn, type MeshModel, type ServiceModel } from "../model.js";
 import type { JsonObject } from "./json.js";
@@ -11,24 +13,25 @@ import { MeshIndex } from "./mesh-index.js";
 
 export const PLUGIN_CONFIG_VERSION = 1;
 
-/** The plugin JSON object for `service`'s sidecar; `failMode` is the top-level mode the filter applies. */
-export function pluginConfig(index: MeshIndex, service: ServiceModel, failMode: FailMode): JsonObject {
+/** The plugin JSON object of `service`'s listener towards `callees` (usually one); `failMode` is the top-level mode. */
+export function pluginConfig(service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode): JsonObject {
   return {
     version: PLUGIN_CONFIG_VERSION,
     service: service.name,
     header: SCHEDULING_HEADER,
     failMode,
-    destinations: service.calls.map((call) => destination(index.service(call.service))),
+    destinations: callees.map(destination),
   };
 }
 
 /**
- * `JSON.stringify(pluginConfig(...))`, assembled from each destination's JSON
- * text, which is built once per called service and shared by all callers.
+ * `JSON.stringify(pluginConfig(service, callees, failMode))`, assembled from
+ * each destination's JSON text, which is built once per called service and
+ * shared by all callers.
  */
-export function pluginConfigJson(index: MeshIndex, service: ServiceModel, failMode: FailMode): string {
-  const destinations = service.calls.map((call) =>
-    index.perCallee("plugin-destination", call.service, (callee) => JSON.stringify(destination(callee))),
+export function pluginConfigJson(index: MeshIndex, service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode): string {
+  const destinations = callees.map((callee) =>
+    index.perCallee("plugin-destination", callee.name, (c) => JSON.stringify(destination(c))),
   );
   return (
     `{"version":${PLUGIN_CONFIG_VERSION},"service":${JSON.stringify(service.name)},` +
@@ -37,21 +40,30 @@ export function pluginConfigJson(index: MeshIndex, service: ServiceModel, failMo
   );
 }
 
+/** The plugin JSON on `service`'s outbound listener towards `callee`: that one destination, with its failMode. */
+export function listenerPluginJson(index: MeshIndex, service: ServiceModel, callee: ServiceModel): string {
+  return pluginConfigJson(index, service, [callee], callee.failMode);
+}
+
 /**
  * The plugin JSON of `service`'s sidecar, for tools that drive the filter
- * without Envoy (tests, the simulator). `failMode` defaults to the mode all
- * called services share; when they differ, each outbound listener gets its
- * own (bootstrap.ts) and the caller must say which one it wants.
+ * without Envoy (tests, the simulator). With `destination`, exactly what the
+ * outbound listener towards that called service carries. Without it, one
+ * config with all destinations of the sidecar (for a tool that runs one filter
+ * for the whole sidecar); its `failMode` is the one all called services share,
+ * and it throws when they differ.
  */
-export function sidecarPluginJson(model: MeshModel, service: string, failMode?: FailMode): string {
+export function sidecarPluginJson(model: MeshModel, service: string, destination?: string): string {
   const index = new MeshIndex(model);
   const self = index.service(service);
-  if (failMode === undefined) {
-    const modes = new Set(self.calls.map((c) => index.service(c.service).failMode));
-    if (modes.size > 1) throw new Error(`service "${service}": its destinations differ in failMode; pass the one wanted`);
-    failMode = modes.values().next().value ?? "open";
+  if (destination !== undefined) {
+    if (!self.calls.some((c) => c.service === destination)) throw new Error(`service "${service}" does not call "${destination}"`);
+    return listenerPluginJson(index, self, index.service(destination));
   }
-  return pluginConfigJson(index, self, failMode);
+  const callees = self.calls.map((c) => index.service(c.service));
+  const modes = new Set(callees.map((c) => c.failMode));
+  if (modes.size > 1) throw new Error(`service "${service}": its destinations differ in failMode; name the destination wanted`);
+  return pluginConfigJson(index, self, callees, modes.values().next().value ?? "open");
 }
 
 function destination(callee: ServiceModel): JsonObject {

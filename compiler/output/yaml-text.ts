@@ -7,25 +7,60 @@
  * (bench/compiler measures both). Output is deterministic: key order is the
  * object's insertion order. Strings that could be read as anything but a
  * string are double-quoted with JSON escapes, which YAML 1.2 reads the same.
+ *
+ * Speed and memory on big meshes: the text of a frozen object at a given
+ * indent is remembered (compiler/envoy shares a called service's clusters and
+ * route config deep-frozen between all its callers, so each is written once),
+ * and a document's text is its own lines joined into flat strings, linked
+ * with `+` to those remembered texts: 10,000 sidecars' texts share the
+ * repeated parts in memory instead of holding a copy each, and there is no
+ * rope of millions of tiny concatenations for the GC to trace.
  */
 
-const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@+-]*$/;
 const RESERVED = /^(?:true|false|yes|no|on|off|y|n|null|~)$/i;
 
+/** `^[A-Za-z_/][A-Za-z0-9_./@+-]*$` as a loop over char codes (no regex run per scalar). */
+function isPlain(value: string): boolean {
+  const n = value.length;
+  if (n === 0) return false;
+  const first = value.charCodeAt(0);
+  if (!(isLetter(first) || first === 95 /* _ */ || first === 47) /* / */) return false;
+  for (let i = 1; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (isLetter(c) || (c >= 48 && c <= 57)) continue;
+    // _ . / @ + -
+    if (c === 95 || c === 46 || c === 47 || c === 64 || c === 43 || c === 45) continue;
+    return false;
+  }
+  return true;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function stringText(value: string): string {
+  // Only short words can be reserved (the longest is "false").
+  return isPlain(value) && (value.length > 5 || !RESERVED.test(value)) ? value : JSON.stringify(value);
+}
+
 function scalarText(value: string | number | boolean | null): string {
+  if (typeof value === "string") return stringText(value);
   if (value === null) return "null";
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new TypeError(`cannot write ${value} as YAML`);
     return String(value);
   }
-  if (typeof value === "boolean") return value ? "true" : "false";
-  return PLAIN.test(value) && !RESERVED.test(value) ? value : JSON.stringify(value);
+  return value ? "true" : "false";
 }
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 function isEmptyContainer(value: Json): boolean {
-  return typeof value === "object" && value !== null && (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0);
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.length === 0;
+  for (const _ in value) return false;
+  return true;
 }
 
 function emptyText(value: Json): string {
@@ -33,44 +68,120 @@ function emptyText(value: Json): string {
 }
 
 /**
- * Appends `value` at `indent`. `lead` replaces the indent of the first line
- * (an array item's "- "), which is how "- name: x" is written without
- * re-slicing lines afterwards.
+ * Text of frozen containers by `lead`: frozen values cannot change, so their
+ * text cannot either. (`lead` also fixes the indent: both have the same length,
+ * and the indent is all spaces.)
  */
-function writeValue(value: Json, indent: string, lead: string): string {
-  let out = "";
+let frozenTexts = new WeakMap<object, Map<string, string>>();
+
+/**
+ * Appends the text of `value` at `indent` to `parts`. `lead` replaces the
+ * indent of the first line (an array item's "- "), which is how "- name: x" is
+ * written without re-slicing lines afterwards. `doc` is the document being
+ * written when `parts` are its own (not those of a text being remembered).
+ */
+function writeValue(value: Json, indent: string, lead: string, parts: string[], doc?: DocumentText): void {
+  // Only the outermost frozen value is remembered: one entry per shared resource, not per nested object.
+  if (!doc || typeof value !== "object" || value === null || !Object.isFrozen(value)) return writeFresh(value, indent, lead, parts, doc);
+  let byLead = frozenTexts.get(value);
+  if (byLead === undefined) {
+    byLead = new Map();
+    frozenTexts.set(value, byLead);
+  }
+  let text = byLead.get(lead);
+  if (text === undefined) {
+    const own: string[] = [];
+    writeFresh(value, indent, lead, own);
+    text = own.join("");
+    byLead.set(lead, text);
+  }
+  doc.share(text);
+}
+
+/**
+ * A document's text under construction: its own pieces are collected in
+ * `parts` and joined flat; a remembered text is linked in without a copy.
+ */
+class DocumentText {
+  readonly parts: string[] = [];
+  private text = "";
+
+  share(remembered: string): void {
+    this.flush();
+    this.text += remembered;
+  }
+
+  finish(): string {
+    this.flush();
+    return this.text;
+  }
+
+  /** Joins the pieces collected so far when there are many (one huge join is slower than several). */
+  flushIfLong(): void {
+    if (this.parts.length >= 16_384) this.flush();
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    this.text += this.parts.join("");
+    this.parts.length = 0;
+  }
+}
+
+/** Indents of every depth as flat strings, built once (not a fresh concatenation per nested value). */
+const INDENTS: string[] = Array.from({ length: 64 }, (_, i) => " ".repeat(i));
+
+function deeper(indent: string): string {
+  return INDENTS[indent.length + 2] ?? indent + "  ";
+}
+
+function writeFresh(value: Json, indent: string, lead: string, parts: string[], doc?: DocumentText): void {
   let prefix = lead;
   if (Array.isArray(value)) {
+    const itemIndent = deeper(indent);
     for (const item of value) {
       if (typeof item === "object" && item !== null && !isEmptyContainer(item)) {
-        out += writeValue(item, indent + "  ", prefix + "- ");
+        writeValue(item, itemIndent, prefix + "- ", parts, doc);
       } else {
-        out += `${prefix}- ${isEmptyContainer(item) ? emptyText(item) : scalarText(item as string)}\n`;
+        parts.push(prefix, "- ", isEmptyContainer(item) ? emptyText(item) : scalarText(item as string), "\n");
       }
       prefix = indent;
     }
-    return out;
+    doc?.flushIfLong();
+    return;
   }
   if (typeof value === "object" && value !== null) {
     for (const key in value) {
       const child = value[key];
       if (child === undefined) continue;
-      const keyText = scalarText(key);
+      const keyText = stringText(key);
       if (typeof child === "object" && child !== null && !isEmptyContainer(child)) {
-        out += `${prefix}${keyText}:\n`;
-        out += Array.isArray(child) ? writeValue(child, indent, indent) : writeValue(child, indent + "  ", indent + "  ");
+        parts.push(prefix, keyText, ":\n");
+        if (Array.isArray(child)) writeValue(child, indent, indent, parts, doc);
+        else {
+          const inner = deeper(indent);
+          writeValue(child, inner, inner, parts, doc);
+        }
       } else {
-        out += `${prefix}${keyText}: ${isEmptyContainer(child) ? emptyText(child) : scalarText(child as string)}\n`;
+        parts.push(prefix, keyText, ": ", isEmptyContainer(child) ? emptyText(child) : scalarText(child as string), "\n");
       }
       prefix = indent;
     }
-    return out;
+    return;
   }
-  return `${prefix}${scalarText(value)}\n`;
+  parts.push(prefix, scalarText(value), "\n");
 }
 
 export function toYaml(value: unknown, header?: string): string {
-  let out = "";
-  if (header) for (const line of header.split("\n")) out += `# ${line}`.trimEnd() + "\n";
-  return out + writeValue(value as Json, "", "");
+  const doc = new DocumentText();
+  if (header) for (const line of header.split("\n")) doc.parts.push(`# ${line}`.trimEnd(), "\n");
+  // An empty container writes no lines of its own; at the top it needs its flow form.
+  if (isEmptyContainer(value as Json)) doc.parts.push(emptyText(value as Json), "\n");
+  else writeValue(value as Json, "", "", doc.parts, doc);
+  return doc.finish();
+}
+
+/** Forgets the remembered texts (tests; a long-lived process between unrelated meshes). */
+export function clearYamlCaches(): void {
+  frozenTexts = new WeakMap();
 }
