@@ -205,6 +205,12 @@ export class Vm {
     return this.contexts.get(this.effectiveId) ?? this.current;
   }
 
+  /** @internal Every host function starts here: counts the call, and traps when `name` may not be called now. */
+  enterHostCall(name: string): void {
+    this.envoy.hostCalls++;
+    if (this.restricted !== null) this.checkRestricted(name);
+  }
+
   /** @internal Throws (→ trap) when `name` may not be called now. */
   checkRestricted(name: string): void {
     if (this.restricted !== null && !this.restricted.has(name)) throw new RestrictedCallbackError(name);

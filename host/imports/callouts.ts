@@ -9,12 +9,8 @@ import { WasmResult } from "../abi.js";
 import type { Vm } from "../vm.js";
 
 export function calloutImports(vm: Vm): Record<string, (...args: never[]) => number> {
-  const envoy = vm.envoy;
   const mem = vm.mem;
-  const enter = (name: string): void => {
-    envoy.hostCalls++;
-    if (vm.restricted !== null) vm.checkRestricted(name);
-  };
+  const enter = (name: string): void => vm.enterHostCall(name);
   const allInRange = (...ranges: number[]): boolean => {
     for (let i = 0; i < ranges.length; i += 2) if (!mem.inRange(ranges[i]!, ranges[i + 1]!)) return false;
     return true;

@@ -5,10 +5,7 @@ import type { Vm } from "../vm.js";
 export function dataImports(vm: Vm): Record<string, (...args: never[]) => number> {
   const envoy = vm.envoy;
   const mem = vm.mem;
-  const enter = (name: string): void => {
-    envoy.hostCalls++;
-    if (vm.restricted !== null) vm.checkRestricted(name);
-  };
+  const enter = (name: string): void => vm.enterHostCall(name);
 
   return {
     proxy_get_shared_data(keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number, casPtr: number) {

@@ -47,10 +47,7 @@ const FOREIGN: Record<string, ForeignFn> = {
 export function generalImports(vm: Vm): Record<string, (...args: never[]) => number | void> {
   const envoy = vm.envoy;
   const mem = vm.mem;
-  const enter = (name: string): void => {
-    envoy.hostCalls++;
-    if (vm.restricted !== null) vm.checkRestricted(name);
-  };
+  const enter = (name: string): void => vm.enterHostCall(name);
 
   return {
     proxy_log(level: number, ptr: number, size: number) {

@@ -13,12 +13,8 @@ import { pairLengths, pairsByteLength, readPairs, writePairs } from "../pairs.js
 import type { Vm } from "../vm.js";
 
 export function httpImports(vm: Vm): Record<string, (...args: never[]) => number> {
-  const envoy = vm.envoy;
   const mem = vm.mem;
-  const enter = (name: string): void => {
-    envoy.hostCalls++;
-    if (vm.restricted !== null) vm.checkRestricted(name);
-  };
+  const enter = (name: string): void => vm.enterHostCall(name);
 
   return {
     proxy_get_header_map_value(type: number, keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number) {

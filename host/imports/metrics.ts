@@ -9,10 +9,7 @@ import type { Vm } from "../vm.js";
 export function metricImports(vm: Vm): Record<string, (...args: never[]) => number> {
   const envoy = vm.envoy;
   const mem = vm.mem;
-  const enter = (name: string): void => {
-    envoy.hostCalls++;
-    if (vm.restricted !== null) vm.checkRestricted(name);
-  };
+  const enter = (name: string): void => vm.enterHostCall(name);
 
   return {
     proxy_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number) {

@@ -16,10 +16,7 @@ type WasiFn = (...args: never[]) => number | void;
 export function wasiImports(vm: Vm, module: "wasi_snapshot_preview1" | "wasi_unstable"): Record<string, WasiFn> {
   const envoy = vm.envoy;
   const mem = () => vm.mem;
-  const enter = (name: string): void => {
-    envoy.hostCalls++;
-    if (vm.restricted !== null) vm.checkRestricted(`${module}.${name}`);
-  };
+  const enter = (name: string): void => vm.enterHostCall(`${module}.${name}`);
   const stdio = (fd: number) => fd === 1 || fd === 2;
 
   /** writevImpl: gathers iovecs, logs stdout at info and stderr at error. */
