@@ -128,6 +128,45 @@ export interface CallModel {
   port: number;
 }
 
+/** Adaptive per-endpoint limit (admission.adaptive): a latency gradient, clamped. */
+export interface AdaptiveLimitModel {
+  minLimit: number;
+  maxLimit: number;
+  /** Length of one sampling window. */
+  windowMs: number;
+}
+
+/**
+ * Task admission for calls TO a service (issue 8): at most
+ * `maxInFlightPerEndpoint` requests in flight per endpoint across all workers;
+ * beyond that a task waits in its worker's bounded priority queue.
+ */
+export interface AdmissionModel {
+  maxInFlightPerEndpoint: number;
+  /** Queue bound, per worker (Envoy worker thread = one filter VM). */
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** How often a worker re-checks its queue for freed slots and deadlines. */
+  tickMs: number;
+  /** Request header whose value names the task's level; none: every task has the default level. */
+  priorityHeader?: string;
+  /** Level names, highest priority first (at least one). */
+  levels: string[];
+  /** Index into `levels` for a missing or unknown header value. */
+  defaultLevel: number;
+  adaptive?: AdaptiveLimitModel;
+}
+
+export const ADMISSION_DEFAULTS = {
+  maxQueue: 128,
+  queueTimeoutMs: 1_000,
+  tickMs: 10,
+  levels: ["high", "normal", "low"],
+  /** `normal` when listed, else the last level. */
+  defaultLevelName: "normal",
+  adaptiveWindowMs: 1_000,
+} as const;
+
 export interface ServiceModel {
   name: string;
   /** Port the app listens on, in the sidecar's network namespace. */
@@ -142,6 +181,8 @@ export interface ServiceModel {
   connector: ConnectorModel;
   /** What callers' filters do when they cannot decide for calls TO this service. */
   failMode: FailMode;
+  /** Task admission for calls TO this service; absent: no limit, no queue. */
+  admission?: AdmissionModel;
   /** Optional app image: docker compose then runs the app next to its sidecar. */
   image?: string;
 }
