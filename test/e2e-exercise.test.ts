@@ -88,6 +88,7 @@ class HostSidecarRuntime implements Runtime {
         const live = Date.now() - this.started >= this.readyAfterMs;
         res.writeHead(live ? 200 : 503).end(live ? "LIVE\n" : "PRE_INITIALIZING\n");
       } else if (req.url === "/stats/prometheus") {
+        this.tick(); // Envoy's timers run in real time: the filter's tick publishes its batched counters
         res.writeHead(200, { "content-type": "text/plain" }).end(envoy.stats.prometheus(view.statsTags));
       } else res.writeHead(404).end();
     });

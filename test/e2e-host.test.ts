@@ -120,6 +120,7 @@ function runOnHost(envoy: Envoy, vms: Vm[], sidecar: SidecarView): Outcome {
     }
   }
 
+  envoy.advance(1000); // the filter publishes its batched counters on its tick (docs/design.md, "Metrics")
   return {
     endpoints: [...observations.values()],
     responses,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { RESPONSE_FLAGS, type Stream } from "../host/index.js";
-import { HEADER, Sidecar, chosen, destination, endpointMetric, pluginConfig } from "./filter-harness.js";
+import { HEADER, METRICS_FLUSH_MS, Sidecar, chosen, destination, endpointMetric, pluginConfig } from "./filter-harness.js";
 
 const METRICS = ["rq_total", "rq_error", "rq_5xx", "rq_reset", "rq_timeout", "rq_active", "rq_latency_ms", "latency_ewma_us"];
 const STATS = ["catalog-0_9090", "catalog-1_9090"];
@@ -30,12 +30,14 @@ describe("a scheduled request", () => {
     expect(["catalog_ep0", "catalog_ep1"]).toContain(ep);
     expect(s.routeCacheClears).toBe(1);
     expect(sc.sharedInFlight(ep)).toBe(1);
+    sc.publishStats();
     expect(sc.stat(endpointMetric("catalog", statOf(ep), "rq_active"))).toBe(1);
     // Nothing else about the request changed.
     expect(s.requestHeaders.get(":path")).toBe("/items");
     expect(s.localReply).toBeUndefined();
     sc.finish(s, 200);
     expect(sc.sharedInFlight(ep)).toBe(0);
+    sc.publishStats();
     expect(sc.stat(endpointMetric("catalog", statOf(ep), "rq_active"))).toBe(0);
   });
 
@@ -49,6 +51,7 @@ describe("a scheduled request", () => {
       sc.finish(a, 200);
       sc.finish(b, 200);
     }
+    sc.publishStats();
     expect(sc.stat("lightsub.service.orders.endpoint.orders-0_9090.rq_total")! + sc.stat("lightsub.service.orders.endpoint.orders-1_9090.rq_total")! +
       sc.stat("lightsub.service.orders.endpoint.orders-2_9090.rq_total")!).toBe(50);
   });
@@ -68,6 +71,25 @@ describe("a request that is not ours", () => {
     }
     expect(sc.envoy.stats.names().map((n) => [n, sc.stat(n)])).toEqual(before);
     expect(sc.sharedInFlight("catalog_ep0") + sc.sharedInFlight("catalog_ep1")).toBe(0);
+  });
+
+  it("is told from a route to an endpoint cluster by exact name, among many destinations", async () => {
+    const services = ["catalog", "orders", "users", "carts"];
+    const sc = await Sidecar.start(pluginConfig(services.map((s) => destination(s, "random", 40))));
+    for (const service of services) {
+      for (const k of [0, 17, 39]) {
+        const s = sc.request(`${service}_ep${k}`); // e.g. a client's header chose the route
+        expect(chosen(s)[0]).toMatch(new RegExp(`^${service}_ep\\d+$`));
+        sc.finish(s, 200);
+      }
+    }
+    // Near misses of endpoint cluster names are not ours.
+    for (const cluster of ["orders_ep40", "orders_ep", "orders_ep01", "orders_ep1 ", "ORDERS_EP1", "catalog_ep39x"]) {
+      const s = sc.request(cluster, [[HEADER, "x"]]);
+      expect(chosen(s), cluster).toEqual(["x"]);
+      expect(s.routeCacheClears).toBe(0);
+      sc.finish(s, 200);
+    }
   });
 });
 
@@ -162,6 +184,7 @@ describe("every ending is accounted once", () => {
       }
     }
     for (const s of open) sc.finish(s, 200);
+    sc.publishStats();
     for (let k = 0; k < 3; k++) {
       expect(sc.sharedInFlight(`catalog_ep${k}`)).toBe(0);
       expect(sc.stat(`lightsub.service.catalog.endpoint.catalog-${k}_9090.rq_active`)).toBe(0);
@@ -172,6 +195,30 @@ describe("every ending is accounted once", () => {
 });
 
 describe("metrics", () => {
+  it("counters and gauges are batched per worker and published within one flush interval; the histogram takes every sample at once", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 2)]), 2);
+    const names = STATS.map((stat) => (metric: string) => endpointMetric("catalog", stat, metric));
+    const sum = (metric: string) => names.reduce((a, n) => a + (sc.stat(n(metric)) ?? 0), 0);
+    const samples = () => names.reduce((a, n) => a + (sc.envoy.stats.histogram(n("rq_latency_ms"))?.length ?? 0), 0);
+    sc.publishStats(); // both workers just flushed: the next flush is one interval away
+    const before = sc.envoy.hostCalls;
+    const open = [sc.request("catalog"), sc.request("catalog"), sc.request("catalog")];
+    sc.envoy.advance(METRICS_FLUSH_MS / 2);
+    sc.finish(open[0]!, 200);
+    sc.finish(open[1]!, 503);
+    // Nothing published yet but the latency samples.
+    expect([sum("rq_total"), sum("rq_error"), sum("rq_5xx"), sum("rq_active")]).toEqual([0, 0, 0, 0]);
+    expect(samples()).toBe(2);
+    // Per request: cluster property, 2 clock reads, header, route cache, 2 shared reads and writes, code, flags, histogram.
+    expect(sc.envoy.hostCalls - before).toBeLessThanOrEqual(2 * 12 + 6);
+    sc.publishStats();
+    expect([sum("rq_total"), sum("rq_error"), sum("rq_5xx"), sum("rq_active")]).toEqual([2, 1, 1, 1]);
+    sc.finish(open[2]!, 200);
+    sc.publishStats();
+    expect([sum("rq_total"), sum("rq_error"), sum("rq_active")]).toEqual([3, 1, 0]);
+    expect(samples()).toBe(3);
+  });
+
   it("are defined with the design's names and types, per endpoint and per destination", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 2)]));
     const expected = [
@@ -239,6 +286,7 @@ describe("metrics", () => {
       exp.set(ep, e);
     }
     expect(exp.size).toBe(2);
+    sc.publishStats();
     for (const [ep, e] of exp) {
       const m = (metric: string) => sc.stat(endpointMetric("catalog", statOf(ep), metric));
       expect(m("rq_total")).toBe(e.total);

@@ -12,6 +12,12 @@ export const ROOT_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const LIGHTSUB_WASM = fileURLToPath(new URL("../build/lightsub.wasm", import.meta.url));
 export const PASSTHROUGH_WASM = fileURLToPath(new URL("../build/passthrough.wasm", import.meta.url));
 export const HEADER = "x-lightsub-endpoint";
+/**
+ * The filter batches its per-endpoint counters and gauges per worker and
+ * publishes them at least this often (docs/design.md, "Metrics"; the root's
+ * tick period without admission).
+ */
+export const METRICS_FLUSH_MS = 1000;
 
 /** The built module's bytes; builds the filter once if build/ has none. */
 export function wasmBytes(path: string): Uint8Array {
@@ -111,6 +117,11 @@ export class Sidecar {
   finish(s: Stream, code: number, flags = 0): void {
     if (code > 0 && !s.localReply) s.onResponseHeaders([[":status", String(code)]], true);
     s.end({ responseCode: code, responseFlags: flags });
+  }
+
+  /** Lets every worker's tick fire once, so the batched counters and gauges reach the stats store. */
+  publishStats(): void {
+    this.envoy.advance(METRICS_FLUSH_MS);
   }
 
   stat(name: string): number | undefined {

@@ -98,6 +98,55 @@ describe("least_load", () => {
     for (const s of stuck) sc.finish(s, 200);
     expect(sc.sharedInFlight("catalog_ep0")).toBe(0);
   });
+
+  // Weight-aware like Envoy's LEAST_REQUEST: candidates drawn in proportion to weight,
+  // load compared per unit of weight, so idle or evenly loaded endpoints share by weight.
+  const weighted3to1 = () => pluginConfig([{ ...destination("catalog", "least_load", 2), endpoints: endpoints("catalog", 2, [3, 1]) }]);
+
+  it("follows weights 3:1 within ±3 % when idle (each request ends before the next)", async () => {
+    const sc = await Sidecar.start(weighted3to1());
+    const picks: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const s = sc.request("catalog");
+      picks.push(target(s));
+      sc.finish(s, 200);
+    }
+    const counts = tally(picks);
+    expect(share(counts, "catalog_ep0", N)).toBeGreaterThanOrEqual(0.72);
+    expect(share(counts, "catalog_ep0", N)).toBeLessThanOrEqual(0.78);
+  });
+
+  it("follows weights 3:1 within ±3 % under concurrent load on equal fast endpoints", async () => {
+    const sc = await Sidecar.start(weighted3to1());
+    const counts = tally(runLoad(sc, N, 4, () => 5, () => 200)); // about 20 requests in flight
+    expect(share(counts, "catalog_ep0", N)).toBeGreaterThanOrEqual(0.72);
+    expect(share(counts, "catalog_ep0", N)).toBeLessThanOrEqual(0.78);
+  });
+
+  it("with weights, still keeps away from the busy endpoint, heavy or light", async () => {
+    for (const busy of ["catalog_ep0", "catalog_ep1"]) {
+      const sc = await Sidecar.start(pluginConfig([{ ...destination("catalog", "least_load", 3), endpoints: endpoints("catalog", 3, [4, 1, 1]) }]));
+      const stuck: Stream[] = [];
+      const picks: string[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const s = sc.request("catalog");
+        const ep = target(s);
+        picks.push(ep);
+        if (ep === busy) stuck.push(s);
+        else sc.finish(s, 200);
+      }
+      expect(tally(picks).get(busy) ?? 0, busy).toBeLessThanOrEqual(4);
+      for (const s of stuck) sc.finish(s, 200);
+    }
+  });
+
+  it("with weights, a slower endpoint gets less than its weight's share", async () => {
+    const sc = await Sidecar.start(weighted3to1());
+    // The heavy endpoint is 4× slower: its in-flight count per unit of weight rises, so it gets less than 75 %.
+    const counts = tally(runLoad(sc, N, 4, (ep) => (ep === "catalog_ep0" ? 20 : 5), () => 200));
+    expect(share(counts, "catalog_ep0", N)).toBeLessThan(0.6);
+    expect(share(counts, "catalog_ep0", N)).toBeGreaterThan(0.25);
+  });
 });
 
 /**
@@ -151,6 +200,7 @@ describe("least_latency", () => {
     expect(share(counts, slow, N)).toBeLessThanOrEqual(0.15);
     for (let i = 0; i < 3; i++) expect(share(counts, `catalog_ep${i}`, N)).toBeGreaterThan(0.25);
     // The shared EWMA tells them apart (10 ms vs 100 ms, in µs).
+    sc.publishStats(); // gauges are batched per worker
     const ewma = (i: number) => sc.stat(`lightsub.service.catalog.endpoint.catalog-${i}_9090.latency_ewma_us`)!;
     expect(ewma(3)).toBeGreaterThanOrEqual(90_000);
     expect(ewma(0)).toBeLessThanOrEqual(11_000);
@@ -166,6 +216,13 @@ describe("least_latency", () => {
 });
 
 describe("availability", () => {
+  it("follows weights 3:1 within ±3 % among healthy endpoints (its least load is least_load's)", async () => {
+    const sc = await Sidecar.start(pluginConfig([{ ...destination("catalog", "availability", 2), endpoints: endpoints("catalog", 2, [3, 1]) }]));
+    const counts = tally(runLoad(sc, N, 4, () => 5, () => 200));
+    expect(share(counts, "catalog_ep0", N)).toBeGreaterThanOrEqual(0.72);
+    expect(share(counts, "catalog_ep0", N)).toBeLessThanOrEqual(0.78);
+  });
+
   it("avoids an endpoint that fails every request after ≤ 50 failures (≤ 5 % share), and brings it back once it heals", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "availability", 4)]));
     const bad = "catalog_ep3";
@@ -177,6 +234,7 @@ describe("availability", () => {
     const after = picks.slice(1000);
     expect(tally(after).get(bad) ?? 0).toBeLessThanOrEqual(after.length * 0.05);
     expect(badIndexes.filter((i) => i >= 1000).length).toBeLessThanOrEqual(5);
+    sc.publishStats(); // counters are batched per worker
     expect(sc.stat("lightsub.service.catalog.endpoint.catalog-3_9090.rq_5xx")).toBe(badIndexes.length);
 
     // Heal it: probes succeed, the window forgets the errors, it gets traffic again.
@@ -280,5 +338,19 @@ describe("consistent_hash", () => {
     expect(tally(picks).size).toBe(3);
     expect(picks.every((p) => p.startsWith("catalog_ep"))).toBe(true);
     expect(HEADER).toBe("x-lightsub-endpoint");
+  });
+
+  it("requests without a key follow the weights, as least_load does (3:1 within ±3 %)", async () => {
+    const sc = await Sidecar.start(
+      pluginConfig([{ ...destination("catalog", "consistent_hash", 2, { hashOn: { header: "x-user-id" } }), endpoints: endpoints("catalog", 2, [3, 1]) }]),
+    );
+    const picks: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const s = sc.request("catalog");
+      picks.push(target(s));
+      sc.finish(s, 200);
+    }
+    expect(share(tally(picks), "catalog_ep0", N)).toBeGreaterThanOrEqual(0.72);
+    expect(share(tally(picks), "catalog_ep0", N)).toBeLessThanOrEqual(0.78);
   });
 });

@@ -99,6 +99,7 @@ class Traffic {
   /** Every counter as expected; nothing in flight anywhere. */
   verify(): void {
     expect(this.open).toHaveLength(0);
+    this.sc.publishStats(); // counters are batched per worker (docs/design.md, "Metrics")
     const counters = this.sc.envoy.stats.names().filter((n) => /\.rq_(total|error|5xx|reset|timeout)$/.test(n));
     const actual = new Map(counters.map((n) => [n, this.sc.stat(n)!]).filter(([, v]) => v !== 0) as [string, number][]);
     expect(actual).toEqual(this.expected);

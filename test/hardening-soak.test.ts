@@ -166,6 +166,7 @@ describe(`soak: ${REQUESTS.toLocaleString("en-US")} requests over ${WORKERS} wor
     for (const key of removed) expect(historyIsEmpty(sc.envoy, key), key).toBe(true);
 
     // Every scheduled request counted once; gauges back to 0; every undecided one counted as unscheduled.
+    sc.publishStats();
     const names = sc.envoy.stats.names();
     const sum = (suffix: string) => names.filter((n) => n.endsWith(suffix)).reduce((a, n) => a + sc.stat(n)!, 0);
     expect(sum(".rq_total")).toBe(scheduled);

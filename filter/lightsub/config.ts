@@ -3,6 +3,7 @@
 // field by its path, e.g. "destinations[0].endpoints[1].weight must be a
 // positive integer". Unknown keys are ignored (forward compatibility).
 import { JsonKind, JsonValue, parseJson } from "./json";
+import { AdmissionConfig, readAdmission } from "./admission/config";
 
 export const MAX_CONFIG_BYTES: i32 = 1 << 20;
 export const MAX_DESTINATIONS: i32 = 64;
@@ -38,6 +39,8 @@ export class DestinationConfig {
   /** Header or cookie name for consistent_hash (headers lowercased). */
   hashName: string = "";
   endpoints: EndpointConfig[] = [];
+  /** Task admission (issue 8); null: no limit, no queue. */
+  admission: AdmissionConfig | null = null;
 }
 
 export class PluginConfig {
@@ -55,10 +58,10 @@ export class ConfigResult {
 const SERVICE_CHARS = 1;   // [A-Za-z0-9_-]
 const CLUSTER_CHARS = 2;   // [A-Za-z0-9_.:-]
 const STAT_CHARS = 3;      // [A-Za-z0-9_-]
-const TOKEN_CHARS = 4;     // HTTP token: [A-Za-z0-9!#$%&'*+.^_`|~-]
+export const TOKEN_CHARS = 4;     // HTTP token: [A-Za-z0-9!#$%&'*+.^_`|~-]
 
 /** ASCII lowercase (names here are ASCII; String#toLowerCase would pull in Unicode tables). */
-function asciiLower(s: string): string {
+export function asciiLower(s: string): string {
   let out = s;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -91,7 +94,7 @@ function describeCharset(charset: i32): string {
   return "[A-Za-z0-9_-]";
 }
 
-class Reader {
+export class Reader {
   error: string = "";
 
   get failed(): bool { return this.error.length > 0; }
@@ -229,6 +232,8 @@ function readDestination(r: Reader, v: JsonValue, path: string): DestinationConf
   d.errorThreshold = r.fraction(obj.get("errorThreshold"), path + ".errorThreshold", d.errorThreshold);
   d.minRequests = r.positiveInteger(obj.get("minRequests"), path + ".minRequests", MAX_MIN_REQUESTS, d.minRequests);
   d.probeIntervalMs = r.positiveInteger(obj.get("probeIntervalMs"), path + ".probeIntervalMs", MAX_DURATION_MS, d.probeIntervalMs);
+  if (r.failed) return d;
+  d.admission = readAdmission(r, obj.get("admission"), path + ".admission");
   if (r.failed) return d;
   readHashOn(r, d, obj.get("hashOn"), path + ".hashOn");
   const endpoints = r.array(r.member(obj, "endpoints", path + ".endpoints"), path + ".endpoints", MAX_ENDPOINTS, false);

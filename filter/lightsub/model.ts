@@ -1,7 +1,9 @@
 // Runtime objects built from the configuration at configure time: everything
 // the per-request path needs is precomputed here (encoded names, shared-data
 // keys, metric ids), so a request allocates nothing but its context.
+import { Admission } from "./admission/admission";
 import { DestinationConfig, HashSource, StrategyKind } from "./config";
+import { EndpointTally } from "./metric-batch";
 import { EndpointSlot, slotFor } from "./slots";
 import { EndpointState, WINDOW_BUCKETS } from "./state";
 
@@ -24,8 +26,8 @@ export class Endpoint {
   /** Last state read from (or written to) shared data by this worker. */
   state: EndpointState = new EndpointState();
   metrics: EndpointMetrics = new EndpointMetrics();
-  /** Last value this worker recorded into the latency_ewma_us gauge. */
-  lastEwmaGaugeUs: u64 = u64.MAX_VALUE;
+  /** This worker's unpublished counts of the endpoint's metrics (metric-batch.ts; set on first use). */
+  tally: EndpointTally | null = null;
   /** VM-wide state of this endpoint cluster, shared with other configurations' Endpoint objects. */
   slot: EndpointSlot;
   /** The slot's generation when this configuration claimed it (slots.ts, retire.ts). */
@@ -86,6 +88,8 @@ export class Destination {
   casExhaustedMetric: u32 = 0;
   /** Scratch list of candidate endpoint indexes (availability). */
   candidates: StaticArray<i32>;
+  /** Task admission (admission/); null: no limit, no queue, no extra host call. */
+  admission: Admission | null = null;
 
   constructor(config: DestinationConfig) {
     this.service = config.service;

@@ -1,7 +1,9 @@
 // The configured plugin: destinations with their strategies, built from a
 // validated PluginConfig, plus VM-wide facts learned at run time.
 import { HeaderPair, WasmResult, callForeignFunction, incrementMetric, serializeHeaderPairs } from "../proxy-wasm/index";
+import { Admission } from "./admission/admission";
 import { PluginConfig, StrategyKind } from "./config";
+import { fnv1a } from "./hash";
 import { Destination, Strategy } from "./model";
 import { claimEndpoint, releaseEndpoint } from "./retire";
 import { ensureState } from "./shared";
@@ -12,7 +14,7 @@ import { LeastLoad } from "./strategies/leastLoad";
 import { RandomChoice } from "./strategies/random";
 import { RoundRobin } from "./strategies/roundRobin";
 import { Weighted } from "./strategies/weighted";
-import { defineDestinationMetrics } from "./telemetry";
+import { defineAdmissionMetrics, defineDestinationMetrics } from "./telemetry";
 
 export const REASON_SHARED_DATA = "shared_data_unavailable";
 export const REASON_CONTENTION = "shared_data_contention";
@@ -35,9 +37,9 @@ function strategyFor(destination: Destination): Strategy {
     case StrategyKind.RoundRobin: return new RoundRobin(destination.endpoints.length);
     case StrategyKind.Random: return new RandomChoice();
     case StrategyKind.Weighted: return new Weighted(destination);
-    case StrategyKind.LeastLoad: return new LeastLoad();
+    case StrategyKind.LeastLoad: return new LeastLoad(destination);
     case StrategyKind.LeastLatency: return new LeastLatency();
-    case StrategyKind.Availability: return new Availability();
+    case StrategyKind.Availability: return new Availability(destination);
     default: return new ConsistentHash(destination);
   }
 }
@@ -46,6 +48,11 @@ export class Plugin {
   headerBytes: ArrayBuffer;
   failClosed: bool;
   destinations: Destination[] = [];
+  /**
+   * Every endpoint cluster as FNV-1a(name) << 32 | destination index << 16 | endpoint
+   * index, sorted: a route to an endpoint cluster is found by binary search.
+   */
+  endpointClusters: StaticArray<u64> = new StaticArray<u64>(0);
   /** Response code details of the fail-closed local reply. */
   localReplyDetails: ArrayBuffer = String.UTF8.encode("lightsub_unscheduled");
 
@@ -56,6 +63,13 @@ export class Plugin {
       const d = new Destination(config.destinations[i]);
       d.strategy = strategyFor(d);
       defineDestinationMetrics(d);
+      const admission = config.destinations[i].admission;
+      if (admission != null) {
+        const a = new Admission(d, admission, this.headerBytes);
+        defineAdmissionMetrics(d.service, a.metrics);
+        a.publishLimit();
+        d.admission = a;
+      }
       for (let j = 0; j < d.endpoints.length; j++) {
         const ep = d.endpoints[j];
         if (!claimEndpoint(ep)) incrementMetric(d.casExhaustedMetric, 1);
@@ -63,6 +77,18 @@ export class Plugin {
       }
       this.destinations.push(d);
     }
+    // Indexes fit in 16 bits: at most MAX_DESTINATIONS x MAX_ENDPOINTS (config.ts).
+    const entries = new Array<u64>();
+    for (let i = 0; i < this.destinations.length; i++) {
+      const endpoints = this.destinations[i].endpoints;
+      for (let j = 0; j < endpoints.length; j++) {
+        const bytes = endpoints[j].clusterBytes;
+        const h = fnv1a(changetype<usize>(bytes), <usize>bytes.byteLength);
+        entries.push((<u64>h << 32) | (<u64>i << 16) | <u64>j);
+      }
+    }
+    entries.sort((x: u64, y: u64): i32 => (x < y ? -1 : x > y ? 1 : 0));
+    this.endpointClusters = StaticArray.fromArray<u64>(entries);
   }
 
   /** This configuration is replaced or gone: endpoints no other configuration uses are retired (retire.ts). */
@@ -87,11 +113,19 @@ export class Plugin {
       const d = this.destinations[i];
       if (sameBytes(d.clusterBytes, ptr, size)) return d;
     }
-    for (let i = 0; i < this.destinations.length; i++) {
-      const d = this.destinations[i];
-      for (let j = 0; j < d.endpoints.length; j++) {
-        if (sameBytes(d.endpoints[j].clusterBytes, ptr, size)) return d;
-      }
+    // Not an aggregate cluster: binary search by hash instead of comparing every endpoint cluster.
+    const entries = this.endpointClusters;
+    const h = <u64>fnv1a(ptr, size);
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid] >> 32 < h) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < entries.length && entries[k] >> 32 == h; k++) {
+      const d = this.destinations[<i32>((entries[k] >> 16) & 0xffff)];
+      if (sameBytes(d.endpoints[<i32>(entries[k] & 0xffff)].clusterBytes, ptr, size)) return d;
     }
     return null;
   }

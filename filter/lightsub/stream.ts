@@ -7,6 +7,9 @@ import {
   currentTimeNanos, getPropertyRaw, getPropertyU64, incrementMetric, propertyPath, recordMetric,
   releaseReturned, removeHeaderBytes, replaceHeaderBytes, returnedPtr, returnedSize, sendLocalResponseBytes,
 } from "../proxy-wasm/index";
+import { Admission } from "./admission/admission";
+import { Task } from "./admission/queue";
+import { EndpointTally, countEnded, countScheduled, flushIfDue, noteEwma, tallyFor } from "./metric-batch";
 import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./model";
 import { Outcome, classify } from "./outcome";
 import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache } from "./plugin";
@@ -24,6 +27,9 @@ export class LightsubStream extends HttpContext {
   endpoint: Endpoint | null = null;
   startNs: u64 = 0;
   accounted: bool = false;
+  /** While the request waits in an admission queue (admission/): its task and that queue's owner. */
+  task: Task | null = null;
+  waitingIn: Admission | null = null;
 
   override onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     if (this.endpoint != null) return FilterHeadersStatus.Continue; // already scheduled: never claim twice
@@ -42,6 +48,8 @@ export class LightsubStream extends HttpContext {
     if (destination == null) return FilterHeadersStatus.Continue; // not ours (e.g. inbound)
 
     const nowNs = currentTimeNanos();
+    const admission = destination.admission;
+    if (admission != null) return admission.arrive(this, plugin, nowNs);
     const index = destination.strategy.pick(destination, nowNs);
     if (index < 0) {
       return this.unscheduled(plugin, destination, index == PICK_CAS_EXHAUSTED ? REASON_CONTENTION : REASON_SHARED_DATA);
@@ -50,7 +58,7 @@ export class LightsubStream extends HttpContext {
     this.destination = destination;
     this.endpoint = ep;
     this.startNs = nowNs;
-    incrementMetric(ep.metrics.active, 1);
+    countScheduled(tallyOf(ep));
     // One call: Envoy's replace (HeaderMapImpl::setCopy) removes every copy of
     // the header, then adds ours, so no client-sent value survives.
     replaceHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes, ep.clusterBytes);
@@ -68,16 +76,47 @@ export class LightsubStream extends HttpContext {
     return FilterHeadersStatus.StopIteration;
   }
 
+  /**
+   * Admission's path to scheduling (on arrival, or resuming a waiting task with
+   * this stream as the effective context): what onRequestHeaders does after a pick.
+   */
+  steerAdmitted(headerBytes: ArrayBuffer, destination: Destination, ep: Endpoint, nowNs: u64): void {
+    this.destination = destination;
+    this.endpoint = ep;
+    this.startNs = nowNs; // upstream latency: from admission, not arrival (the wait is admission_wait_ms)
+    countScheduled(tallyOf(ep));
+    replaceHeaderBytes(HeaderMapType.RequestHeaders, headerBytes, ep.clusterBytes);
+    clearRouteCache();
+  }
+
   override onLog(): void {
+    const waitingIn = this.waitingIn;
+    if (waitingIn != null) {
+      waitingIn.left(this); // ended while waiting (reset): never resumed, never in flight
+      return;
+    }
     if (this.endpoint == null || this.accounted) return;
     const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
     const flags = getPropertyU64(RESPONSE_FLAGS_PATH, 0);
-    this.account(classify(code, flags));
+    const outcome = classify(code, flags);
+    this.account(outcome);
+    this.admissionEnded(outcome);
   }
 
   override onDelete(): void {
+    const waitingIn = this.waitingIn;
+    if (waitingIn != null) waitingIn.left(this);
     // No log for this stream: it ended without a response we could see.
-    if (this.endpoint != null && !this.accounted) this.account(Outcome.NoResponse);
+    if (this.endpoint != null && !this.accounted) {
+      this.account(Outcome.NoResponse);
+      this.admissionEnded(Outcome.NoResponse);
+    }
+  }
+
+  /** A slot of an admission-limited destination freed: let its waiting tasks in. */
+  admissionEnded(outcome: Outcome): void {
+    const admission = (this.destination as Destination).admission;
+    if (admission != null) admission.ended(this, outcome);
   }
 
   account(outcome: Outcome): void {
@@ -89,22 +128,20 @@ export class LightsubStream extends HttpContext {
     const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs);
     if (stored == Update.CasExhausted) incrementMetric(destination.casExhaustedMetric, 1);
 
-    const m = ep.metrics;
-    incrementMetric(m.active, -1);
-    incrementMetric(m.total, 1);
-    if (outcome != Outcome.Ok) {
-      incrementMetric(m.error, 1);
-      if (outcome == Outcome.ServerError) incrementMetric(m.serverError, 1);
-      else if (outcome == Outcome.Reset) incrementMetric(m.reset, 1);
-      else if (outcome == Outcome.Timeout) incrementMetric(m.timeout, 1);
-    }
-    recordMetric(m.latencyMs, (latencyNs + 500000) / 1000000); // nearest ms
-    if (stored == Update.Ok) {
-      const ewmaUs = <u64>(ep.state.ewmaUs + 0.5);
-      if (ewmaUs != ep.lastEwmaGaugeUs) {
-        recordMetric(m.ewmaUs, ewmaUs);
-        ep.lastEwmaGaugeUs = ewmaUs;
-      }
-    }
+    // Counters and gauges are batched per worker (metric-batch.ts); the histogram takes every sample.
+    const tally = tallyOf(ep);
+    countEnded(tally, outcome);
+    if (stored == Update.Ok) noteEwma(tally, <u64>(ep.state.ewmaUs + 0.5));
+    recordMetric(ep.metrics.latencyMs, (latencyNs + 500000) / 1000000); // nearest ms
+    flushIfDue(nowNs);
   }
+}
+
+function tallyOf(ep: Endpoint): EndpointTally {
+  let tally = ep.tally;
+  if (tally == null) {
+    tally = tallyFor(ep.metrics);
+    ep.tally = tally;
+  }
+  return tally;
 }

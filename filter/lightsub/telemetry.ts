@@ -1,6 +1,7 @@
 // Metric definitions (docs/design.md, "Metrics"). Defined at configure time,
 // once per VM: a reconfiguration reuses the ids of names defined before.
 import { INVALID_METRIC, MetricType, defineMetric } from "../proxy-wasm/index";
+import { AdmissionMetrics } from "./admission/admission";
 import { Destination, Endpoint } from "./model";
 
 const definedIds = new Map<string, u32>();
@@ -37,4 +38,15 @@ export function defineDestinationMetrics(destination: Destination): void {
   // Not in the design's table: how often shared-state updates gave up after MAX_CAS_ATTEMPTS.
   destination.casExhaustedMetric = metric(MetricType.Counter, destinationMetricName(destination.service, "cas_exhausted"));
   for (let i = 0; i < destination.endpoints.length; i++) defineEndpointMetrics(destination.service, destination.endpoints[i]);
+}
+
+/** The destination-level admission metrics (only for destinations with admission). */
+export function defineAdmissionMetrics(service: string, m: AdmissionMetrics): void {
+  m.queued = metric(MetricType.Gauge, destinationMetricName(service, "admission_queued"));
+  m.waitMs = metric(MetricType.Histogram, destinationMetricName(service, "admission_wait_ms"));
+  m.admitted = metric(MetricType.Counter, destinationMetricName(service, "admission_admitted"));
+  m.delayed = metric(MetricType.Counter, destinationMetricName(service, "admission_delayed"));
+  m.rejectedQueueFull = metric(MetricType.Counter, destinationMetricName(service, "admission_rejected_queue_full"));
+  m.rejectedQueueTimeout = metric(MetricType.Counter, destinationMetricName(service, "admission_rejected_queue_timeout"));
+  m.limit = metric(MetricType.Gauge, destinationMetricName(service, "admission_limit"));
 }

@@ -2,18 +2,20 @@
 // above errorThreshold (once they have at least minRequests in the window).
 // An avoided endpoint gets one probe request per probeIntervalMs; the probe is
 // claimed with CAS on its record, so across all workers only one request probes.
-// Among the endpoints not avoided: least load (P2C); if all are avoided, least
-// load over all of them.
+// Among the endpoints not avoided: least load per unit of weight (P2C, as
+// least_load: weightSampler.ts); if all are avoided, the same over all of them.
 //
 // Records are read in random order until two endpoints that are not avoided
-// turn up (then P2C between them: a uniformly random pair of healthy
-// endpoints), so a request reads two records when all is well and all of them
-// only when nearly everything is avoided. An avoided endpoint is probed when a
-// request comes across it with its probe due.
+// turn up (then P2C between them), so a request reads two records when all is
+// well and all of them only when nearly everything is avoided. The first two
+// of that order are drawn in proportion to weight (so at zero load traffic
+// follows the weights, as with least_load), the rest uniformly. An avoided
+// endpoint is probed when a request comes across it with its probe due.
 import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../model";
-import { randomBelow, randomOtherThan } from "../random";
+import { randomBelow } from "../random";
 import { Update, acquire, readState } from "../shared";
 import { claim } from "./claim";
+import { WeightSampler, lessLoaded } from "./weightSampler";
 
 function isAvoided(ep: Endpoint, destination: Destination): bool {
   const state = ep.state;
@@ -23,27 +25,51 @@ function isAvoided(ep: Endpoint, destination: Destination): bool {
 
 export class Availability extends Strategy {
   /** A permutation of the endpoint indexes; each request shuffles a prefix of it (partial Fisher–Yates). */
-  order: StaticArray<i32> = new StaticArray<i32>(0);
+  order: StaticArray<i32>;
+  /** position[i]: where endpoint i is in `order`. */
+  position: StaticArray<i32>;
+  sampler: WeightSampler;
+
+  constructor(destination: Destination) {
+    super();
+    const n = destination.endpoints.length;
+    this.order = new StaticArray<i32>(n);
+    this.position = new StaticArray<i32>(n);
+    this.sampler = new WeightSampler(destination);
+    for (let i = 0; i < n; i++) {
+      this.order[i] = i;
+      this.position[i] = i;
+    }
+  }
+
+  /** The k-th endpoint of this request's order: drawn by weight for k < 2, uniformly from the rest after. */
+  next(k: i32, n: i32): i32 {
+    const order = this.order;
+    const position = this.position;
+    let i: i32;
+    if (k == 0) i = this.sampler.first();
+    else if (k == 1) i = this.sampler.other(order[0]);
+    else i = order[k + randomBelow(n - k)];
+    // Swap i into place k.
+    const j = position[i];
+    const displaced = order[k];
+    order[j] = displaced;
+    position[displaced] = j;
+    order[k] = i;
+    position[i] = k;
+    return i;
+  }
 
   override pick(destination: Destination, nowNs: u64): i32 {
     const endpoints = destination.endpoints;
     const n = endpoints.length;
-    if (this.order.length != n) {
-      this.order = new StaticArray<i32>(n);
-      for (let i = 0; i < n; i++) this.order[i] = i;
-    }
-    const order = this.order;
     const nowMs = nowNs / 1000000;
     const slot = <u32>(nowMs / destination.windowBucketMs);
     let first = -1;
     let second = -1;
     let staleIndex = -1; // record modified by a lost probe race: must be re-read before a claim
     for (let k = 0; k < n && second < 0; k++) {
-      // The k-th distinct endpoint in random order.
-      const j = k + randomBelow(n - k);
-      const i = order[j];
-      order[j] = order[k];
-      order[k] = i;
+      const i = this.next(k, n);
       const ep = endpoints[i];
       if (!readState(ep)) return PICK_SHARED_DATA_FAILED;
       ep.state.countWindow(slot);
@@ -64,12 +90,12 @@ export class Availability extends Strategy {
     if (first < 0) {
       // Everything is avoided (every record was read): least load over all of them.
       if (n == 1) return claim(destination, 0, staleIndex != 0);
-      a = randomBelow(n);
-      b = randomOtherThan(a, n);
+      a = this.sampler.first();
+      b = this.sampler.other(a);
     } else if (second < 0) {
       return claim(destination, first, first != staleIndex);
     }
-    const chosen = endpoints[b].state.inFlight < endpoints[a].state.inFlight ? b : a;
+    const chosen = lessLoaded(endpoints[b], endpoints[a]) ? b : a;
     return claim(destination, chosen, chosen != staleIndex);
   }
 }

@@ -9,6 +9,7 @@ import { fnv1a, hashKey, ringPoint } from "../hash";
 import { Destination, Strategy } from "../model";
 import { claim } from "./claim";
 import { pickLeastLoaded } from "./leastLoad";
+import { WeightSampler } from "./weightSampler";
 
 /** Virtual nodes per unit of weight, and the cap on the whole ring. */
 const POINTS_PER_WEIGHT: i32 = 160;
@@ -17,9 +18,12 @@ const MAX_RING_POINTS: i32 = 40960;
 export class ConsistentHash extends Strategy {
   points: StaticArray<u32>;
   owners: StaticArray<u16>;
+  /** For requests without a key (least load per unit of weight). */
+  sampler: WeightSampler;
 
   constructor(destination: Destination) {
     super();
+    this.sampler = new WeightSampler(destination);
     const endpoints = destination.endpoints;
     let totalWeight: i64 = 0;
     for (let i = 0; i < endpoints.length; i++) totalWeight += endpoints[i].weight;
@@ -60,7 +64,7 @@ export class ConsistentHash extends Strategy {
   override pick(destination: Destination, nowNs: u64): i32 {
     if (getHeaderRaw(HeaderMapType.RequestHeaders, destination.hashHeaderBytes) != WasmResult.Ok) {
       releaseReturned();
-      return pickLeastLoaded(destination);
+      return pickLeastLoaded(destination, this.sampler);
     }
     let ptr = returnedPtr();
     let size = returnedSize();
@@ -79,7 +83,7 @@ export class ConsistentHash extends Strategy {
     }
     if (ptr == 0 || size == 0) {
       releaseReturned();
-      return pickLeastLoaded(destination);
+      return pickLeastLoaded(destination, this.sampler);
     }
     const hash = hashKey(ptr, size);
     releaseReturned();

@@ -1,0 +1,73 @@
+// Claiming an endpoint under the admission limit. The in-flight count is the
+// shared one (all workers), changed only with compare-and-swap: a claim that
+// would take an endpoint past the limit is never stored, so two workers cannot
+// both take its last slot.
+import { WasmResult, incrementMetric } from "../../proxy-wasm/index";
+import { Destination, Endpoint, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../model";
+import { MAX_CAS_ATTEMPTS, readState, writeState } from "../shared";
+
+/** claimBelowLimit: every endpoint is at its limit. */
+export const CLAIM_FULL: i32 = -3;
+
+/** In flight on `ep` counting this worker's unstored changes (as shared.ts settles them). */
+function load(ep: Endpoint): i32 {
+  const value = ep.state.inFlight + ep.pendingInFlight;
+  return value > 0 ? value : 0;
+}
+
+/**
+ * Claims the least loaded endpoint whose in-flight is below `limit` (ties: the
+ * first after a rotating start, so ties spread). Returns its index, CLAIM_FULL,
+ * or a PICK_* failure. Reads every endpoint's record: only admission's slow
+ * path (all of the strategy's choice was full, or a waiting task) comes here.
+ */
+export function claimBelowLimit(destination: Destination, limit: i32, start: i32): i32 {
+  const endpoints = destination.endpoints;
+  const n = endpoints.length;
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    let best = -1;
+    let bestLoad = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      const ep = endpoints[i];
+      if (!readState(ep)) return PICK_SHARED_DATA_FAILED;
+      const l = load(ep);
+      if (l < limit && (best < 0 || l < bestLoad)) {
+        best = i;
+        bestLoad = l;
+      }
+    }
+    if (best < 0) return CLAIM_FULL;
+    const ep = endpoints[best];
+    ep.state.inFlight = bestLoad + 1; // ep.state still holds the record (and CAS) read in the scan
+    const result = writeState(ep);
+    if (result == WasmResult.Ok) {
+      ep.pendingInFlight = 0;
+      return best;
+    }
+    if (result != WasmResult.CasMismatch) return PICK_SHARED_DATA_FAILED;
+  }
+  incrementMetric(destination.casExhaustedMetric, 1);
+  return PICK_CAS_EXHAUSTED;
+}
+
+/**
+ * Gives back a claim the strategy made past the limit: in-flight − 1, no
+ * outcome recorded. If it cannot be stored the decrement waits in
+ * pendingInFlight for this worker's next write (as shared.ts release does).
+ */
+export function undoClaim(destination: Destination, ep: Endpoint): void {
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    if (!readState(ep)) break;
+    const value = ep.state.inFlight + ep.pendingInFlight - 1;
+    ep.state.inFlight = value > 0 ? value : 0;
+    const result = writeState(ep);
+    if (result == WasmResult.Ok) {
+      ep.pendingInFlight = 0;
+      return;
+    }
+    if (result != WasmResult.CasMismatch) break;
+    if (attempt == MAX_CAS_ATTEMPTS - 1) incrementMetric(destination.casExhaustedMetric, 1);
+  }
+  ep.pendingInFlight -= 1;
+}

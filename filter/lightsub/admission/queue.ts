@@ -1,0 +1,106 @@
+// A worker's waiting tasks of one destination: one FIFO array per priority
+// level (index 0 = highest). The queue is bounded by the caller (maxQueue), so
+// its arrays stay small and plain array operations (shift, splice) are cheap.
+import { LightsubStream } from "../stream";
+
+/** A request waiting for a slot. */
+export class Task {
+  constructor(
+    public stream: LightsubStream,
+    public level: i32,
+    /** When it joined a queue (ns, host clock). */
+    public arrivalNs: u64,
+    /** Past this it is rejected with queue-timeout. */
+    public deadlineNs: u64,
+  ) {}
+}
+
+export class TaskQueue {
+  private levels: Array<Array<Task>> = [];
+  /** Tasks waiting, all levels. */
+  size: i32 = 0;
+
+  constructor(levelCount: i32) {
+    for (let i = 0; i < levelCount; i++) this.levels.push(new Array<Task>());
+  }
+
+  get levelCount(): i32 { return this.levels.length; }
+
+  push(task: Task): void {
+    this.levels[task.level].push(task);
+    this.size++;
+  }
+
+  /** The task to serve next: highest level, earliest arrival. */
+  peekBest(): Task | null {
+    if (this.size == 0) return null;
+    for (let i = 0; i < this.levels.length; i++) {
+      const level = this.levels[i];
+      if (level.length > 0) return level[0];
+    }
+    return null;
+  }
+
+  popBest(): Task | null {
+    if (this.size == 0) return null;
+    for (let i = 0; i < this.levels.length; i++) {
+      const level = this.levels[i];
+      if (level.length > 0) {
+        this.size--;
+        return level.shift();
+      }
+    }
+    return null;
+  }
+
+  /** The task an eviction removes: lowest level, newest arrival. */
+  peekWorst(): Task | null {
+    if (this.size == 0) return null;
+    for (let i = this.levels.length - 1; i >= 0; i--) {
+      const level = this.levels[i];
+      if (level.length > 0) return level[level.length - 1];
+    }
+    return null;
+  }
+
+  /** Removes `task` wherever it waits; false if it is not queued here. */
+  remove(task: Task): bool {
+    if (task.level < 0 || task.level >= this.levels.length) return false;
+    const level = this.levels[task.level];
+    const at = level.indexOf(task);
+    if (at < 0) return false;
+    level.splice(at, 1);
+    this.size--;
+    return true;
+  }
+
+  /** Removes and returns the tasks whose deadline is at or before `nowNs`, best first. */
+  takeExpired(nowNs: u64): Task[] {
+    const out = new Array<Task>();
+    if (this.size == 0) return out;
+    for (let i = 0; i < this.levels.length; i++) {
+      const level = this.levels[i];
+      let kept = 0;
+      for (let k = 0; k < level.length; k++) {
+        const task = level[k];
+        if (task.deadlineNs <= nowNs) out.push(task);
+        else level[kept++] = task;
+      }
+      level.length = kept;
+    }
+    this.size -= out.length;
+    return out;
+  }
+
+  /** Removes and returns every task, best first (reconfiguration). */
+  takeAll(): Task[] {
+    const out = new Array<Task>();
+    for (let i = 0; i < this.levels.length; i++) {
+      const level = this.levels[i];
+      for (let k = 0; k < level.length; k++) out.push(level[k]);
+      level.length = 0;
+    }
+    this.size = 0;
+    return out;
+  }
+}
