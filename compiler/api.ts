@@ -6,6 +6,7 @@
  *     .addService({ name: "frontend", port: 8080, endpoints: [{ address: "frontend", port: 15006 }], calls: ["catalog"] })
  *     .addService({ name: "catalog", port: 9090, protocol: "grpc", endpoints: [{ address: "catalog-1", port: 15006 }] })
  *     .setConnector("catalog", { timeout: "2s", retries: { attempts: 2 } })
+ *     .setAdmission("catalog", { maxInFlightPerEndpoint: 32, queueTimeout: "200ms" })
  *     .toModel();
  *
  * `toPolicy()` gives the policy document (the same shape as a policy file);
@@ -18,6 +19,7 @@ import { checkPolicy, type CheckResult } from "./policy/index.js";
 import {
   API_VERSION,
   KIND,
+  type AdmissionSpec,
   type ConnectorSpec,
   type PolicyDocument,
   type PolicySpec,
@@ -27,7 +29,7 @@ import {
 } from "./policy/types.js";
 import { stringify } from "yaml";
 
-export type { CallSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec, SidecarSpec } from "./policy/types.js";
+export type { AdmissionSpec, CallSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec, SidecarSpec } from "./policy/types.js";
 export type { CheckResult } from "./policy/index.js";
 
 /** Scheduler parameters besides the strategy. */
@@ -65,6 +67,18 @@ export class Mesh {
   /** How calls to `service` are made (replaces its connector). */
   setConnector(service: string, connector: ConnectorSpec): this {
     this.service(service, "setConnector").connector = structuredClone(connector);
+    return this;
+  }
+
+  /**
+   * Task admission for calls to `service` (replaces its admission): at most
+   * `maxInFlightPerEndpoint` in flight per endpoint, the rest wait in a bounded
+   * priority queue. `null` removes it.
+   */
+  setAdmission(service: string, admission: AdmissionSpec | null): this {
+    const target = this.service(service, "setAdmission");
+    if (admission === null) delete target.admission;
+    else target.admission = structuredClone(admission);
     return this;
   }
 

@@ -45,7 +45,7 @@ export const DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS020", severity: "error", summary: "port clash: two services' endpoints share an address:port, or one sidecar uses a port twice (app port, meshPort, outbound call ports, admin port)" },
   { code: "LS021", severity: "error", summary: "a service lists the same endpoint (address:port) twice" },
   { code: "LS030", severity: "error", summary: "an endpoint weight is not a whole number from 1 to 1000" },
-  { code: "LS031", severity: "warning", summary: "endpoint weights are set but the service's strategy ignores them (only weighted and consistent_hash use weights)" },
+  { code: "LS031", severity: "warning", summary: "endpoint weights are set but the service's strategy ignores them (only weighted, consistent_hash, least_load and availability use weights)" },
   { code: "LS032", severity: "warning", summary: "strategy weighted with all endpoints at the same weight behaves like round_robin" },
   { code: "LS040", severity: "error", summary: "a service's scheduler sets hashOn but calls to the service do not use consistent_hash (spec.scheduler.hashOn is a default and never an error)" },
   { code: "LS041", severity: "error", summary: "strategy consistent_hash without hashOn (no key to hash)" },
@@ -55,7 +55,18 @@ export const DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS051", severity: "warning", summary: "retries.perTryTimeout is not shorter than the connector timeout, so no retry can happen in time" },
   { code: "LS052", severity: "warning", summary: "healthCheck.timeout is not shorter than healthCheck.interval" },
   { code: "LS060", severity: "warning", summary: "a retry condition only applies to gRPC but the service's protocol is not grpc" },
-  { code: "LS070", severity: "warning", summary: "the mesh cannot run under the generated docker compose as named; docker-compose.yaml is not written (the Envoy configs are)" },
+  { code: "LS070", severity: "warning", summary: "the mesh cannot run under the generated docker compose as named (a container name used twice, IPv6 endpoints, IPv4 endpoints in more than one /8); docker-compose.yaml is not written (the Envoy configs are)" },
+  { code: "LS071", severity: "warning", summary: "an endpoint's hostname is also the name of a service its caller calls, which compose maps to 127.0.0.1 in that caller, so its sidecar would dial itself; docker-compose.yaml is not written (the Envoy configs are)" },
+  { code: "LS080", severity: "error", summary: "admission.defaultLevel is not one of the admission levels" },
+  { code: "LS081", severity: "error", summary: "admission.levels names the same level twice" },
+  { code: "LS082", severity: "warning", summary: "admission sets levels or defaultLevel without priorityFrom, so every request gets the default level" },
+  { code: "LS083", severity: "error", summary: "admission.adaptive.minLimit is above adaptive.maxLimit" },
+  { code: "LS084", severity: "error", summary: "with admission.adaptive, maxInFlightPerEndpoint (the starting limit) is outside [minLimit, maxLimit]" },
+  { code: "LS085", severity: "warning", summary: "admission.queueTimeout is not shorter than the connector timeout, so a request may wait in the queue longer than it may take in all" },
+  { code: "LS086", severity: "warning", summary: "the connector's circuitBreaker.maxRequests is below admission.maxInFlightPerEndpoint, so Envoy rejects requests before the admission queue can hold them" },
+  { code: "LS087", severity: "warning", summary: "admission.tick is not shorter than admission.queueTimeout, so queued requests are re-checked too rarely" },
+  { code: "LS088", severity: "error", summary: "an admission duration is too long (queueTimeout and adaptive.window at most 1m, tick at most 1s)" },
+  { code: "LS089", severity: "warning", summary: "admission.maxQueue is 0 (no request ever waits) but queue settings are given; they have no effect" },
 ];
 
 const CODE_INFO = new Map(DIAGNOSTIC_CODES.map((info) => [info.code, info]));

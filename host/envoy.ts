@@ -112,6 +112,30 @@ export class Envoy {
     this.ticks.set(root, periodMs, this.elapsedMs);
   }
 
+  /**
+   * Milliseconds from now until the next tick of any root context is due
+   * (0 when one is due now); undefined when no tick is armed. With
+   * advanceToNextTick, a driver with its own event clock can stop at every tick.
+   */
+  nextTickInMs(): number | undefined {
+    const timer = this.ticks.nextDue(Infinity);
+    return timer === undefined ? undefined : Math.max(0, timer.dueMs - this.elapsedMs);
+  }
+
+  /**
+   * Moves virtual time exactly to the next armed tick and fires it (and every
+   * other tick due at that instant, in arming order). Returns false when no
+   * tick is armed. Exact, unlike advance(nextTickInMs()), whose sum may round
+   * below the due time.
+   */
+  advanceToNextTick(): boolean {
+    const timer = this.ticks.nextDue(Infinity);
+    if (!timer) return false;
+    if (timer.dueMs > this.elapsedMs) this.elapsedMs = timer.dueMs;
+    this.advance(0);
+    return true;
+  }
+
   /** The tick period set by a root context, if any. */
   tickPeriod(root: RootContext): number | undefined {
     return this.ticks.periodOf(root);

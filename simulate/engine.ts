@@ -19,6 +19,7 @@
  * 503 (UF connection failure, UR reset, UC connection termination) and
  * timeouts 504 (UT), as in Envoy's access log.
  */
+import { nextArrivalMs } from "./arrivals.js";
 import { Backend, TryPhase, type BackendTry } from "./backend.js";
 import type { ClusterInfo } from "./cluster-table.js";
 import { EventQueue } from "./event-queue.js";
@@ -73,7 +74,15 @@ const EVENT = {
   perTryTimeout: 4,
   routeTimeout: 5,
   stateChange: 6,
+  tick: 7,
 } as const;
+
+/**
+ * With requests held by the filter and nothing else to happen, keep ticking
+ * this long (virtual ms) for the filter to resume or reject them, then stop:
+ * their requests count as unanswered. Longer than any admission queueTimeout.
+ */
+const IDLE_TICKING_MS = 120_000;
 
 /** Why a try ended, for retry decisions. */
 const FAILURE = { response: 0, reset: 1, connectFailure: 2, perTryTimeout: 3 } as const;
@@ -99,6 +108,8 @@ class Request {
   tried: number[] | undefined;
   holdsRetrySlot = false;
   done = false;
+  /** When the filter paused the request (NaN: never paused). */
+  pausedAtMs = NaN;
   constructor(
     readonly id: number,
     readonly arrivalMs: number,
@@ -139,8 +150,19 @@ class Engine {
   private readonly workersRng: Random;
   private readonly keysRng: Random;
   private readonly retryRng: Random;
+  /** Draws request.mix's header value (only when the workload has a mix: other workloads draw as before). */
+  private readonly mixRng: Random;
   private readonly recorder: RunRecorder;
-  private readonly paused: Request[] = [];
+  /** Requests the filter holds (StopIteration, not yet continued), per worker, in pause order. */
+  private readonly paused: Request[][];
+  private pausedCount = 0;
+  /** Workers whose VM ran a callback since their held requests were last looked at. */
+  private readonly dirty: Uint8Array;
+  private anyDirty = false;
+  /** Time of the tick event in the queue (Infinity: none); tick events at other times are stale. */
+  private tickAtMs = Infinity;
+  private ticksQueued = 0;
+  private lastBusyMs = 0;
   private readonly total: number;
   private readonly headerTemplate: HeaderPairs;
   private now = 0;
@@ -158,8 +180,11 @@ class Engine {
     this.workersRng = new Random(seed, STREAM.workers);
     this.keysRng = new Random(seed, STREAM.keys);
     this.retryRng = new Random(seed, STREAM.retries);
+    this.mixRng = new Random(seed, STREAM.mix);
     this.recorder = new RunRecorder(this.total, setup.endpoints.length, workload);
     this.progressStep = Math.max(1, Math.floor(this.total / 100));
+    this.paused = Array.from({ length: workload.workers }, () => []);
+    this.dirty = new Uint8Array(workload.workers);
     const { method, path, headers } = workload.request;
     this.headerTemplate = [[":method", method], [":scheme", "http"], [":path", path], [":authority", workload.to], ...headers];
   }
@@ -181,7 +206,10 @@ class Engine {
 
   private readonly dispatch = (time: number, kind: number, ref: Ref): void => {
     this.now = time;
-    this.setup.filter?.advanceTo(time);
+    const filter = this.setup.filter;
+    filter?.advanceTo(time);
+    if (kind === EVENT.tick) this.ticksQueued--;
+    else this.lastBusyMs = time;
     switch (kind) {
       case EVENT.arrival:
         this.onArrival();
@@ -204,23 +232,62 @@ class Engine {
       case EVENT.stateChange:
         this.onStateChange(ref as number);
         break;
+      case EVENT.tick:
+        this.onTick(time);
+        break;
     }
-    if (this.paused.length > 0) this.resumeContinued();
+    if (this.anyDirty) this.resumeContinued();
+    if (filter && this.pausedCount > 0) this.scheduleTick(filter);
   };
+
+  // ── the filter's ticks ──────────────────────────────────────────────────
+
+  /**
+   * While the filter holds requests, its next tick is an event of its own, so
+   * a request it resumes or rejects in proxy_on_tick does so at the tick's
+   * time. (Without held requests, ticks fire inside advanceTo at the next
+   * event, as before: nothing can be waiting for them.)
+   */
+  private scheduleTick(filter: SidecarFilter): void {
+    const inMs = filter.nextTickInMs();
+    if (inMs === undefined) return;
+    const at = this.now + inMs;
+    if (at >= this.tickAtMs && this.tickAtMs >= this.now) return; // already queued
+    // Nothing else will happen: give the filter a bounded time to decide, then stop.
+    if (this.queue.size === this.ticksQueued && at - this.lastBusyMs > IDLE_TICKING_MS) return;
+    this.tickAtMs = at;
+    this.ticksQueued++;
+    this.queue.push(at, EVENT.tick, 0);
+  }
+
+  private onTick(time: number): void {
+    if (time !== this.tickAtMs) return; // superseded
+    this.tickAtMs = Infinity;
+    const filter = this.setup.filter!;
+    // advanceTo(time) fired the tick unless rounding put its due time a hair later.
+    const left = filter.nextTickInMs();
+    if (left !== undefined && left < 1e-6) filter.fireNextTick();
+    this.dirty.fill(1);
+    this.anyDirty = true;
+  }
 
   // ── arrivals and routing ────────────────────────────────────────────────
 
   private onArrival(): void {
     const { arrivals, workers } = this.setup.workload;
     const id = this.arrived++;
-    const gap = 1000 / arrivals.ratePerSec;
-    if (this.arrived < this.total) {
-      const next = arrivals.process === "constant" ? this.arrived * gap : this.now + this.arrivalsRng.exponential(gap);
-      this.queue.push(next, EVENT.arrival, 0);
-    }
+    if (this.arrived < this.total) this.queue.push(nextArrivalMs(arrivals, this.now, this.arrived, this.arrivalsRng), EVENT.arrival, 0);
     const request = new Request(id, this.now, this.workersRng.int(workers), this.drawHashKey());
     this.recorder.arrive(id, this.now);
     const headers = this.requestHeaders(request.hashKey);
+    const mix = this.setup.workload.request.mix;
+    if (mix) {
+      const draw = this.mixRng.next();
+      let k = 0;
+      while (k < mix.cumulative.length - 1 && draw >= mix.cumulative[k]!) k++;
+      headers.push([mix.header, mix.values[k]!]);
+      this.recorder.classify(id, k);
+    }
     this.setup.routes.applyEarlyMutations(headers);
     const first = this.setup.routes.select(headers);
     const filter = this.setup.filter;
@@ -230,34 +297,63 @@ class Engine {
     }
     const onCluster = first.kind === "cluster";
     request.stream = filter.start(request.worker, headers, onCluster ? first.cluster : undefined, first.kind === "noRoute" ? undefined : first.routeName);
+    this.markDirty(request.worker);
     this.afterFilter(request);
   }
 
   /** After the filter's request-headers callback (or its continue): local reply, or route again on the changed headers. */
   private afterFilter(request: Request): void {
     const stream = request.stream!;
-    const local = stream.localReplyStatus;
-    if (local !== undefined) {
-      this.respond(request, local, 0, Outcome.localReply);
+    const wasPaused = !Number.isNaN(request.pausedAtMs);
+    if (stream.paused) {
+      request.pausedAtMs = this.now;
+      this.paused[request.worker]!.push(request);
+      this.pausedCount++;
       return;
     }
-    if (stream.paused) {
-      this.paused.push(request);
+    if (wasPaused) this.recorder.queuedFor(this.now - request.pausedAtMs);
+    const local = stream.localReplyStatus;
+    if (local !== undefined) {
+      this.recorder.localReply(stream.localReplyReason ?? "", request.id);
+      this.respond(request, local, 0, Outcome.localReply);
       return;
     }
     // Envoy (ABI 0.2.1) clears the route cache when a filter changes request headers.
     this.routeTo(request, this.setup.routes.selectBy((name) => stream.header(name)));
   }
 
+  private markDirty(worker: number): void {
+    this.dirty[worker] = 1;
+    this.anyDirty = true;
+  }
+
+  /**
+   * Held requests the filter continued (or answered) during this event go on
+   * now, at this event's time: the time the filter called
+   * proxy_continue_stream / proxy_send_local_response. Resuming one may end
+   * others (a local reply), so repeat until nothing changes.
+   */
   private resumeContinued(): void {
-    for (let i = 0; i < this.paused.length; ) {
-      const request = this.paused[i]!;
-      if (request.stream!.paused) {
-        i++;
-        continue;
+    if (this.pausedCount === 0) {
+      // Nothing held (always so without admission): nothing to look at.
+      this.anyDirty = false;
+      this.dirty.fill(0);
+      return;
+    }
+    while (this.anyDirty) {
+      this.anyDirty = false;
+      for (let w = 0; w < this.paused.length; w++) {
+        if (this.dirty[w] === 0) continue;
+        this.dirty[w] = 0;
+        const list = this.paused[w]!;
+        if (!list.some((request) => !request.stream!.paused)) continue;
+        const still: Request[] = [];
+        const resumed: Request[] = [];
+        for (const request of list) (request.stream!.paused ? still : resumed).push(request);
+        this.paused[w] = still;
+        this.pausedCount -= resumed.length;
+        for (const request of resumed) this.afterFilter(request);
       }
-      this.paused.splice(i, 1);
-      this.afterFilter(request);
     }
   }
 
@@ -492,7 +588,11 @@ class Engine {
     request.done = true;
     this.completed++;
     this.recorder.respond(request.id, this.now, code, outcome);
-    request.stream?.respond(code, flags);
+    if (request.stream) {
+      request.stream.respond(code, flags);
+      // The stream's end may free an admission slot: the worker resumes a held request.
+      this.markDirty(request.worker);
+    }
     if (this.completed % this.progressStep === 0) this.setup.onProgress?.(this.completed, this.total);
   }
 

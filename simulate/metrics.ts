@@ -3,6 +3,7 @@
  * and time series, summarised into RunMetrics (percentiles by nearest rank
  * over every answered request, errors included).
  */
+import { expectedSpanMs as expectedArrivalSpanMs } from "./arrivals.js";
 import type { WorkloadModel } from "./workload/model.js";
 
 export const Outcome = {
@@ -72,6 +73,24 @@ export interface RunMetrics {
   series: TimeSeries;
   /** [latency ms, fraction of requests answered within it], for plotting. */
   cdf: [number, number][];
+  /**
+   * Requests the filter held (paused) before sending them on or answering
+   * them itself: with admission, those that waited in a queue; and their waits.
+   */
+  queued: { requests: number; waitMs: LatencySummary };
+  /** The filter's local replies by their `x-lightsub-reason` (queue-full, queue-timeout, ...; "" when the reply named none). */
+  localReplies: Record<string, number>;
+  /** With a request mix (workload request.mix): the same numbers per header value, in the mix's order. */
+  byMix?: { header: string; classes: MixClassMetrics[] };
+}
+
+export interface MixClassMetrics {
+  value: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  latencyMs: LatencySummary;
+  localReplies: Record<string, number>;
 }
 
 const SERIES_BUCKETS = 60;
@@ -88,24 +107,37 @@ export class RunRecorder {
   private readonly seriesTries: Float64Array[];
   private retries = 0;
   private tries = 0;
+  private readonly queueWaits: number[] = [];
+  /** Request → index of its mix value (only with a mix). */
+  private readonly mixClass: Uint8Array | undefined;
+  private readonly localReplyOf: (string | undefined)[] | undefined;
+  private readonly localReplyReasons = new Map<string, number>();
   private lastResponse = 0;
 
   constructor(
     private readonly total: number,
     private readonly endpoints: number,
-    workload: WorkloadModel,
+    private readonly workload: WorkloadModel,
   ) {
     this.arrival = new Float64Array(total);
     this.latency = new Float64Array(total).fill(NaN);
     this.outcome = new Uint8Array(total);
     this.endpointTries = new Float64Array(endpoints);
     this.endpointFailures = new Float64Array(endpoints);
-    const expectedSpanMs = (total / workload.arrivals.ratePerSec) * 1000;
+    const expectedSpanMs = workload.arrivals.bursts ? expectedArrivalSpanMs(workload.arrivals, total) : (total / workload.arrivals.ratePerSec) * 1000;
     this.bucketMs = niceBucket(expectedSpanMs / SERIES_BUCKETS);
     const buckets = Math.max(1, Math.ceil(expectedSpanMs / this.bucketMs));
     this.seriesRequests = new Float64Array(buckets);
     this.seriesErrors = new Float64Array(buckets);
     this.seriesTries = Array.from({ length: endpoints }, () => new Float64Array(buckets));
+    if (workload.request.mix) {
+      this.mixClass = new Uint8Array(total);
+      this.localReplyOf = new Array(total);
+    }
+  }
+
+  classify(id: number, mixValue: number): void {
+    this.mixClass![id] = mixValue;
   }
 
   private bucket(ms: number): number {
@@ -126,6 +158,16 @@ export class RunRecorder {
 
   tryEnded(endpoint: number, failed: boolean): void {
     if (failed) this.endpointFailures[endpoint]!++;
+  }
+
+  /** A request the filter held for `waitMs` was let go (sent on, or answered by the filter). */
+  queuedFor(waitMs: number): void {
+    this.queueWaits.push(waitMs);
+  }
+
+  localReply(reason: string, id?: number): void {
+    if (this.localReplyOf && id !== undefined) this.localReplyOf[id] = reason;
+    this.localReplyReasons.set(reason, (this.localReplyReasons.get(reason) ?? 0) + 1);
   }
 
   respond(id: number, ms: number, code: number, outcome: Outcome): void {
@@ -159,7 +201,7 @@ export class RunRecorder {
     const firstArrival = this.total > 0 ? this.arrival[0]! : 0;
     const spanMs = Math.max(0, this.lastResponse - firstArrival);
     const totalTries = this.tries;
-    return {
+    const metrics: RunMetrics = {
       requests: this.total,
       ok,
       errors,
@@ -184,8 +226,45 @@ export class RunRecorder {
         tries: this.seriesTries.map((s) => Array.from(s)),
       },
       cdf: cdfPoints(sorted),
+      queued: { requests: this.queueWaits.length, waitMs: summarize(Float64Array.from(this.queueWaits).sort()) },
+      localReplies: sortedRecord(this.localReplyReasons),
+    };
+    const mix = this.workload.request.mix;
+    if (mix) metrics.byMix = { header: mix.header, classes: mix.values.map((value, k) => this.classMetrics(value, k)) };
+    return metrics;
+  }
+
+  private classMetrics(value: string, k: number): MixClassMetrics {
+    const latencies: number[] = [];
+    const reasons = new Map<string, number>();
+    let requests = 0;
+    let errors = 0;
+    for (let i = 0; i < this.total; i++) {
+      if (this.mixClass![i] !== k) continue;
+      requests++;
+      const latency = this.latency[i]!;
+      if (Number.isNaN(latency)) {
+        errors++;
+        continue;
+      }
+      latencies.push(latency);
+      if (this.outcome[i] !== Outcome.ok) errors++;
+      const reason = this.localReplyOf![i];
+      if (reason !== undefined) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    return {
+      value,
+      requests,
+      errors,
+      errorRate: requests === 0 ? 0 : errors / requests,
+      latencyMs: summarize(Float64Array.from(latencies).sort()),
+      localReplies: sortedRecord(reasons),
     };
   }
+}
+
+function sortedRecord(counts: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Nearest-rank percentile of sorted values: the smallest value with at least q of all at or below it. */

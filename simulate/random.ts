@@ -85,6 +85,8 @@ export const STREAM = {
   keys: 3,
   balancer: 4,
   retries: 5,
+  /** the value of request.mix's header per request */
+  mix: 6,
   /** per endpoint i: endpointBase + i */
   endpointBase: 1000,
 } as const;

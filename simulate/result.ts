@@ -31,11 +31,23 @@ export interface ScenarioInfo {
   to: string;
   policyStrategy: Strategy;
   workers: number;
-  arrivals: { process: "poisson" | "constant"; ratePerSec: number; requests: number };
+  /** `bursts` only when the workload has some: `{ atMs, untilMs, ratePerSec }` windows with another rate. */
+  arrivals: { process: "poisson" | "constant"; ratePerSec: number; requests: number; bursts?: { atMs: number; untilMs: number; ratePerSec: number }[] };
   /** The route timeout (0: none). */
   timeoutMs: number;
   retries: { numRetries: number; retryOn: string[]; perTryTimeoutMs: number | null } | null;
   endpoints: EndpointInfo[];
+  /** The destination's admission as compiled into the plugin JSON (absent without admission). */
+  admission?: {
+    maxInFlight: number;
+    maxQueue: number;
+    queueTimeoutMs: number;
+    tickMs: number;
+    priorityHeader: string | null;
+    levels: string[];
+    defaultLevel: number;
+    adaptive: { minLimit: number; maxLimit: number; windowMs: number } | null;
+  };
 }
 
 export interface RunResult extends Omit<RunMetrics, "endpoints"> {

@@ -31,6 +31,9 @@ export interface SkippedRun {
 
 export const NATIVE_RUNS: readonly RunName[] = ["envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST"];
 
+/** Baselines for a destination with admission: the policy's strategy without it (no limit), and with Envoy's immediate rejection instead. */
+export const ADMISSION_BASELINES: readonly RunName[] = ["no_admission", "circuit_breaker"];
+
 export function runKind(name: RunName): RunKind {
   if (name === "oracle") return "oracle";
   return name.startsWith("envoy:") ? "envoy" : "lightsub";
@@ -39,11 +42,16 @@ export function runKind(name: RunName): RunKind {
 /** The runs in display order: the policy's strategy first, then the other strategies, Envoy's, the oracle. */
 export function planRuns(callee: ServiceModel, compare: readonly RunName[] | undefined): { runs: PlannedRun[]; skipped: SkippedRun[] } {
   const policy = callee.scheduler.strategy;
-  const all: RunName[] = [policy, ...STRATEGIES.filter((s) => s !== policy), ...NATIVE_RUNS, "oracle"];
+  const all: RunName[] = [policy, ...ADMISSION_BASELINES, ...STRATEGIES.filter((s) => s !== policy), ...NATIVE_RUNS, "oracle"];
   const wanted = compare ? all.filter((name) => compare.includes(name)) : all;
   const runs: PlannedRun[] = [];
   const skipped: SkippedRun[] = [];
   for (const name of wanted) {
+    if (ADMISSION_BASELINES.includes(name) && !callee.admission) {
+      // Compared only against admission: not planned by default, reported when asked for.
+      if (compare?.includes(name)) skipped.push({ name, reason: `the policy sets no admission for "${callee.name}"` });
+      continue;
+    }
     if (name === "consistent_hash" && !callee.scheduler.hashOn) {
       skipped.push({ name, reason: `the policy sets no hashOn for "${callee.name}", so consistent_hash has no key` });
       continue;
@@ -51,6 +59,31 @@ export function planRuns(callee: ServiceModel, compare: readonly RunName[] | und
     runs.push({ name, kind: runKind(name), isPolicy: name === policy });
   }
   return { runs, skipped };
+}
+
+/**
+ * The model a lightsub run compiles: the destination's strategy swapped in,
+ * or for the admission baselines the policy's strategy with admission removed
+ * (`circuit_breaker`: and Envoy's max_requests at the admission limit instead).
+ */
+export function runModel(model: MeshModel, service: string, run: RunName): MeshModel {
+  if (run === "no_admission") return withoutAdmission(model, service, false);
+  if (run === "circuit_breaker") return withoutAdmission(model, service, true);
+  return withStrategy(model, service, run as Strategy);
+}
+
+function withoutAdmission(model: MeshModel, service: string, breaker: boolean): MeshModel {
+  return {
+    ...model,
+    services: model.services.map((s) => {
+      if (s.name !== service || !s.admission) return s;
+      const { admission, ...rest } = s;
+      if (!breaker) return rest;
+      const current = s.connector.circuitBreaker?.maxRequests;
+      const maxRequests = current === undefined ? admission.maxInFlightPerEndpoint : Math.min(current, admission.maxInFlightPerEndpoint);
+      return { ...rest, connector: { ...s.connector, circuitBreaker: { ...s.connector.circuitBreaker, maxRequests } } };
+    }),
+  };
 }
 
 /** The model with the destination's strategy replaced (everything else as the policy says). */
@@ -72,7 +105,7 @@ export interface RunContext {
 /** Everything the engine needs for one run; lightsub runs get their own host process and worker VMs. */
 export function setupRun(run: PlannedRun, context: RunContext): EngineSetup {
   const { workload } = context;
-  const model = run.kind === "lightsub" ? withStrategy(context.model, workload.to, run.name as Strategy) : context.model;
+  const model = run.kind === "lightsub" ? runModel(context.model, workload.to, run.name) : context.model;
   const callee = model.services.find((s) => s.name === workload.to)!;
   const bootstrap = sidecarBootstrap(model, workload.from);
   const listener = findListener(bootstrap, `outbound_${workload.to}`);

@@ -15,7 +15,7 @@ export function scenarioInfo(model: MeshModel, workload: WorkloadModel): Scenari
     [":path", workload.request.path],
   ]);
   const retry = route.kind === "cluster" ? route.retry : undefined;
-  return {
+  const info: ScenarioInfo = {
     from: workload.from,
     to: workload.to,
     policyStrategy: callee.scheduler.strategy,
@@ -44,6 +44,20 @@ export function scenarioInfo(model: MeshModel, workload: WorkloadModel): Scenari
       };
     }),
   };
+  const admission = callee.admission;
+  if (admission) {
+    info.admission = {
+      maxInFlight: admission.maxInFlightPerEndpoint,
+      maxQueue: admission.maxQueue,
+      queueTimeoutMs: admission.queueTimeoutMs,
+      tickMs: admission.tickMs,
+      priorityHeader: admission.priorityHeader ?? null,
+      levels: [...admission.levels],
+      defaultLevel: admission.defaultLevel,
+      adaptive: admission.adaptive ? { ...admission.adaptive } : null,
+    };
+  }
+  return info;
 }
 
 

@@ -1,7 +1,7 @@
 /**
  * The lightsub filter of the simulated sidecar: the built `.wasm` running in
  * the Node proxy-wasm host, one VM per Envoy worker, configured exactly as the
- * compiled bootstrap configures it (plugin JSON, root id, vm id, fail_open).
+ * compiled bootstrap configures it (plugin JSON, root id, vm id, failure_policy).
  */
 import { Envoy, type CompiledModule, type Stream, type Vm } from "../host/index.js";
 import { EnvoyConfigError, arrayField, boolField, field, httpConnectionManager, stringField, typedConfig, type Json } from "./envoy-json.js";
@@ -9,6 +9,8 @@ import type { HeaderPairs } from "./route-table.js";
 
 const utf8 = new TextEncoder();
 const WASM_FILTER_TYPE = "envoy.extensions.filters.http.wasm.v3.Wasm";
+/** The header the filter's local replies name their reason in (docs/design.md). */
+const REASON_HEADER = "x-lightsub-reason";
 
 export interface WasmFilterConfig {
   pluginJson: string;
@@ -30,7 +32,8 @@ export function readWasmFilterConfig(listener: Json): WasmFilterConfig {
       pluginJson,
       rootId: stringField(config, "root_id") ?? "",
       vmId: stringField(field(config, "vm_config"), "vm_id") ?? "",
-      failOpen: boolField(config, "fail_open") ?? false,
+      // failure_policy (Envoy >= 1.33; what lightsub writes) wins; unset, the deprecated fail_open decides.
+      failOpen: { FAIL_OPEN: true, FAIL_CLOSED: false, FAIL_RELOAD: false }[stringField(config, "failure_policy") ?? ""] ?? boolField(config, "fail_open") ?? false,
     };
   }
   throw new EnvoyConfigError(`listener "${stringField(listener, "name")}" has no Wasm filter`);
@@ -40,6 +43,8 @@ export function readWasmFilterConfig(listener: Json): WasmFilterConfig {
 export interface FilterStream {
   /** Set when the filter answered the request itself (fail closed, admission). */
   readonly localReplyStatus: number | undefined;
+  /** The `x-lightsub-reason` header of that local reply ("queue-full", "queue-timeout", ...), "" without one. */
+  readonly localReplyReason: string | undefined;
   /** The filter returned StopIteration and has not continued the stream yet. */
   readonly paused: boolean;
   /** A request header as it is now; several values joined with "," (Envoy's matcher view). */
@@ -77,6 +82,16 @@ export class SidecarFilter {
 
   static compile(bytes: Uint8Array): Promise<CompiledModule> {
     return Envoy.compile(bytes);
+  }
+
+  /** Milliseconds from the host's now to the next tick of any worker VM; undefined when none is armed. */
+  nextTickInMs(): number | undefined {
+    return this.envoy.nextTickInMs();
+  }
+
+  /** Fires the next tick at its exact due time (the host clock moves there). */
+  fireNextTick(): void {
+    this.envoy.advanceToNextTick();
   }
 
   /** Moves the host clock to simulation time `ms`, firing due ticks in order. */
@@ -117,6 +132,13 @@ class HostFilterStream implements FilterStream {
 
   get localReplyStatus(): number | undefined {
     return this.stream.localReply?.status;
+  }
+
+  get localReplyReason(): string | undefined {
+    const reply = this.stream.localReply;
+    if (reply === undefined) return undefined;
+    for (const [name, value] of reply.headers) if (name === REASON_HEADER) return value;
+    return "";
   }
 
   get paused(): boolean {

@@ -76,7 +76,7 @@ describe("Mesh builder", () => {
       .setFailMode("closed")
       .setSidecar({ adminPort: 9000 })
       .addService({ name: "a", port: 1, endpoints: [{ address: "a", port: 2 }], calls: [{ service: "b", port: 7001 }] })
-      .addService({ name: "b", port: 1, endpoints: [{ address: "b", port: 2 }, { address: "c", port: 2, weight: 3 }] })
+      .addService({ name: "b", port: 1, endpoints: [{ address: "b-1", port: 2 }, { address: "b-2", port: 2, weight: 3 }] })
       .setServiceScheduler("b", "weighted");
     expect(Object.keys(mesh.toPolicy().spec)).toEqual(["failMode", "sidecar", "services"]);
     const { model, diagnostics } = mesh.toModel();

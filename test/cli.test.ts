@@ -182,8 +182,12 @@ spec:
     mkdirSync(join(dir, "out"));
     const result = await lightsub("compile", policy, "--out", join(dir, "out"));
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/warning LS070: docker-compose.yaml not written: .*"api"/);
+    // At api's endpoint address (line 12): web maps "api" to 127.0.0.1, so it would dial itself.
+    expect(result.stderr).toMatch(/p\.yaml:12:30: warning LS071: docker-compose.yaml not written: endpoint api:15006 of service "api" is dialed by "web"/);
     expect(listFiles(join(dir, "out"))).toEqual([".lightsub-output", "api/envoy.yaml", "lightsub.wasm", "web/envoy.yaml"]);
+    const validated = await lightsub("validate", policy);
+    expect(validated.code).toBe(0);
+    expect(validated.stderr).toMatch(/p\.yaml:12:30: warning LS071: /);
   });
 });
 

@@ -223,10 +223,10 @@ describe("clusters", () => {
     for (const [name, policy] of Object.entries(expected)) expect(cluster(client, name).lb_policy, name).toBe(policy);
   });
 
-  it("sets load_balancing_weight only where the strategy uses weights (weighted, consistent_hash)", () => {
+  it("sets load_balancing_weight only where the strategy uses weights (weighted, consistent_hash, least_load, availability)", () => {
     for (const s of zoo.services.filter((x) => x.name !== "client")) {
       const weights = cluster(client, s.name).load_assignment.endpoints[0].lb_endpoints.map((e: Node) => e.load_balancing_weight);
-      const usesWeights = s.scheduler.strategy === "weighted" || s.scheduler.strategy === "consistent_hash";
+      const usesWeights = ["weighted", "consistent_hash", "least_load", "availability"].includes(s.scheduler.strategy);
       expect(weights, s.name).toEqual(s.endpoints.map((ep) => (usesWeights ? ep.weight : undefined)));
     }
   });
@@ -354,7 +354,7 @@ describe("wasm filter and plugin configuration", () => {
       root_id: "lightsub",
       vm_config: { vm_id: "lightsub", runtime: "envoy.wasm.runtime.v8", code: { local: { filename: "/opt/x/lightsub.wasm" } } },
       configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: expect.any(String) },
-      fail_open: true,
+      failure_policy: "FAIL_OPEN",
     });
     expect(JSON.parse(config.configuration.value)).toEqual(pluginConfig(serviceOf(model, "frontend"), [serviceOf(model, "catalog")], "open"));
   });
@@ -434,7 +434,7 @@ describe("wasm filter and plugin configuration", () => {
       expect(plugin.service).toBe("client");
       expect(plugin.destinations.map((d: Node) => d.service), l.name).toEqual([callee]);
       expect(plugin.destinations[0]).toEqual(JSON.parse(sidecarPluginJson(zoo, "client")).destinations.find((d: Node) => d.service === callee));
-      expect(wasmConfig(l).fail_open).toBe(true);
+      expect(wasmConfig(l).failure_policy).toBe("FAIL_OPEN");
     }
   });
 
@@ -459,7 +459,9 @@ describe("wasm filter and plugin configuration", () => {
     for (const call of serviceOf(five, "gateway").calls) {
       const mode = serviceOf(five, call.service).failMode;
       const config = wasmConfig(listener(gateway, `outbound_${call.service}`));
-      expect(config.fail_open, call.service).toBe(mode === "open");
+      // Envoy >= 1.33: failure_policy, never the deprecated fail_open.
+      expect(config.failure_policy, call.service).toBe(mode === "open" ? "FAIL_OPEN" : "FAIL_CLOSED");
+      expect(config.fail_open, call.service).toBeUndefined();
       const plugin = JSON.parse(config.configuration.value);
       expect(plugin.failMode, call.service).toBe(mode);
       expect(plugin.destinations.map((d: Node) => d.service)).toEqual([call.service]);

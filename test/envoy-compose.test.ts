@@ -112,7 +112,13 @@ describe("compose conflicts", () => {
       { name: "api", port: 9000, endpoints: [{ address: "api", port: 15006 }] },
     ]);
     expect(composeConflicts(m)).toEqual([
-      'service "web" maps "api" to 127.0.0.1 (a called service) but also dials endpoint api:15006 of "api": give that endpoint another hostname',
+      {
+        kind: "loopback",
+        message:
+          'endpoint api:15006 of service "api" is dialed by "web", which also calls a service named "api": compose maps that name to 127.0.0.1 there, so the sidecar would dial itself; give the endpoint another hostname (e.g. "api-1")',
+        service: 1,
+        endpoint: 0,
+      },
     ]);
     expect(() => composeFile(m)).toThrow(ComposeConflictError);
   });
@@ -122,7 +128,7 @@ describe("compose conflicts", () => {
       { name: "a", port: 80, endpoints: [{ address: "box", port: 15006 }] },
       { name: "b", port: 81, endpoints: [{ address: "box", port: 15007 }] },
     ]);
-    expect(composeConflicts(m)).toEqual(['container name "box" is used by service "a" and service "b"']);
+    expect(composeConflicts(m)).toEqual([{ kind: "container-name", message: 'container name "box" is used by service "a" and service "b"', service: 1, endpoint: 0 }]);
   });
 
   it("refuses IPv6 endpoints and IPv4 endpoints that fit no /8", () => {
@@ -131,9 +137,12 @@ describe("compose conflicts", () => {
       { name: "b", port: 80, endpoints: [{ address: "10.0.0.1", port: 15006 }, { address: "11.0.0.1", port: 15006 }] },
     ]);
     const problems = composeConflicts(m);
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/IPv6 endpoint fd00::1/);
-    expect(problems[1]).toMatch(/do not fit in one \/8/);
+    expect(problems.map(({ kind, service, endpoint }) => ({ kind, service, endpoint }))).toEqual([
+      { kind: "ipv6", service: 0, endpoint: 0 },
+      { kind: "ipv4-subnet", service: 1, endpoint: 1 },
+    ]);
+    expect(problems[0]!.message).toMatch(/IPv6 endpoint fd00::1/);
+    expect(problems[1]!.message).toMatch(/do not fit in one \/8/);
   });
 
   it("finds none in the test models", () => {

@@ -24,6 +24,18 @@ describe("toYaml", () => {
     );
   });
 
+  it("writes big documents and many distinct keys the same (remembered key texts are bounded, pieces joined in batches)", () => {
+    // More distinct keys than the key-text memory holds, quoted and plain ones, with lists between them (batch joins).
+    const value: Record<string, unknown> = {};
+    for (let i = 0; i < 6000; i++) value[i % 3 === 0 ? `k${i}` : i % 3 === 1 ? `on${i}: x` : "true".slice(0, 1 + (i % 4)) + i] = i % 2 ? [i, `v${i}`, { yes: "no" }] : `w${i}`;
+    value["true"] = "y";
+    value["on"] = ["no"];
+    const text = toYaml(value);
+    expect(readBack(text)).toEqual(value);
+    expect(toYaml(value)).toBe(text);
+    expect(text).toContain('"true": "y"\n');
+  });
+
   it("quotes strings that YAML would read as something else, and only those", () => {
     const tricky = ["true", "False", "yes", "NO", "on", "y", "null", "~", "", " lead", "trail ", "1", "0x1F", "1e3", "-1", ".5",
       "a: b", "- x", "#c", "x #c", "[a]", "{a}", "*ref", "&anchor", "!tag", "%d", "@at", "`tick", "'q'", '"q"', "a\nb", "é", "x:y"];

@@ -210,6 +210,7 @@ describe("the JSON result", () => {
       [
         "name", "kind", "isPolicy", "requests", "ok", "errors", "errorRate", "unanswered", "outcomes", "throughputRps",
         "spanMs", "latencyMs", "okLatencyMs", "tries", "retries", "endpoints", "series", "cdf", "ratioToOracle", "filter",
+        "queued", "localReplies",
       ].sort(),
     );
     expect(Object.keys(run.latencyMs)).toEqual(["p50", "p90", "p99", "p999", "mean", "min", "max"]);

@@ -98,12 +98,34 @@ describe("proto checks reject", () => {
     const b = frontend();
     const wasm = hcmOf(b).http_filters[0].typed_config;
     wasm.config.vm_config.vm_idd = "x";
-    wasm.config.fail_open = "yes";
+    wasm.config.failure_policy = "FAIL_SOMETIMES";
     const errors = validator.validateBootstrap(b);
     expect(errors.map((e) => e.path).sort()).toEqual([
-      `${OUTBOUND_HCM}.http_filters[0].typed_config.config.fail_open`,
+      `${OUTBOUND_HCM}.http_filters[0].typed_config.config.failure_policy`,
       `${OUTBOUND_HCM}.http_filters[0].typed_config.config.vm_config.vm_idd`,
     ]);
+  });
+
+  it("knows the Wasm failure_policy of Envoy >= 1.33 (protos-extra): its enum values, and fail_open as deprecated", () => {
+    const config = (b: Node) => hcmOf(b).http_filters[0].typed_config.config;
+    const at = `${OUTBOUND_HCM}.http_filters[0].typed_config.config`;
+    for (const good of ["FAIL_OPEN", "FAIL_CLOSED", "FAIL_RELOAD", 3]) {
+      const b = frontend();
+      config(b).failure_policy = good;
+      expect(validator.validateBootstrap(b), String(good)).toEqual([]);
+    }
+    const bad = frontend();
+    config(bad).failure_policy = "FAIL_OPENED";
+    expect(validator.validateBootstrap(bad)).toEqual([
+      { path: `${at}.failure_policy`, message: expect.stringMatching(/unknown value "FAIL_OPENED" of enum .*FailurePolicy \(one of UNSPECIFIED, FAIL_RELOAD, FAIL_CLOSED, FAIL_OPEN\)/) },
+    ]);
+    const numeric = frontend();
+    config(numeric).failure_policy = 4;
+    expect(validator.validateBootstrap(numeric).map((e) => e.path)).toEqual([`${at}.failure_policy`]);
+    const old = frontend();
+    delete config(old).failure_policy;
+    config(old).fail_open = true;
+    expect(validator.validateBootstrap(old)).toEqual([{ path: `${at}.fail_open`, message: expect.stringMatching(/deprecated/) }]);
   });
 
   it("an Any of a well-known type without its value, or with other fields", () => {

@@ -13,7 +13,7 @@ import { sidecarNodeId } from "./names.js";
 import { listenerPluginJson } from "./plugin-config.js";
 import { outboundRouteConfig } from "./routes.js";
 import { statsConfig } from "./stats.js";
-import { wasmFilter } from "./wasm.js";
+import { wasmFilter, wasmVmConfig } from "./wasm.js";
 
 const STATS_CONFIG = deepFreeze(statsConfig());
 
@@ -36,7 +36,9 @@ export function sidecarBootstrap(model: MeshModel, service: ServiceModel | strin
       index.shared("outbound-address", call.port, () => outboundAddress(call.port)),
     );
   });
-  const clusters = [localAppCluster(self)];
+  // local_app depends only on these three, so services that agree on them share one (frozen) cluster.
+  const localApp = `${self.port}/${self.protocol}/${self.connector.connectTimeoutMs}`;
+  const clusters = [index.shared("local-app", localApp, () => localAppCluster(self))];
   for (const callee of callees) clusters.push(...index.perCallee("clusters", callee.name, calleeClusters));
 
   return {
@@ -49,9 +51,11 @@ export function sidecarBootstrap(model: MeshModel, service: ServiceModel | strin
 
 /** The lightsub filter of `self`'s outbound listener towards `callee` (its own plugin JSON: one destination). */
 function lightsubFilter(index: MeshIndex, self: ServiceModel, callee: ServiceModel): JsonObject {
+  const wasmPath = index.model.sidecar.wasmPath;
   return wasmFilter({
-    wasmPath: index.model.sidecar.wasmPath,
+    wasmPath,
     pluginJson: listenerPluginJson(index, self, callee),
     failMode: callee.failMode,
+    vmConfig: index.shared("wasm-vm-config", wasmPath, () => wasmVmConfig(wasmPath)),
   });
 }

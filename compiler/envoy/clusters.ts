@@ -33,7 +33,7 @@ export const LB_POLICY: Record<Strategy, string> = {
 };
 
 /** Strategies whose scheduling uses endpoint weights; the native fallback then honours them too. */
-const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash"]);
+const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash", "least_load", "availability"]);
 
 /**
  * The clusters for calls to `callee`: aggregate first, then endpoint clusters

@@ -5,9 +5,10 @@
  * Each outbound listener carries only its own destination (the service it
  * calls), so the top-level `failMode` is that destination's. Key order is
  * fixed (the order written here) so the output is deterministic. Strategy
- * parameters are written only for the strategy that reads them.
+ * parameters are written only for the strategy that reads them; `admission`
+ * only for a destination that has it.
  */
-import { SCHEDULING_HEADER, type FailMode, type HashOn, type MeshModel, type ServiceModel } from "../model.js";
+import { SCHEDULING_HEADER, type AdmissionModel, type FailMode, type HashOn, type MeshModel, type ServiceModel } from "../model.js";
 import type { JsonObject } from "./json.js";
 import { MeshIndex } from "./mesh-index.js";
 
@@ -86,8 +87,28 @@ function destination(callee: ServiceModel): JsonObject {
     default:
       break;
   }
+  // Only services with admission get the key: byte-identical output for the others.
+  if (callee.admission) dest.admission = admissionJson(callee.admission);
   dest.endpoints = callee.endpoints.map((ep) => ({ cluster: ep.cluster, stat: ep.stat, weight: ep.weight }));
   return dest;
+}
+
+/** The destination's `admission` object, keys in docs/design.md's order. */
+export function admissionJson(admission: AdmissionModel): JsonObject {
+  const out: JsonObject = {
+    maxInFlight: admission.maxInFlightPerEndpoint,
+    maxQueue: admission.maxQueue,
+    queueTimeoutMs: admission.queueTimeoutMs,
+    tickMs: admission.tickMs,
+  };
+  if (admission.priorityHeader !== undefined) out.priorityHeader = admission.priorityHeader;
+  out.levels = [...admission.levels];
+  out.defaultLevel = admission.defaultLevel;
+  if (admission.adaptive) {
+    const { minLimit, maxLimit, windowMs } = admission.adaptive;
+    out.adaptive = { minLimit, maxLimit, windowMs };
+  }
+  return out;
 }
 
 function hashOnJson(hashOn: HashOn): JsonObject {

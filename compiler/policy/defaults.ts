@@ -24,10 +24,11 @@ export const HEALTH_CHECK_DEFAULTS: Omit<HealthCheckModel, "path"> = {
 
 /**
  * Strategies whose endpoint choice follows the weights (the filter's smooth
- * weighted round robin, and the hash ring's virtual nodes per weight). The
- * others choose by turn, chance, load or latency.
+ * weighted round robin, the hash ring's virtual nodes per weight, and
+ * least_load's weighted P2C on load per unit of weight, which availability
+ * uses among healthy endpoints). The others choose by turn, chance or latency.
  */
-export const WEIGHT_AWARE_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash"]);
+export const WEIGHT_AWARE_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash", "least_load", "availability"]);
 
 /** Scheduler parameters and the one strategy that reads each. */
 export const PARAMETER_STRATEGY = {

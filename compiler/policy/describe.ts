@@ -48,10 +48,19 @@ export function clip(text: string, max = 60): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
+/**
+ * JSON.stringify leaves U+2028 and U+2029 as they are, and editors, terminals
+ * and `.` in regular expressions take them for line ends: a diagnostic must
+ * stay one line.
+ */
+export function quoted(text: string): string {
+  return JSON.stringify(text).replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029"));
+}
+
 /** `"abc"`, `80.5`, `a list`, `a mapping`, `nothing`, `true`. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(clip(value));
+  if (typeof value === "string") return quoted(clip(value));
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   return String(value);

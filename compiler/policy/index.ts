@@ -4,12 +4,14 @@
  *
  *   load (parse, positions) → document gate (LS003) → limits (LS011)
  *   → schema (ajv) + semantic checks, both always run → model
+ *   → docker compose warnings (LS070, LS071; they need the model)
  *
  * Everything a run finds is reported together, sorted by position.
  */
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
 import type { MeshModel } from "../model.js";
 import { checkSemantics } from "./check.js";
+import { composeFindings } from "./check-compose.js";
 import { describeValue } from "./describe.js";
 import { error, type Finding } from "./findings.js";
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "./limits.js";
@@ -47,7 +49,10 @@ export function checkPolicy(text: string, file: string): CheckResult {
   for (const f of checkSemantics(value)) diagnostics.push(locate(f));
   const sorted = sortDiagnostics(diagnostics);
   if (hasErrors(sorted)) return { diagnostics: sorted };
-  return { model: toModel(value as PolicyDocument), diagnostics: sorted };
+  const model = toModel(value as PolicyDocument);
+  const compose = composeFindings(model);
+  if (compose.length === 0) return { model, diagnostics: sorted };
+  return { model, diagnostics: sortDiagnostics([...sorted, ...compose.map(locate)]) };
 }
 
 /** Reads and checks a policy file; unreadable or oversized files give LS001. */

@@ -7,7 +7,7 @@
  * the same text (JSON is YAML), except that duplicate keys are an error here as
  * they are there.
  */
-import { describeValue } from "./describe.js";
+import { describeValue, quoted } from "./describe.js";
 import { MAX_NESTING_DEPTH, ParseFailure, setOwn } from "./parse-failure.js";
 import { PositionTree, type PositionContainer, type PositionNode } from "./positions.js";
 
@@ -59,7 +59,7 @@ class JsonParser {
         return this.literal("null", null);
       default:
         if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.parseNumber();
-        return this.fail(c === undefined ? "unexpected end of input, expected a value" : `unexpected character ${JSON.stringify(c)}, expected a value`);
+        return this.fail(c === undefined ? "unexpected end of input, expected a value" : `unexpected character ${quoted(c)}, expected a value`);
     }
   }
 

@@ -40,6 +40,8 @@ const PATTERN_HINTS = new Map<unknown, string>([
   [defs["endpoint"]!.properties!["address"], "a hostname or an IP address (IPv6 without brackets)"],
   [defs["hashOn"]!.properties!["header"], "an HTTP header name such as x-user-id"],
   [defs["hashOn"]!.properties!["cookie"], "a cookie name such as session"],
+  [defs["admission"]!.properties!["priorityFrom"]!.properties!["header"], "an HTTP header name such as x-priority"],
+  [defs["levelName"], 'a level name: lowercase letters, digits, "-" and "_", such as high or batch'],
   [defs["healthCheck"]!.properties!["path"], 'a path starting with "/", without spaces'],
   [defs["image"], 'a container image reference such as "ghcr.io/acme/app:1.0"'],
 ]);

@@ -7,12 +7,14 @@
  * without errors; it does not re-validate.
  */
 import {
+  ADMISSION_DEFAULTS,
   CONNECT_TIMEOUT_DEFAULT_MS,
   endpointCluster,
   endpointStat,
   MESH_PORT_DEFAULT,
   SCHEDULER_DEFAULTS,
   SIDECAR_DEFAULTS,
+  type AdmissionModel,
   type CallModel,
   type ConnectorModel,
   type EndpointModel,
@@ -24,7 +26,7 @@ import {
 } from "../model.js";
 import { DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "./defaults.js";
 import { parseDuration } from "./duration.js";
-import type { ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec } from "./types.js";
+import type { AdmissionSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec } from "./types.js";
 
 export function toModel(policy: PolicyDocument): MeshModel {
   const { spec } = policy;
@@ -56,6 +58,7 @@ function serviceModel(service: ServiceSpec, meshScheduler: SchedulerSpec | undef
     connector: connectorModel(service.connector),
     failMode: service.failMode ?? meshFailMode,
   };
+  if (service.admission !== undefined) model.admission = admissionModel(service.admission);
   if (service.image !== undefined) model.image = service.image;
   return model;
 }
@@ -142,6 +145,31 @@ function connectorModel(spec: ConnectorSpec | undefined): ConnectorModel {
       unhealthyThreshold: hc.unhealthyThreshold ?? HEALTH_CHECK_DEFAULTS.unhealthyThreshold,
       healthyThreshold: hc.healthyThreshold ?? HEALTH_CHECK_DEFAULTS.healthyThreshold,
     };
+  }
+  return model;
+}
+
+/**
+ * `admission` with its defaults: levels high/normal/low, the default level
+ * `normal` when listed, else the last (lowest) level.
+ */
+export function admissionModel(spec: AdmissionSpec): AdmissionModel {
+  const levels = [...(spec.levels ?? ADMISSION_DEFAULTS.levels)];
+  const wanted = spec.defaultLevel ?? ADMISSION_DEFAULTS.defaultLevelName;
+  const found = levels.indexOf(wanted);
+  const model: AdmissionModel = {
+    maxInFlightPerEndpoint: spec.maxInFlightPerEndpoint,
+    maxQueue: spec.maxQueue ?? ADMISSION_DEFAULTS.maxQueue,
+    queueTimeoutMs: spec.queueTimeout === undefined ? ADMISSION_DEFAULTS.queueTimeoutMs : ms(spec.queueTimeout),
+    tickMs: spec.tick === undefined ? ADMISSION_DEFAULTS.tickMs : ms(spec.tick),
+    levels,
+    defaultLevel: found >= 0 ? found : levels.length - 1,
+  };
+  // Header names are case-insensitive; Envoy hands them to the filter in lowercase.
+  if (spec.priorityFrom !== undefined) model.priorityHeader = spec.priorityFrom.header.toLowerCase();
+  if (spec.adaptive !== undefined) {
+    const { minLimit, maxLimit, window } = spec.adaptive;
+    model.adaptive = { minLimit, maxLimit, windowMs: window === undefined ? ADMISSION_DEFAULTS.adaptiveWindowMs : ms(window) };
   }
   return model;
 }

@@ -65,6 +65,18 @@ export interface ConnectorSpec {
   healthCheck?: HealthCheckSpec;
 }
 
+/** Task admission for calls to a service (see AdmissionModel in compiler/model.ts). */
+export interface AdmissionSpec {
+  maxInFlightPerEndpoint: number;
+  maxQueue?: number;
+  queueTimeout?: Duration;
+  tick?: Duration;
+  priorityFrom?: { header: string };
+  levels?: string[];
+  defaultLevel?: string;
+  adaptive?: { minLimit: number; maxLimit: number; window?: Duration };
+}
+
 export interface ServiceSpec {
   name: string;
   port: number;
@@ -74,6 +86,7 @@ export interface ServiceSpec {
   calls?: CallSpec[];
   scheduler?: SchedulerSpec;
   connector?: ConnectorSpec;
+  admission?: AdmissionSpec;
   failMode?: FailMode;
   image?: string;
 }

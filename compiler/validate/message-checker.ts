@@ -63,6 +63,11 @@ const IDENTITY_CACHED_TYPES: ReadonlySet<string> = new Set([
   "envoy.config.route.v3.RouteConfiguration",
   "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
   "envoy.config.metrics.v3.StatsConfig",
+  // One object per mesh, in every outbound listener's Wasm filter (compiler/envoy/wasm.ts).
+  "envoy.extensions.wasm.v3.VmConfig",
+  // Every HTTP connection manager's early header mutation, and listener addresses shared per port.
+  "envoy.config.core.v3.TypedExtensionConfig",
+  "envoy.config.core.v3.Address",
 ]);
 const ANY = "google.protobuf.Any";
 

@@ -37,6 +37,8 @@ ${scenarioSection(result)}
 <h2>Results</h2>
 ${resultsTable(result)}
 <p class="muted">Latency runs from the request's arrival at the caller's sidecar to its response, over all requests (errors included), nearest-rank percentiles. “×oracle” divides by the oracle run, which sees every backend's true state. Endpoint columns: share of upstream tries.</p>
+${rejectionSection(result)}
+${mixSection(result)}
 ${result.skipped.map((k) => `<p class="muted">Skipped ${escapeXml(k.name)}: ${escapeXml(k.reason)}</p>`).join("\n")}
 <h2>Latency</h2>
 ${legend(result, colors)}
@@ -71,7 +73,7 @@ function scenarioSection(result: SimulationResult): string {
     })
     .join("\n");
   return `<h2>Scenario</h2>
-<p>${s.arrivals.requests} requests, ${s.arrivals.process} arrivals at ${s.arrivals.ratePerSec}/s from <b>${escapeXml(s.from)}</b> to <b>${escapeXml(s.to)}</b> through ${s.workers} Envoy worker${s.workers === 1 ? "" : "s"}; the policy's strategy is <b>${escapeXml(s.policyStrategy)}</b>; route timeout ${s.timeoutMs === 0 ? "none" : formatDuration(s.timeoutMs)}; retries ${retries}.</p>
+<p>${s.arrivals.requests} requests, ${s.arrivals.process} arrivals at ${s.arrivals.ratePerSec}/s${(s.arrivals.bursts ?? []).map((b) => `, ${b.ratePerSec}/s from ${formatDuration(b.atMs)} to ${formatDuration(b.untilMs)}`).join("")} from <b>${escapeXml(s.from)}</b> to <b>${escapeXml(s.to)}</b> through ${s.workers} Envoy worker${s.workers === 1 ? "" : "s"}; the policy's strategy is <b>${escapeXml(s.policyStrategy)}</b>; route timeout ${s.timeoutMs === 0 ? "none" : formatDuration(s.timeoutMs)}; retries ${retries}.</p>
 <table><thead><tr><th>endpoint</th><th>address</th><th>weight</th><th>service time</th><th>limit</th><th>errors</th><th>timed changes</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`;
@@ -96,6 +98,53 @@ function resultsTable(result: SimulationResult): string {
     return `<tr${r.isPolicy ? ' class="policy"' : ""}>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
   });
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>\n${rows.join("\n")}\n</tbody></table>`;
+}
+
+/** Admission queue and failures by reason, when any run queued, was answered by the filter or hit a circuit breaker. */
+function rejectionSection(result: SimulationResult): string {
+  const shows = (r: RunResult) => r.queued.requests > 0 || Object.keys(r.localReplies).length > 0 || r.outcomes.overflow > 0;
+  if (!result.runs.some(shows)) return "";
+  const reasons = [...new Set(result.runs.flatMap((r) => Object.keys(r.localReplies)))].sort();
+  const head = ["run", "queued", "wait p50", "wait p99", ...reasons.map((r) => escapeXml(r || "local reply")), "overflow (503 UO)", "timeout (504)", "5xx", "error rate"];
+  const rows = result.runs.map((r) => {
+    const cells = [
+      `${escapeXml(r.name)}${r.isPolicy ? " *" : ""}`,
+      String(r.queued.requests),
+      r.queued.requests > 0 ? ms(r.queued.waitMs.p50) : "–",
+      r.queued.requests > 0 ? ms(r.queued.waitMs.p99) : "–",
+      ...reasons.map((reason) => String(r.localReplies[reason] ?? 0)),
+      String(r.outcomes.overflow),
+      String(r.outcomes.timeout),
+      String(r.outcomes.http5xx),
+      pct(r.errorRate, 2),
+    ];
+    return `<tr${r.isPolicy ? ' class="policy"' : ""}>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+  });
+  const admission = result.scenario.admission
+    ? `<p>Admission on <b>${escapeXml(result.scenario.to)}</b>: ${result.scenario.admission.maxInFlight} in flight per endpoint, queue ${result.scenario.admission.maxQueue} per worker, queue timeout ${formatDuration(result.scenario.admission.queueTimeoutMs)}.</p>`
+    : "";
+  return `<h2>Admission and rejections</h2>
+${admission}
+<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table>
+<p class="muted">queued: requests the filter held in its admission queue, and how long they waited. Failed requests by reason: the filter's 503s (queue-full, queue-timeout), Envoy's circuit breaker, the route timeout, 5xx answers (e.g. an endpoint's own queue overflowing).</p>`;
+}
+
+/** Per value of the workload's request mix (e.g. each priority level): requests, error rate and latency per run. */
+function mixSection(result: SimulationResult): string {
+  const first = result.runs.find((r) => r.byMix)?.byMix;
+  if (!first) return "";
+  const head = ["run", ...first.classes.flatMap((c) => [`${escapeXml(c.value)} errors`, `${escapeXml(c.value)} p50`, `${escapeXml(c.value)} p99`])];
+  const rows = result.runs.map((r) => {
+    const cells = [`${escapeXml(r.name)}${r.isPolicy ? " *" : ""}`, ...(r.byMix?.classes ?? []).flatMap((c) => [pct(c.errorRate, 2), ms(c.latencyMs.p50), ms(c.latencyMs.p99)])];
+    return `<tr${r.isPolicy ? ' class="policy"' : ""}>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+  });
+  return `<h2>By ${escapeXml(first.header)}</h2>
+<p class="muted">Requests per value: ${first.classes.map((c) => `${escapeXml(c.value)} ${c.requests}`).join(", ")}.</p>
+<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table>`;
 }
 
 function legend(result: SimulationResult, colors: Map<string, string>): string {

@@ -39,7 +39,7 @@ export const WORKLOAD_DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS211", severity: "error", summary: "to is not a service the caller calls" },
   { code: "LS212", severity: "error", summary: "an endpoint entry matches no endpoint of the destination, or matches several" },
   { code: "LS213", severity: "error", summary: "two endpoint entries select the same endpoint" },
-  { code: "LS214", severity: "error", summary: "an event's until is not after its at" },
-  { code: "LS215", severity: "error", summary: "compare names consistent_hash but the destination has no hashOn" },
+  { code: "LS214", severity: "error", summary: "an event's or a burst's until is not after its at, or two arrival bursts overlap" },
+  { code: "LS215", severity: "error", summary: "compare names consistent_hash but the destination has no hashOn, or no_admission/circuit_breaker but the destination has no admission" },
   { code: "LS216", severity: "error", summary: "the workload asks for more than 10,000,000 requests" },
 ];

@@ -39,6 +39,22 @@ export interface EndpointBehaviour {
 
 export type ArrivalProcess = "poisson" | "constant";
 
+/** The rate inside `[atMs, untilMs)` replaces the base rate (bursts do not overlap). */
+export interface BurstModel {
+  atMs: number;
+  untilMs: number;
+  ratePerSec: number;
+}
+
+export interface ArrivalsModel {
+  process: ArrivalProcess;
+  /** The base rate, requests per second. */
+  ratePerSec: number;
+  requests: number;
+  /** Windows with another rate, sorted by time; absent when there are none. */
+  bursts?: BurstModel[];
+}
+
 export type RunName =
   | "round_robin"
   | "random"
@@ -50,15 +66,29 @@ export type RunName =
   | "envoy:ROUND_ROBIN"
   | "envoy:RANDOM"
   | "envoy:LEAST_REQUEST"
-  | "oracle";
+  | "oracle"
+  /** The policy's strategy with the destination's admission removed (no limit, no queue). */
+  | "no_admission"
+  /** The policy's strategy without admission, Envoy's circuit breaker (max_requests = the admission limit) on each endpoint cluster: immediate 503. */
+  | "circuit_breaker";
+
+/** A request header whose value is drawn per request (e.g. the admission priority). */
+export interface RequestMix {
+  /** Lowercase header name. */
+  header: string;
+  /** The values, in the workload's order. */
+  values: string[];
+  /** Cumulative shares (the last is 1): value i when a uniform draw is below cumulative[i]. */
+  cumulative: number[];
+}
 
 export interface WorkloadModel {
   from: string;
   to: string;
   seed?: number;
   workers: number;
-  arrivals: { process: ArrivalProcess; ratePerSec: number; requests: number };
-  request: { method: string; path: string; headers: [string, string][]; hashKeys: number };
+  arrivals: ArrivalsModel;
+  request: { method: string; path: string; headers: [string, string][]; hashKeys: number; mix?: RequestMix };
   endpoints: EndpointBehaviour[];
   /** Explicit list of runs, or undefined for the default set. */
   compare?: RunName[];

@@ -8,13 +8,16 @@ import type { Diagnostic } from "../../compiler/diagnostics.js";
 import type { MeshModel, ServiceModel } from "../../compiler/model.js";
 import { parseDuration } from "../duration.js";
 import { WORKLOAD_CODES } from "./codes.js";
+import { expectedArrivals } from "../arrivals.js";
 import {
   MAX_REQUESTS,
   WORKLOAD_DEFAULTS,
+  type BurstModel,
   type EndpointBehaviour,
   type EndpointState,
   type LatencySpec,
   type OutageKind,
+  type RequestMix,
   type RunName,
   type StateChange,
   type WorkloadModel,
@@ -51,8 +54,8 @@ interface RawWorkload {
   to?: string;
   seed?: number;
   workers?: number;
-  arrivals: { process?: "poisson" | "constant"; rate: number; requests?: number; duration?: string };
-  request?: { method?: string; path?: string; headers?: Record<string, string>; hashKeys?: number };
+  arrivals: { process?: "poisson" | "constant"; rate: number; requests?: number; duration?: string; bursts?: { at: string; until: string; rate: number }[] };
+  request?: { method?: string; path?: string; headers?: Record<string, string>; hashKeys?: number; mix?: { header: string; values: Record<string, number> } };
   backend?: RawBehaviour;
   endpoints?: (RawBehaviour & { endpoint: string | number; events?: RawEvent[] })[];
   compare?: RunName[];
@@ -90,12 +93,13 @@ export function resolveWorkload(
 
   // Arrivals.
   const arrivals = raw.arrivals;
+  const bursts = resolveBursts(arrivals.bursts, duration, (path, code, message) => report(code, path, `${where(path)}${message}`));
   let requests = arrivals.requests ?? 0;
   if ((arrivals.requests === undefined) === (arrivals.duration === undefined)) {
     report(WORKLOAD_CODES.exactlyOne, ["arrivals"], `${where(["arrivals"])} needs exactly one of "requests" and "duration"`);
   } else if (arrivals.duration !== undefined) {
     const ms = duration(arrivals.duration, ["arrivals", "duration"], true);
-    requests = Math.floor((ms / 1000) * arrivals.rate);
+    requests = bursts === undefined ? Math.floor((ms / 1000) * arrivals.rate) : Math.floor(expectedArrivals({ process: "poisson", ratePerSec: arrivals.rate, requests: 0, bursts }, ms) + 1e-9);
     if (requests > MAX_REQUESTS) {
       report(WORKLOAD_CODES.tooLarge, ["arrivals"], `${where(["arrivals"])} asks for ${requests} requests; at most ${MAX_REQUESTS} are simulated`);
     } else if (Number.isFinite(ms) && requests < 1) {
@@ -188,12 +192,17 @@ export function resolveWorkload(
     endpoints[index] = behaviour;
   });
 
-  // consistent_hash can only be compared when the destination says what to hash.
+  // consistent_hash can only be compared when the destination says what to hash; the admission baselines need admission.
   (raw.compare ?? []).forEach((name, i) => {
     if (name === "consistent_hash" && callee && !callee.scheduler.hashOn) {
       report(WORKLOAD_CODES.cannotCompare, ["compare", i], `${where(["compare", i])}: consistent_hash needs hashOn in the policy's scheduler for "${callee.name}"`);
     }
+    if ((name === "no_admission" || name === "circuit_breaker") && callee && !callee.admission) {
+      report(WORKLOAD_CODES.cannotCompare, ["compare", i], `${where(["compare", i])}: ${name} compares against admission, but the policy sets no admission for "${callee.name}"`);
+    }
   });
+
+  const mix = resolveMix(raw.request?.mix, (path, code, message) => report(code, path, `${where(path)}${message}`));
 
   if (diagnostics.length > 0 || !caller || !callee) return { diagnostics };
   const headers = Object.entries(raw.request?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
@@ -204,12 +213,13 @@ export function resolveWorkload(
       to: callee.name,
       seed: raw.seed,
       workers: raw.workers ?? WORKLOAD_DEFAULTS.workers,
-      arrivals: { process: arrivals.process ?? WORKLOAD_DEFAULTS.process, ratePerSec: arrivals.rate, requests },
+      arrivals: { process: arrivals.process ?? WORKLOAD_DEFAULTS.process, ratePerSec: arrivals.rate, requests, ...(bursts ? { bursts } : {}) },
       request: {
         method: raw.request?.method ?? WORKLOAD_DEFAULTS.method,
         path: raw.request?.path ?? WORKLOAD_DEFAULTS.path,
         headers,
         hashKeys: raw.request?.hashKeys ?? WORKLOAD_DEFAULTS.hashKeys,
+        ...(mix ? { mix } : {}),
       },
       endpoints,
       compare: raw.compare,
@@ -218,6 +228,44 @@ export function resolveWorkload(
 }
 
 type Report = (path: PathSegment[], code: string, message: string) => void;
+
+/** `request.mix` → values with cumulative shares; the shares must not all be 0. */
+function resolveMix(raw: { header: string; values: Record<string, number> } | undefined, report: Report): RequestMix | undefined {
+  if (raw === undefined) return undefined;
+  const entries = Object.entries(raw.values);
+  const total = entries.reduce((sum, [, share]) => sum + share, 0);
+  if (!(total > 0)) {
+    report(["request", "mix", "values"], WORKLOAD_CODES.outOfRange, " needs at least one value with a share above 0");
+    return undefined;
+  }
+  let sum = 0;
+  const cumulative = entries.map(([, share]) => (sum += share) / total);
+  cumulative[cumulative.length - 1] = 1;
+  return { header: raw.header.toLowerCase(), values: entries.map(([value]) => value), cumulative };
+}
+
+/** `arrivals.bursts` → sorted windows; `until` after `at`, no overlaps. Undefined when none are given. */
+function resolveBursts(
+  raw: { at: string; until: string; rate: number }[] | undefined,
+  duration: (text: string, path: PathSegment[], positive: boolean) => number,
+  report: Report,
+): BurstModel[] | undefined {
+  if (raw === undefined || raw.length === 0) return undefined;
+  const bursts = raw.map((b, i) => {
+    const path: PathSegment[] = ["arrivals", "bursts", i];
+    const atMs = duration(b.at, [...path, "at"], false);
+    const untilMs = duration(b.until, [...path, "until"], true);
+    if (!(untilMs > atMs)) report([...path, "until"], WORKLOAD_CODES.eventOrder, " must be after at");
+    return { atMs, untilMs, ratePerSec: b.rate, index: i };
+  });
+  const sorted = [...bursts].sort((a, b) => a.atMs - b.atMs || a.index - b.index);
+  for (let k = 1; k < sorted.length; k++) {
+    const earlier = sorted[k - 1]!;
+    const later = sorted[k]!;
+    if (later.atMs < earlier.untilMs) report(["arrivals", "bursts", later.index, "at"], WORKLOAD_CODES.eventOrder, ` overlaps arrivals.bursts[${earlier.index}]; bursts must not overlap`);
+  }
+  return sorted.map(({ atMs, untilMs, ratePerSec }) => ({ atMs, untilMs, ratePerSec }));
+}
 
 function resolveCaller(raw: RawWorkload, model: MeshModel, report: Report): ServiceModel | undefined {
   if (raw.from === undefined) {

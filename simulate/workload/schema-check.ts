@@ -119,6 +119,12 @@ function toDiagnostic(error: ErrorObject, path: PathSegment[], source: WorkloadS
     case "minLength":
     case "maxLength":
       return diag(WORKLOAD_CODES.outOfRange, `${where} ${error.message ?? "has the wrong length"}`);
+    case "minProperties":
+    case "maxProperties":
+      return diag(
+        WORKLOAD_CODES.outOfRange,
+        `${where} must name ${error.keyword === "minProperties" ? "at least" : "at most"} ${String(params.limit)} value${params.limit === 1 ? "" : "s"}`,
+      );
     case "uniqueItems":
       return diag(WORKLOAD_CODES.outOfRange, `${where} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`);
     default:

@@ -1,0 +1,31 @@
+/**
+ * docker compose checks, as policy warnings: names that cannot work under the
+ * generated docker-compose.yaml (compiler/output/compose.ts). The Envoy
+ * configs are still fine, so these never stop a compile; compile leaves
+ * docker-compose.yaml out when one is reported.
+ *
+ *   LS071  an endpoint hostname that a caller maps to 127.0.0.1 (it also calls a
+ *          service of that name), so that caller's sidecar would dial itself;
+ *   LS070  whole-mesh conflicts: a container name used twice, IPv6 endpoints,
+ *          IPv4 endpoints that fit no /8 network.
+ *
+ * They read the model (instance names follow from defaults and images), so
+ * they run once the policy has no errors.
+ */
+import type { MeshModel } from "../model.js";
+import { composeConflicts, type ComposeConflict } from "../output/compose.js";
+import { warning, type Finding } from "./findings.js";
+import type { Path } from "./positions.js";
+
+export const COMPOSE_CONFLICT_CODES: ReadonlySet<string> = new Set(["LS070", "LS071"]);
+
+export function composeFindings(model: MeshModel): Finding[] {
+  return composeConflicts(model).map(toFinding);
+}
+
+function toFinding(conflict: ComposeConflict): Finding {
+  const service: Path = ["spec", "services", conflict.service];
+  const path: Path = conflict.endpoint === undefined ? [...service, "name"] : [...service, "endpoints", conflict.endpoint, "address"];
+  const code = conflict.kind === "loopback" ? "LS071" : "LS070";
+  return warning(code, path, `docker-compose.yaml not written: ${conflict.message}`);
+}
