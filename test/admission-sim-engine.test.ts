@@ -13,32 +13,13 @@ import { readClusters } from "../simulate/cluster-table.js";
 import { Random, STREAM } from "../simulate/random.js";
 import { planRuns, runModel } from "../simulate/runs.js";
 import type { ArrivalsModel } from "../simulate/workload/model.js";
-import { simulate, simulateJson, writeTemp } from "./simulate-helpers.js";
+import { policy, simulate, simulateJson, writeTemp } from "./simulate-helpers.js";
 
-/** client → api (one endpoint per entry of `endpoints`), least_load, with `admission` and a simulation section. */
+/** client → api (least_load, `endpoints` endpoints, default 1), with `admission` and a simulation section. */
 function admissionPolicy(options: { endpoints?: number; admission?: string; connector?: string; simulation: string }): string {
-  const endpoints = Array.from({ length: options.endpoints ?? 1 }, (_, i) => `        - { address: api-${i + 1}, port: 9000 }`).join("\n");
-  return `apiVersion: lightsub/v1
-kind: Mesh
-metadata: { name: sim }
-spec:
-  services:
-    - name: client
-      port: 8080
-      endpoints:
-        - { address: client, port: 8080 }
-      calls: [api]
-    - name: api
-      port: 9000
-      endpoints:
-${endpoints}
-      scheduler: { strategy: least_load }
-      connector: ${options.connector ?? "{ timeout: 2s }"}
-${options.admission ? `      admission: ${options.admission}\n` : ""}
-simulation:
-${options.simulation}
-`;
+  return policy({ ...options, endpoints: options.endpoints ?? 1, strategy: "least_load", connector: options.connector ?? "{ timeout: 2s }" });
 }
+
 
 describe("held requests resume when the filter continues them", () => {
   it("on the end of another stream of the same worker: at that instant", async () => {

@@ -6,28 +6,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dir, simulate, writeTemp } from "./simulate-helpers.js";
+import { dir, policy, simulate, writeTemp } from "./simulate-helpers.js";
 
-function policy(admission: string, simulation: string): string {
-  return `apiVersion: lightsub/v1
-kind: Mesh
-metadata: { name: sim }
-spec:
-  services:
-    - name: client
-      port: 8080
-      endpoints: [{ address: client, port: 8080 }]
-      calls: [api]
-    - name: api
-      port: 9000
-      endpoints: [{ address: api-1, port: 9000 }, { address: api-2, port: 9000 }]
-      scheduler: { strategy: least_load }
-      connector: { timeout: 1s }
-${admission}
-simulation:
-${simulation}
-`;
+/** client → api (two endpoints, least_load, 1 s timeout); `admission` is the block's text or "" for none. */
+function admissionPolicy(admission: string, simulation: string): string {
+  return policy({ endpoints: 2, strategy: "least_load", connector: "{ timeout: 1s }", admission: admission || undefined, simulation });
 }
+
 
 const OVERLOADED = `  seed: 4
   workers: 2
@@ -36,7 +21,7 @@ const OVERLOADED = `  seed: 4
 
 describe("admission in the outputs", () => {
   it("the table names the admission and counts queued requests and rejections by reason per run", async () => {
-    const file = writeTemp("report-admission.yaml", policy("      admission: { maxInFlightPerEndpoint: 4, maxQueue: 8, queueTimeout: 50ms }", OVERLOADED));
+    const file = writeTemp("report-admission.yaml", admissionPolicy("{ maxInFlightPerEndpoint: 4, maxQueue: 8, queueTimeout: 50ms }", OVERLOADED));
     const report = join(dir, "report-admission.html");
     const run = await simulate([file, "--report", report]);
     expect(run.code).toBe(0);
@@ -61,7 +46,7 @@ describe("admission in the outputs", () => {
   });
 
   it("shows no rejection table when nothing queued, was answered by the filter or overflowed", async () => {
-    const file = writeTemp("report-plain.yaml", policy("", `  arrivals: { rate: 100, requests: 200 }\n  compare: [least_load, envoy:RANDOM]`));
+    const file = writeTemp("report-plain.yaml", admissionPolicy("", `  arrivals: { rate: 100, requests: 200 }\n  compare: [least_load, envoy:RANDOM]`));
     const run = await simulate([file]);
     expect(run.code).toBe(0);
     expect(run.out).not.toContain("queue-full");

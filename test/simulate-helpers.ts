@@ -46,6 +46,8 @@ export function policy(options: {
   scheduler?: string;
   connector?: string;
   weights?: number[];
+  /** The destination's admission block, e.g. `{ maxInFlightPerEndpoint: 4 }`. */
+  admission?: string;
   simulation: string;
 }): string {
   const endpoints = Array.from({ length: options.endpoints }, (_, i) => {
@@ -67,7 +69,7 @@ spec:
       endpoints:
 ${endpoints}
       scheduler: ${options.scheduler ?? `{ strategy: ${options.strategy ?? "round_robin"} }`}
-${options.connector ? `      connector: ${options.connector}\n` : ""}
+${options.connector ? `      connector: ${options.connector}\n` : ""}${options.admission ? `      admission: ${options.admission}\n` : ""}
 simulation:
 ${options.simulation}
 `;
