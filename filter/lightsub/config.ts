@@ -2,6 +2,8 @@
 // classes. The first problem found is reported as one message naming the
 // field by its path, e.g. "destinations[0].endpoints[1].weight must be a
 // positive integer". Unknown keys are ignored (forward compatibility).
+// Paths are passed as (parent, key) and joined only when a message is built,
+// so valid configurations build no path strings for their fields.
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { AdmissionConfig, readAdmission } from "./admission/config";
 
@@ -17,6 +19,8 @@ export enum StrategyKind { RoundRobin, Random, Weighted, LeastLoad, LeastLatency
 const STRATEGY_NAMES: string[] = [
   "round_robin", "random", "weighted", "least_load", "least_latency", "availability", "consistent_hash",
 ];
+/** STRATEGY_NAMES joined (a literal: Array#join would add its code for one error message). */
+const STRATEGY_LIST = "round_robin, random, weighted, least_load, least_latency, availability, consistent_hash";
 
 export enum HashSource { None, Header, Cookie, Path }
 
@@ -59,6 +63,8 @@ const SERVICE_CHARS = 1;   // [A-Za-z0-9_-]
 const CLUSTER_CHARS = 2;   // [A-Za-z0-9_.:-]
 const STAT_CHARS = 3;      // [A-Za-z0-9_-]
 export const TOKEN_CHARS = 4;     // HTTP token: [A-Za-z0-9!#$%&'*+.^_`|~-]
+/** A header name: HTTP token characters after an optional leading ':' (a pseudo-header). */
+export const HEADER_CHARS = 5;
 
 /** ASCII lowercase (names here are ASCII; String#toLowerCase would pull in Unicode tables). */
 export function asciiLower(s: string): string {
@@ -81,19 +87,39 @@ function isAlnum(c: i32): bool {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
+/** One of the token symbols !#$%&'*+.^`|~ ('-' and '_' are allowed by every class). */
+function isTokenSymbol(c: i32): bool {
+  // Bit (c - 0x20) of 0x4cfa is set for ! # $ % & ' * + . (the symbols below 0x40).
+  if (c >= 0x20 && c < 0x40) return ((0x4cfa >> (c - 0x20)) & 1) != 0;
+  return c == 0x5e || c == 0x60 || c == 0x7c || c == 0x7e;
+}
+
 function charAllowed(c: i32, charset: i32): bool {
   if (isAlnum(c) || c == 0x2d || c == 0x5f) return true; // alnum - _
   if (charset == CLUSTER_CHARS) return c == 0x2e || c == 0x3a;
-  if (charset == TOKEN_CHARS) return "!#$%&'*+.^`|~".indexOf(String.fromCharCode(c)) >= 0;
+  if (charset >= TOKEN_CHARS) return isTokenSymbol(c);
   return false;
 }
 
 function describeCharset(charset: i32): string {
   if (charset == CLUSTER_CHARS) return "[A-Za-z0-9_.:-]";
   if (charset == TOKEN_CHARS) return "HTTP token characters";
+  if (charset == HEADER_CHARS) return "HTTP token characters (after an optional leading ':')";
   return "[A-Za-z0-9_-]";
 }
 
+/** "<parent>.<key>", or whichever of the two is not empty. */
+function joinPath(parent: string, key: string): string {
+  if (parent.length == 0) return key;
+  if (key.length == 0) return parent;
+  return parent + "." + key;
+}
+
+/**
+ * Field readers. Each takes the field's value (null: absent) and its path as
+ * (parent, key); a value read from an array element passes its whole path as
+ * parent and key "". Only the first problem is kept.
+ */
 export class Reader {
   error: string = "";
 
@@ -103,112 +129,125 @@ export class Reader {
     if (this.error.length == 0) this.error = message;
   }
 
-  /** A required member; reports "<path> is required" when missing. */
-  member(obj: JsonValue, key: string, path: string): JsonValue | null {
+  /** Reports "<parent.key><problem>", e.g. problem " must be a string". */
+  failAt(parent: string, key: string, problem: string): void {
+    if (this.error.length == 0) this.error = joinPath(parent, key) + problem;
+  }
+
+  /** Member `key` of an object; reports "<path> is required" when it is missing and required. */
+  field(obj: JsonValue, parent: string, key: string, required: bool): JsonValue | null {
     const v = obj.get(key);
-    if (v == null) this.fail(path + " is required");
+    if (v == null && required) this.failAt(parent, key, " is required");
     return v;
   }
 
-  name(v: JsonValue | null, path: string, charset: i32, maxLength: i32): string {
+  name(v: JsonValue | null, parent: string, key: string, charset: i32, maxLength: i32): string {
     if (v == null) return "";
     if (v.kind != JsonKind.String) {
-      this.fail(path + " must be a string");
+      this.failAt(parent, key, " must be a string");
       return "";
     }
     const s = v.str;
-    if (s.length == 0 || s.length > maxLength) {
-      this.fail(path + " must be 1 to " + maxLength.toString() + " characters long");
+    const start = charset == HEADER_CHARS && s.length > 0 && s.charCodeAt(0) == 0x3a ? 1 : 0;
+    if (s.length - start < 1 || s.length > maxLength) {
+      this.failAt(parent, key, " must be 1 to " + maxLength.toString() + " characters long");
       return "";
     }
-    for (let i = 0; i < s.length; i++) {
+    for (let i = start; i < s.length; i++) {
       if (!charAllowed(s.charCodeAt(i), charset)) {
-        this.fail(path + " must contain only " + describeCharset(charset));
+        this.failAt(parent, key, " must contain only " + describeCharset(charset));
         return "";
       }
     }
     return s;
   }
 
-  positiveInteger(v: JsonValue | null, path: string, max: i32, fallback: i32): i32 {
+  /** An integer in [min, max] (min is 0 or 1); `fallback` when absent or invalid. */
+  integer(v: JsonValue | null, parent: string, key: string, min: i32, max: i32, fallback: i32): i32 {
     if (v == null) return fallback;
-    if (v.kind != JsonKind.Number || !isFinite(v.num) || v.num != Math.floor(v.num) || v.num < 1) {
-      this.fail(path + " must be a positive integer");
+    if (v.kind != JsonKind.Number || !isFinite(v.num) || v.num != Math.floor(v.num) || v.num < <f64>min) {
+      this.failAt(parent, key, min > 0 ? " must be a positive integer" : " must be a non-negative integer");
       return fallback;
     }
     if (v.num > <f64>max) {
-      this.fail(path + " must be at most " + max.toString());
+      this.failAt(parent, key, " must be at most " + max.toString());
       return fallback;
     }
     return <i32>v.num;
   }
 
-  fraction(v: JsonValue | null, path: string, fallback: f64): f64 {
+  fraction(v: JsonValue | null, parent: string, key: string, fallback: f64): f64 {
     if (v == null) return fallback;
     if (v.kind != JsonKind.Number || !(v.num >= 0 && v.num <= 1)) {
-      this.fail(path + " must be a number between 0 and 1");
+      this.failAt(parent, key, " must be a number between 0 and 1");
       return fallback;
     }
     return v.num;
   }
 
-  array(v: JsonValue | null, path: string, max: i32, allowEmpty: bool): JsonValue | null {
+  array(v: JsonValue | null, parent: string, key: string, max: i32, allowEmpty: bool): JsonValue | null {
     if (v == null) return null;
     if (v.kind != JsonKind.Array || (!allowEmpty && v.length == 0)) {
-      this.fail(path + (allowEmpty ? " must be an array" : " must be a non-empty array"));
+      this.failAt(parent, key, allowEmpty ? " must be an array" : " must be a non-empty array");
       return null;
     }
     if (v.length > max) {
-      this.fail(path + " must have at most " + max.toString() + " entries");
+      this.failAt(parent, key, " must have at most " + max.toString() + " entries");
       return null;
     }
     return v;
   }
 
-  object(v: JsonValue | null, path: string): JsonValue | null {
+  object(v: JsonValue | null, parent: string, key: string): JsonValue | null {
     if (v == null) return null;
     if (v.kind != JsonKind.Object) {
-      this.fail(path + " must be an object");
+      this.failAt(parent, key, " must be an object");
       return null;
     }
     return v;
   }
+}
+
+/** "<parent>[<index>]" */
+export function elementPath(parent: string, index: i32): string {
+  return parent + "[" + index.toString() + "]";
 }
 
 function readEndpoint(r: Reader, v: JsonValue, path: string): EndpointConfig {
   const e = new EndpointConfig();
-  const obj = r.object(v, path);
+  const obj = r.object(v, path, "");
   if (obj == null) return e;
-  e.cluster = r.name(r.member(obj, "cluster", path + ".cluster"), path + ".cluster", CLUSTER_CHARS, 255);
-  e.stat = r.name(r.member(obj, "stat", path + ".stat"), path + ".stat", STAT_CHARS, 128);
-  e.weight = r.positiveInteger(obj.get("weight"), path + ".weight", MAX_WEIGHT, 1);
+  e.cluster = r.name(r.field(obj, path, "cluster", true), path, "cluster", CLUSTER_CHARS, 255);
+  e.stat = r.name(r.field(obj, path, "stat", true), path, "stat", STAT_CHARS, 128);
+  e.weight = r.integer(obj.get("weight"), path, "weight", 1, MAX_WEIGHT, 1);
   return e;
 }
 
-function readHashOn(r: Reader, d: DestinationConfig, v: JsonValue | null, path: string): void {
+function readHashOn(r: Reader, d: DestinationConfig, v: JsonValue | null, parent: string): void {
   if (v == null) {
-    if (d.strategy == StrategyKind.ConsistentHash) r.fail(path + " is required for consistent_hash");
+    if (d.strategy == StrategyKind.ConsistentHash) r.failAt(parent, "hashOn", " is required for consistent_hash");
     return;
   }
-  const obj = r.object(v, path);
+  const obj = r.object(v, parent, "hashOn");
   if (obj == null) return;
+  const path = parent + ".hashOn";
   const header = obj.get("header");
   const cookie = obj.get("cookie");
   const byPath = obj.get("path");
   const count = (header != null ? 1 : 0) + (cookie != null ? 1 : 0) + (byPath != null ? 1 : 0);
   if (count != 1) {
-    r.fail(path + " must have exactly one of header, cookie, path");
+    r.failAt(path, "", " must have exactly one of header, cookie, path");
     return;
   }
   if (header != null) {
     d.hashSource = HashSource.Header;
-    d.hashName = asciiLower(r.name(header, path + ".header", TOKEN_CHARS, 128));
+    d.hashName = asciiLower(r.name(header, path, "header", TOKEN_CHARS, 128));
   } else if (cookie != null) {
     d.hashSource = HashSource.Cookie;
-    d.hashName = r.name(cookie, path + ".cookie", TOKEN_CHARS, 128);
+    d.hashName = r.name(cookie, path, "cookie", TOKEN_CHARS, 128);
   } else if (byPath != null) {
     if (byPath.kind != JsonKind.Bool || !byPath.bool) {
-      r.fail(path + ".path must be true");
+      r.failAt(path, "path", " must be true");
       return;
     }
     d.hashSource = HashSource.Path;
@@ -217,57 +256,60 @@ function readHashOn(r: Reader, d: DestinationConfig, v: JsonValue | null, path: 
 
 function readDestination(r: Reader, v: JsonValue, path: string): DestinationConfig {
   const d = new DestinationConfig();
-  const obj = r.object(v, path);
+  const obj = r.object(v, path, "");
   if (obj == null) return d;
-  d.service = r.name(r.member(obj, "service", path + ".service"), path + ".service", SERVICE_CHARS, 63);
-  d.cluster = r.name(r.member(obj, "cluster", path + ".cluster"), path + ".cluster", CLUSTER_CHARS, 255);
-  const strategy = r.member(obj, "strategy", path + ".strategy");
+  d.service = r.name(r.field(obj, path, "service", true), path, "service", SERVICE_CHARS, 63);
+  d.cluster = r.name(r.field(obj, path, "cluster", true), path, "cluster", CLUSTER_CHARS, 255);
+  const strategy = r.field(obj, path, "strategy", true);
   if (strategy != null) {
     const index = strategy.kind == JsonKind.String ? STRATEGY_NAMES.indexOf(strategy.str) : -1;
-    if (index < 0) r.fail(path + ".strategy must be one of " + STRATEGY_NAMES.join(", "));
+    if (index < 0) r.failAt(path, "strategy", " must be one of " + STRATEGY_LIST);
     else d.strategy = index;
   }
-  d.decayMs = r.positiveInteger(obj.get("decayMs"), path + ".decayMs", MAX_DURATION_MS, d.decayMs);
-  d.windowMs = r.positiveInteger(obj.get("windowMs"), path + ".windowMs", MAX_DURATION_MS, d.windowMs);
-  d.errorThreshold = r.fraction(obj.get("errorThreshold"), path + ".errorThreshold", d.errorThreshold);
-  d.minRequests = r.positiveInteger(obj.get("minRequests"), path + ".minRequests", MAX_MIN_REQUESTS, d.minRequests);
-  d.probeIntervalMs = r.positiveInteger(obj.get("probeIntervalMs"), path + ".probeIntervalMs", MAX_DURATION_MS, d.probeIntervalMs);
+  d.decayMs = r.integer(obj.get("decayMs"), path, "decayMs", 1, MAX_DURATION_MS, d.decayMs);
+  d.windowMs = r.integer(obj.get("windowMs"), path, "windowMs", 1, MAX_DURATION_MS, d.windowMs);
+  d.errorThreshold = r.fraction(obj.get("errorThreshold"), path, "errorThreshold", d.errorThreshold);
+  d.minRequests = r.integer(obj.get("minRequests"), path, "minRequests", 1, MAX_MIN_REQUESTS, d.minRequests);
+  d.probeIntervalMs = r.integer(obj.get("probeIntervalMs"), path, "probeIntervalMs", 1, MAX_DURATION_MS, d.probeIntervalMs);
   if (r.failed) return d;
-  d.admission = readAdmission(r, obj.get("admission"), path + ".admission");
+  d.admission = readAdmission(r, obj.get("admission"), path);
   if (r.failed) return d;
-  readHashOn(r, d, obj.get("hashOn"), path + ".hashOn");
-  const endpoints = r.array(r.member(obj, "endpoints", path + ".endpoints"), path + ".endpoints", MAX_ENDPOINTS, false);
+  readHashOn(r, d, obj.get("hashOn"), path);
+  const endpoints = r.array(r.field(obj, path, "endpoints", true), path, "endpoints", MAX_ENDPOINTS, false);
   if (endpoints == null) return d;
+  const endpointsPath = path + ".endpoints";
   for (let i = 0; i < endpoints.length && !r.failed; i++) {
-    const ep = readEndpoint(r, endpoints.at(i), path + ".endpoints[" + i.toString() + "]");
+    const epPath = elementPath(endpointsPath, i);
+    const ep = readEndpoint(r, endpoints.at(i), epPath);
     for (let j = 0; j < d.endpoints.length && !r.failed; j++) {
-      if (d.endpoints[j].stat == ep.stat) {
-        r.fail(path + ".endpoints[" + i.toString() + "].stat duplicates endpoints[" + j.toString() + "].stat");
-      }
+      if (d.endpoints[j].stat == ep.stat) r.failAt(epPath, "stat", " duplicates " + elementPath("endpoints", j) + ".stat");
     }
     d.endpoints.push(ep);
   }
   return d;
 }
 
+/** Path of a cluster name: destination i's own (endpoint < 0) or one of its endpoints'. */
+function clusterPath(destination: i32, endpoint: i32): string {
+  const d = elementPath("destinations", destination);
+  return (endpoint < 0 ? d : elementPath(d + ".endpoints", endpoint)) + ".cluster";
+}
+
 /** Checks that every Envoy cluster name appears once in the whole configuration. */
 function checkClustersUnique(r: Reader, config: PluginConfig): void {
-  const seen = new Map<string, string>();
+  // Where each name was first seen: destination << 16 | (endpoint + 1), 0 for the destination's own.
+  // (Map<string, u32> is instantiated for metric ids already; another Map type would add its code.)
+  const seen = new Map<string, u32>();
   for (let i = 0; i < config.destinations.length; i++) {
     const d = config.destinations[i];
-    const dPath = "destinations[" + i.toString() + "]";
-    const names = [d.cluster];
-    const paths = [dPath + ".cluster"];
-    for (let j = 0; j < d.endpoints.length; j++) {
-      names.push(d.endpoints[j].cluster);
-      paths.push(dPath + ".endpoints[" + j.toString() + "].cluster");
-    }
-    for (let k = 0; k < names.length; k++) {
-      if (seen.has(names[k])) {
-        r.fail(paths[k] + " duplicates " + seen.get(names[k]) + " (\"" + names[k] + "\")");
+    for (let j = -1; j < d.endpoints.length; j++) {
+      const name = j < 0 ? d.cluster : d.endpoints[j].cluster;
+      if (seen.has(name)) {
+        const first = seen.get(name);
+        r.fail(clusterPath(i, j) + " duplicates " + clusterPath(<i32>(first >> 16), <i32>(first & 0xffff) - 1) + " (\"" + name + "\")");
         return;
       }
-      seen.set(names[k], paths[k]);
+      seen.set(name, (<u32>i << 16) | <u32>(j + 1));
     }
   }
 }
@@ -285,20 +327,20 @@ export function parseConfig(bytes: ArrayBuffer): ConfigResult {
   if (root.kind != JsonKind.Object) return new ConfigResult(null, "configuration must be a JSON object");
   const r = new Reader();
   const config = new PluginConfig();
-  const version = r.member(root, "version", "version");
+  const version = r.field(root, "", "version", true);
   if (version != null && (version.kind != JsonKind.Number || version.num != 1)) r.fail("version must be 1");
-  config.service = r.name(r.member(root, "service", "service"), "service", SERVICE_CHARS, 63);
+  config.service = r.name(r.field(root, "", "service", true), "", "service", SERVICE_CHARS, 63);
   const header = root.get("header");
-  if (header != null) config.header = asciiLower(r.name(header, "header", TOKEN_CHARS, 128));
+  if (header != null) config.header = asciiLower(r.name(header, "", "header", TOKEN_CHARS, 128));
   const failMode = root.get("failMode");
   if (failMode != null) {
     if (failMode.kind == JsonKind.String && failMode.str == "closed") config.failClosed = true;
     else if (failMode.kind != JsonKind.String || failMode.str != "open") r.fail("failMode must be \"open\" or \"closed\"");
   }
-  const destinations = r.array(r.member(root, "destinations", "destinations"), "destinations", MAX_DESTINATIONS, true);
+  const destinations = r.array(r.field(root, "", "destinations", true), "", "destinations", MAX_DESTINATIONS, true);
   if (destinations != null) {
     for (let i = 0; i < destinations.length && !r.failed; i++) {
-      config.destinations.push(readDestination(r, destinations.at(i), "destinations[" + i.toString() + "]"));
+      config.destinations.push(readDestination(r, destinations.at(i), elementPath("destinations", i)));
     }
   }
   if (!r.failed) checkClustersUnique(r, config);
