@@ -124,7 +124,7 @@ export class RunRecorder {
     this.outcome = new Uint8Array(total);
     this.endpointTries = new Float64Array(endpoints);
     this.endpointFailures = new Float64Array(endpoints);
-    const expectedSpanMs = workload.arrivals.bursts ? expectedArrivalSpanMs(workload.arrivals, total) : (total / workload.arrivals.ratePerSec) * 1000;
+    const expectedSpanMs = expectedArrivalSpanMs(workload.arrivals, total);
     this.bucketMs = niceBucket(expectedSpanMs / SERIES_BUCKETS);
     const buckets = Math.max(1, Math.ceil(expectedSpanMs / this.bucketMs));
     this.seriesRequests = new Float64Array(buckets);
@@ -165,8 +165,8 @@ export class RunRecorder {
     this.queueWaits.push(waitMs);
   }
 
-  localReply(reason: string, id?: number): void {
-    if (this.localReplyOf && id !== undefined) this.localReplyOf[id] = reason;
+  localReply(reason: string, id: number): void {
+    if (this.localReplyOf) this.localReplyOf[id] = reason;
     this.localReplyReasons.set(reason, (this.localReplyReasons.get(reason) ?? 0) + 1);
   }
 

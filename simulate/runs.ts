@@ -32,7 +32,7 @@ export interface SkippedRun {
 export const NATIVE_RUNS: readonly RunName[] = ["envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST"];
 
 /** Baselines for a destination with admission: the policy's strategy without it (no limit), and with Envoy's immediate rejection instead. */
-export const ADMISSION_BASELINES: readonly RunName[] = ["no_admission", "circuit_breaker"];
+const ADMISSION_BASELINES: readonly RunName[] = ["no_admission", "circuit_breaker"];
 
 export function runKind(name: RunName): RunKind {
   if (name === "oracle") return "oracle";

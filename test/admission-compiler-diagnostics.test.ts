@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { DIAGNOSTIC_CODES, formatDiagnostic } from "../compiler/diagnostics.js";
-import { check, marked, where } from "./fixtures/policies/support.js";
+import { DIAGNOSTIC_CODES } from "../compiler/diagnostics.js";
+import { check, expectMarkedDiagnostics, marked, where } from "./fixtures/policies/support.js";
 
 interface Case {
   name: string;
@@ -252,15 +252,7 @@ const cases: Case[] = [
 
 describe("admission diagnostics at their positions", () => {
   for (const c of cases) {
-    it(c.name, () => {
-      const result = check(policy(c.service));
-      expect(result.marks.length, "one marker per expected code").toBe(c.expect.length);
-      const expected = result.marks.map((m, i) => `${m.line}:${m.column} ${c.expect[i]}`);
-      expect(result.diagnostics.map(where), result.diagnostics.map(formatDiagnostic).join("\n")).toEqual(expected);
-      (c.messages ?? []).forEach((text, i) => expect(result.diagnostics[i]!.message).toContain(text));
-      const hasError = result.diagnostics.some((d) => d.severity === "error");
-      expect(result.model === undefined).toBe(hasError);
-    });
+    it(c.name, () => expectMarkedDiagnostics(policy(c.service), c.expect, c.messages));
   }
 
   it("covers every admission code, each with the severity of the code table", () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { DIAGNOSTIC_CODES, formatDiagnostic } from "../compiler/diagnostics.js";
 import { checkPolicy } from "../compiler/policy/index.js";
-import { check, where } from "./fixtures/policies/support.js";
+import { check, expectMarkedDiagnostics, where } from "./fixtures/policies/support.js";
 
 interface Case {
   name: string;
@@ -176,15 +176,7 @@ const cases: Case[] = [
 
 describe("diagnostic codes at their positions", () => {
   for (const c of cases) {
-    it(c.name, () => {
-      const result = check(c.source);
-      expect(result.marks.length, "one marker per expected code").toBe(c.expect.length);
-      const expected = result.marks.map((m, i) => `${m.line}:${m.column} ${c.expect[i]}`);
-      expect(result.diagnostics.map(where), result.diagnostics.map(formatDiagnostic).join("\n")).toEqual(expected);
-      (c.messages ?? []).forEach((text, i) => expect(result.diagnostics[i]!.message).toContain(text));
-      const hasError = result.diagnostics.some((d) => d.severity === "error");
-      expect(result.model === undefined).toBe(hasError);
-    });
+    it(c.name, () => expectMarkedDiagnostics(c.source, c.expect, c.messages));
   }
 
   it("gives each code the severity listed in the code table", () => {

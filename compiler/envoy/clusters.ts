@@ -32,8 +32,14 @@ export const LB_POLICY: Record<Strategy, string> = {
   consistent_hash: "RING_HASH",
 };
 
-/** Strategies whose scheduling uses endpoint weights; the native fallback then honours them too. */
-const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash", "least_load", "availability"]);
+/**
+ * Strategies whose endpoint choice follows the weights (the filter's smooth
+ * weighted round robin, the hash ring's virtual nodes per weight, and
+ * least_load's weighted P2C on load per unit of weight, which availability
+ * uses among healthy endpoints); the native fallback then honours them too.
+ * The others choose by turn, chance or latency.
+ */
+export const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash", "least_load", "availability"]);
 
 /**
  * The clusters for calls to `callee`: aggregate first, then endpoint clusters

@@ -94,7 +94,7 @@ function destination(callee: ServiceModel): JsonObject {
 }
 
 /** The destination's `admission` object, keys in docs/design.md's order. */
-export function admissionJson(admission: AdmissionModel): JsonObject {
+function admissionJson(admission: AdmissionModel): JsonObject {
   const out: JsonObject = {
     maxInFlight: admission.maxInFlightPerEndpoint,
     maxQueue: admission.maxQueue,

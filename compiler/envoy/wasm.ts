@@ -46,7 +46,7 @@ export function wasmFilter(opts: WasmFilterOptions): JsonObject {
  * emits it. FAIL_RELOAD (a new plugin instance after a runtime error) has no
  * counterpart in the policy's failMode, so it is not used.
  */
-export function wasmFailurePolicy(failMode: FailMode): "FAIL_OPEN" | "FAIL_CLOSED" {
+function wasmFailurePolicy(failMode: FailMode): "FAIL_OPEN" | "FAIL_CLOSED" {
   return failMode === "open" ? "FAIL_OPEN" : "FAIL_CLOSED";
 }
 

@@ -173,55 +173,44 @@ export function composeConflicts(model: MeshModel): ComposeConflict[] {
  * service of that name: one conflict per endpoint, naming its callers.
  */
 function loopbackConflicts(model: MeshModel): ComposeConflict[] {
-  const index = new Map(model.services.map((s, i) => [s.name, i]));
-  // Only endpoints whose hostname is a service's name can be mapped to 127.0.0.1 (rare): find those first.
-  const named = new Map<number, number[]>();
-  model.services.forEach((s, service) => {
-    s.endpoints.forEach((ep, endpoint) => {
-      if (!index.has(ep.address.toLowerCase())) return;
-      const list = named.get(service);
-      if (list === undefined) named.set(service, [endpoint]);
-      else list.push(endpoint);
-    });
-  });
-  if (named.size === 0) return [];
-  // endpoint (service index, endpoint index) → callers that would dial themselves
-  const callersOf = new Map<number, Map<number, string[]>>();
-  for (const caller of model.services) {
-    let mapped: Set<string> | undefined;
-    for (const call of caller.calls) {
-      const service = index.get(call.service);
-      const endpoints = service === undefined ? undefined : named.get(service);
-      if (service === undefined || endpoints === undefined) continue;
-      mapped ??= new Set(caller.calls.map((c) => c.service));
-      for (const endpoint of endpoints) {
-        // Host names compare case-insensitively (service names are lowercase DNS labels).
-        if (!mapped.has(model.services[service]!.endpoints[endpoint]!.address.toLowerCase())) continue;
-        let byEndpoint = callersOf.get(service);
-        if (byEndpoint === undefined) callersOf.set(service, (byEndpoint = new Map()));
-        const callers = byEndpoint.get(endpoint);
-        if (callers === undefined) byEndpoint.set(endpoint, [caller.name]);
-        else callers.push(caller.name);
-      }
-    }
-  }
+  const names = new Set(model.services.map((s) => s.name));
   const problems: ComposeConflict[] = [];
-  for (const service of [...callersOf.keys()].sort((a, b) => a - b)) {
-    const callee = model.services[service]!;
-    for (const [endpoint, callers] of [...callersOf.get(service)!].sort((a, b) => a[0] - b[0])) {
-      const ep = callee.endpoints[endpoint]!;
+  // Only an endpoint whose hostname is a service's name can be mapped to 127.0.0.1 (rare):
+  // the callers of its service are looked for only then.
+  let callersOf: Map<string, ServiceModel[]> | undefined;
+  model.services.forEach((callee, service) => {
+    callee.endpoints.forEach((ep, endpoint) => {
+      // Host names compare case-insensitively (service names are lowercase DNS labels).
+      const hostname = ep.address.toLowerCase();
+      if (!names.has(hostname)) return;
+      callersOf ??= callersByService(model);
+      const callers = (callersOf.get(callee.name) ?? []).filter((c) => c.calls.some((call) => call.service === hostname)).map((c) => c.name);
+      if (callers.length === 0) return;
       const shown = callers.slice(0, 3).map((c) => `"${c}"`).join(", ") + (callers.length > 3 ? ` and ${callers.length - 3} more` : "");
       problems.push({
         kind: "loopback",
         message:
-          `endpoint ${ep.address}:${ep.port} of service "${callee.name}" is dialed by ${shown}, which also call${callers.length === 1 ? "s" : ""} a service named "${ep.address.toLowerCase()}": ` +
+          `endpoint ${ep.address}:${ep.port} of service "${callee.name}" is dialed by ${shown}, which also call${callers.length === 1 ? "s" : ""} a service named "${hostname}": ` +
           `compose maps that name to 127.0.0.1 there, so the sidecar would dial itself; give the endpoint another hostname (e.g. "${ep.address}-1")`,
         service,
         endpoint,
       });
+    });
+  });
+  return problems;
+}
+
+/** Called service name → its callers, in the model's order. */
+function callersByService(model: MeshModel): Map<string, ServiceModel[]> {
+  const callers = new Map<string, ServiceModel[]>();
+  for (const caller of model.services) {
+    for (const call of caller.calls) {
+      const list = callers.get(call.service);
+      if (list === undefined) callers.set(call.service, [caller]);
+      else list.push(caller);
     }
   }
-  return problems;
+  return callers;
 }
 
 /** One instance per endpoint; a service nobody dials (no endpoints) still runs one sidecar, named after it. */

@@ -5,56 +5,46 @@
  * run reports everything.
  *
  * Codes LS080–LS089; durations that are zero, below a millisecond or above
- * 24h are LS050 like every other duration of the policy.
+ * 24h are LS050, reported by check.ts with every other duration of the policy.
  */
 import { ADMISSION_DEFAULTS } from "../model.js";
 import { clip, describeValue, fieldName } from "./describe.js";
-import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
+import { formatDuration, MAX_DURATION_MS } from "./duration.js";
 import { error, warning, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
+import { durationMs, rec, type Rec } from "./raw-values.js";
 import { POLICY_SCHEMA } from "./schema.js";
 
-type Rec = Record<string, unknown>;
-
-// The schema's own shapes, so a value the schema rejected is not judged again.
-const DURATION_SHAPE = new RegExp(String(POLICY_SCHEMA.$defs!["duration"]!["pattern"]));
+// The schema's own shape, so a value the schema rejected is not judged again.
 const LEVEL_NAME = new RegExp(String(POLICY_SCHEMA.$defs!["levelName"]!["pattern"]));
 
 /** Upper bounds beyond which an admission duration stops making sense (LS088). */
-export const ADMISSION_DURATION_LIMITS_MS = { queueTimeout: 60_000, tick: 1_000, window: 60_000 } as const;
+const ADMISSION_DURATION_LIMITS_MS = { queueTimeout: 60_000, tick: 1_000, window: 60_000 } as const;
 
-function rec(value: unknown): Rec | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Rec) : undefined;
-}
 function count(value: unknown): number | undefined {
   return Number.isInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
 }
 
-/** Findings for the `admission` of every service in `spec.services`. */
-export function checkAdmission(policy: unknown): Finding[] {
-  const findings: Finding[] = [];
-  const services = rec(rec(policy)?.["spec"])?.["services"];
-  if (!Array.isArray(services)) return findings;
-  services.forEach((value, index) => {
-    const service = rec(value);
-    const admission = rec(service?.["admission"]);
-    if (service === undefined || admission === undefined) return;
-    checkService(service, admission, ["spec", "services", index, "admission"], findings);
-  });
-  return findings;
+/** Findings for the `admission` of each service (`path`: the service's, `rec`: its raw value). */
+export function checkAdmission(services: readonly { path: Path; rec: Rec }[], findings: Finding[]): void {
+  for (const service of services) {
+    const admission = rec(service.rec["admission"]);
+    if (admission !== undefined) checkService(service.path, service.rec, admission, findings);
+  }
 }
 
-function checkService(service: Rec, admission: Rec, at: Path, findings: Finding[]): void {
-  const queueTimeout = duration(admission, at, "queueTimeout", findings);
-  const tick = duration(admission, at, "tick", findings);
+function checkService(servicePath: Path, service: Rec, admission: Rec, findings: Finding[]): void {
+  const at: Path = [...servicePath, "admission"];
+  const queueTimeout = limitedDuration(admission, at, "queueTimeout", findings);
+  const tick = limitedDuration(admission, at, "tick", findings);
   checkLevels(admission, at, findings);
   checkAdaptive(admission, at, findings);
   checkQueueUse(admission, at, findings);
-  // Unset durations take their defaults; malformed ones (reported above) skip the comparisons.
+  // Unset durations take their defaults; malformed ones (reported elsewhere) skip the comparisons.
   const queueMs = queueTimeout ?? (admission["queueTimeout"] === undefined ? ADMISSION_DEFAULTS.queueTimeoutMs : undefined);
   const tickMs = tick ?? (admission["tick"] === undefined ? ADMISSION_DEFAULTS.tickMs : undefined);
   checkTick(admission, at, queueMs, tickMs, findings);
-  checkConnector(service, admission, at, queueMs, findings);
+  checkConnector(servicePath, service, admission, at, queueMs, findings);
 }
 
 /** LS087: a tick as long as the queue timeout lets requests overstay it and miss freed slots. */
@@ -70,36 +60,22 @@ function checkTick(admission: Rec, at: Path, queueMs: number | undefined, tickMs
   );
 }
 
-/** A well-formed duration's milliseconds; LS050 (zero, bad precision, > 24h) and LS088 (too long for admission) reported here. */
-function duration(admission: Rec, at: Path, key: "queueTimeout" | "tick", findings: Finding[]): number | undefined {
-  return durationAt(admission, [...at, key], key, ADMISSION_DURATION_LIMITS_MS[key], findings);
+/**
+ * An admission duration's milliseconds when it is valid, else undefined:
+ * malformed (the schema's finding), LS050 (check.ts), or above its admission
+ * bound (LS088, reported here).
+ */
+function limitedDuration(container: Rec, at: Path, key: keyof typeof ADMISSION_DURATION_LIMITS_MS, findings: Finding[]): number | undefined {
+  const ms = durationMs(container[key]);
+  if (ms === undefined || ms === 0 || ms > MAX_DURATION_MS) return undefined;
+  const limitMs = ADMISSION_DURATION_LIMITS_MS[key];
+  if (ms <= limitMs) return ms;
+  const path: Path = [...at, key];
+  findings.push(error("LS088", path, `${fieldName(path)} must be at most ${formatDuration(limitMs)}, got ${describeValue(container[key])}${LIMIT_REASONS[key]}`));
+  return undefined;
 }
 
-function durationAt(container: Rec, path: Path, key: string, limitMs: number, findings: Finding[]): number | undefined {
-  const value = container[key];
-  if (typeof value !== "string" || !DURATION_SHAPE.test(value)) return undefined;
-  const parsed = parseDuration(value);
-  const name = fieldName(path);
-  if (!parsed.ok) {
-    findings.push(error("LS050", path, `${name} ${parsed.reason}: ${describeValue(value)}`));
-    return undefined;
-  }
-  if (parsed.ms === 0) {
-    findings.push(error("LS050", path, `${name} must be longer than 0`));
-    return undefined;
-  }
-  if (parsed.ms > MAX_DURATION_MS) {
-    findings.push(error("LS050", path, `${name} must be at most 24h, got ${describeValue(value)}`));
-    return undefined;
-  }
-  if (parsed.ms > limitMs) {
-    findings.push(error("LS088", path, `${name} must be at most ${formatDuration(limitMs)}, got ${describeValue(value)}${LIMIT_REASONS[key] ?? ""}`));
-    return undefined;
-  }
-  return parsed.ms;
-}
-
-const LIMIT_REASONS: Record<string, string> = {
+const LIMIT_REASONS: Record<keyof typeof ADMISSION_DURATION_LIMITS_MS, string> = {
   queueTimeout: ": a request parked longer holds its caller's connection and the worker's memory; fail it and let the caller decide",
   tick: ": a waiting request would notice slots freed on other workers and its own deadline only that rarely",
   window: ": the limit would adapt too slowly to follow the endpoints",
@@ -140,7 +116,7 @@ function checkAdaptive(admission: Rec, at: Path, findings: Finding[]): void {
   const adaptive = rec(admission["adaptive"]);
   if (adaptive === undefined) return;
   const path: Path = [...at, "adaptive"];
-  durationAt(adaptive, [...path, "window"], "window", ADMISSION_DURATION_LIMITS_MS.window, findings);
+  limitedDuration(adaptive, path, "window", findings);
   const min = positive(adaptive["minLimit"]);
   const max = positive(adaptive["maxLimit"]);
   if (min === undefined || max === undefined) return;
@@ -179,21 +155,20 @@ function checkQueueUse(admission: Rec, at: Path, findings: Finding[]): void {
 }
 
 /** Against the same service's connector: its timeout (LS085) and its circuit breaker (LS086). */
-function checkConnector(service: Rec, admission: Rec, at: Path, queueMs: number | undefined, findings: Finding[]): void {
+function checkConnector(servicePath: Path, service: Rec, admission: Rec, at: Path, queueMs: number | undefined, findings: Finding[]): void {
   const connector = rec(service["connector"]);
   if (connector === undefined) return;
-  const timeoutText = connector["timeout"];
-  if (queueMs !== undefined && count(admission["maxQueue"]) !== 0 && typeof timeoutText === "string" && DURATION_SHAPE.test(timeoutText)) {
-    const parsed = parseDuration(timeoutText);
+  const timeoutMs = durationMs(connector["timeout"]);
+  if (queueMs !== undefined && count(admission["maxQueue"]) !== 0 && timeoutMs !== undefined) {
     // timeout 0s disables Envoy's route timeout: nothing to compare with.
-    if (parsed.ok && parsed.ms > 0 && queueMs >= parsed.ms) {
+    if (timeoutMs > 0 && queueMs >= timeoutMs) {
       const where: Path = admission["queueTimeout"] !== undefined ? [...at, "queueTimeout"] : at;
       const shown = admission["queueTimeout"] !== undefined ? "admission.queueTimeout" : "admission.queueTimeout (default)";
       findings.push(
         warning(
           "LS085",
           where,
-          `${shown} (${formatDuration(queueMs)}) is not shorter than connector.timeout (${formatDuration(parsed.ms)}): the route timeout starts only when a request leaves the queue, so a caller may wait up to ${formatDuration(queueMs + parsed.ms)} in all; shorten queueTimeout`,
+          `${shown} (${formatDuration(queueMs)}) is not shorter than connector.timeout (${formatDuration(timeoutMs)}): the route timeout starts only when a request leaves the queue, so a caller may wait up to ${formatDuration(queueMs + timeoutMs)} in all; shorten queueTimeout`,
         ),
       );
     }
@@ -207,7 +182,7 @@ function checkConnector(service: Rec, admission: Rec, at: Path, queueMs: number 
     findings.push(
       warning(
         "LS086",
-        ["spec", "services", at[2]!, "connector", "circuitBreaker", "maxRequests"],
+        [...servicePath, "connector", "circuitBreaker", "maxRequests"],
         `circuitBreaker.maxRequests (${maxRequests}) is below ${what}: Envoy answers 503 (overflow) once an endpoint has ${maxRequests} requests in flight, before the admission queue can hold them; raise maxRequests to at least ${highest}`,
       ),
     );

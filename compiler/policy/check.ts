@@ -23,21 +23,16 @@ import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { error, warning, type Finding } from "./findings.js";
 import type { Path, PathSegment } from "./positions.js";
+import { durationMs, DURATION_SHAPE, rec, type Rec } from "./raw-values.js";
 import { POLICY_SCHEMA } from "./schema.js";
 import { didYouMean } from "./suggest.js";
-
-type Rec = Record<string, unknown>;
 
 /** Edit-distance searches over all service names are costly; beyond this many unknown names, skip suggestions. */
 const MAX_SUGGESTIONS = 200;
 
-// The same patterns as the schema, so a value the schema rejected is never judged twice.
-const DURATION_SHAPE = new RegExp(String(POLICY_SCHEMA.$defs!["duration"]!["pattern"]));
+// The same pattern as the schema, so a value the schema rejected is never judged twice.
 const DNS_LABEL = new RegExp(String(POLICY_SCHEMA.$defs!["dnsLabel"]!["pattern"]));
 
-function rec(value: unknown): Rec | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Rec) : undefined;
-}
 function list(value: unknown): unknown[] | undefined {
   return Array.isArray(value) ? value : undefined;
 }
@@ -75,7 +70,7 @@ export function checkSemantics(policy: unknown): Finding[] {
   checkSchedulers(meshScheduler, services, findings);
   checkDurations(spec, services, findings);
   checkConnectors(services, findings);
-  findings.push(...checkAdmission(policy));
+  checkAdmission(services, findings);
   return findings;
 }
 
@@ -329,6 +324,14 @@ function checkDurations(spec: Rec, services: ServiceInfo[], findings: Finding[])
   scheduler(spec["scheduler"], ["spec", "scheduler"]);
   for (const service of services) {
     scheduler(service.rec["scheduler"], [...service.path, "scheduler"]);
+    const admission = rec(service.rec["admission"]);
+    if (admission !== undefined) {
+      // LS050 as for every duration; their tighter admission bounds (LS088) are check-admission.ts's.
+      const path: Path = [...service.path, "admission"];
+      check(admission, path, "queueTimeout");
+      check(admission, path, "tick");
+      check(admission["adaptive"], [...path, "adaptive"], "window");
+    }
     const connector = rec(service.rec["connector"]);
     if (connector === undefined) continue;
     const path: Path = [...service.path, "connector"];
@@ -342,21 +345,14 @@ function checkDurations(spec: Rec, services: ServiceInfo[], findings: Finding[])
   }
 }
 
-/** Milliseconds of a well-formed duration, else undefined. */
-function ms(value: unknown): number | undefined {
-  if (typeof value !== "string" || !DURATION_SHAPE.test(value)) return undefined;
-  const parsed = parseDuration(value);
-  return parsed.ok ? parsed.ms : undefined;
-}
-
 function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
   for (const service of services) {
     const connector = rec(service.rec["connector"]);
     if (connector === undefined) continue;
     const path: Path = [...service.path, "connector"];
     const retries = rec(connector["retries"]);
-    const timeout = ms(connector["timeout"]);
-    const perTry = ms(retries?.["perTryTimeout"]);
+    const timeout = durationMs(connector["timeout"]);
+    const perTry = durationMs(retries?.["perTryTimeout"]);
     if (timeout !== undefined && timeout > 0 && perTry !== undefined && perTry >= timeout) {
       findings.push(
         warning(
@@ -368,8 +364,8 @@ function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
     }
     const healthCheck = rec(connector["healthCheck"]);
     if (healthCheck !== undefined) {
-      const interval = healthCheck["interval"] === undefined ? HEALTH_CHECK_DEFAULTS.intervalMs : ms(healthCheck["interval"]);
-      const hcTimeout = healthCheck["timeout"] === undefined ? HEALTH_CHECK_DEFAULTS.timeoutMs : ms(healthCheck["timeout"]);
+      const interval = healthCheck["interval"] === undefined ? HEALTH_CHECK_DEFAULTS.intervalMs : durationMs(healthCheck["interval"]);
+      const hcTimeout = healthCheck["timeout"] === undefined ? HEALTH_CHECK_DEFAULTS.timeoutMs : durationMs(healthCheck["timeout"]);
       if (interval !== undefined && hcTimeout !== undefined && hcTimeout >= interval) {
         const at: PathSegment[] = [...path, "healthCheck"];
         if (healthCheck["timeout"] !== undefined) at.push("timeout");

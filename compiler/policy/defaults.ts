@@ -23,12 +23,11 @@ export const HEALTH_CHECK_DEFAULTS: Omit<HealthCheckModel, "path"> = {
 };
 
 /**
- * Strategies whose endpoint choice follows the weights (the filter's smooth
- * weighted round robin, the hash ring's virtual nodes per weight, and
- * least_load's weighted P2C on load per unit of weight, which availability
- * uses among healthy endpoints). The others choose by turn, chance or latency.
+ * Strategies whose endpoint choice follows the weights (LS031 warns about
+ * weights under the others): one list with the clusters, whose native fallback
+ * honours the weights for the same strategies.
  */
-export const WEIGHT_AWARE_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash", "least_load", "availability"]);
+export { WEIGHTED_STRATEGIES as WEIGHT_AWARE_STRATEGIES } from "../envoy/clusters.js";
 
 /** Scheduler parameters and the one strategy that reads each. */
 export const PARAMETER_STRATEGY = {

@@ -153,7 +153,7 @@ function connectorModel(spec: ConnectorSpec | undefined): ConnectorModel {
  * `admission` with its defaults: levels high/normal/low, the default level
  * `normal` when listed, else the last (lowest) level.
  */
-export function admissionModel(spec: AdmissionSpec): AdmissionModel {
+function admissionModel(spec: AdmissionSpec): AdmissionModel {
   const levels = [...(spec.levels ?? ADMISSION_DEFAULTS.levels)];
   const wanted = spec.defaultLevel ?? ADMISSION_DEFAULTS.defaultLevelName;
   const found = levels.indexOf(wanted);

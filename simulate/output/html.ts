@@ -6,7 +6,7 @@
 import { formatDuration } from "../duration.js";
 import type { RunResult, SimulationResult } from "../result.js";
 import { PALETTE, escapeXml, lineChart, linearTicks, logTicks, stackedAreaChart, type Shade } from "./svg.js";
-import { ms } from "./table.js";
+import { burstsText, localReplyReasons, ms, showsRejections } from "./table.js";
 
 export function htmlReport(result: SimulationResult): string {
   const s = result.scenario;
@@ -73,7 +73,7 @@ function scenarioSection(result: SimulationResult): string {
     })
     .join("\n");
   return `<h2>Scenario</h2>
-<p>${s.arrivals.requests} requests, ${s.arrivals.process} arrivals at ${s.arrivals.ratePerSec}/s${(s.arrivals.bursts ?? []).map((b) => `, ${b.ratePerSec}/s from ${formatDuration(b.atMs)} to ${formatDuration(b.untilMs)}`).join("")} from <b>${escapeXml(s.from)}</b> to <b>${escapeXml(s.to)}</b> through ${s.workers} Envoy worker${s.workers === 1 ? "" : "s"}; the policy's strategy is <b>${escapeXml(s.policyStrategy)}</b>; route timeout ${s.timeoutMs === 0 ? "none" : formatDuration(s.timeoutMs)}; retries ${retries}.</p>
+<p>${s.arrivals.requests} requests, ${s.arrivals.process} arrivals at ${s.arrivals.ratePerSec}/s${burstsText(result)} from <b>${escapeXml(s.from)}</b> to <b>${escapeXml(s.to)}</b> through ${s.workers} Envoy worker${s.workers === 1 ? "" : "s"}; the policy's strategy is <b>${escapeXml(s.policyStrategy)}</b>; route timeout ${s.timeoutMs === 0 ? "none" : formatDuration(s.timeoutMs)}; retries ${retries}.</p>
 <table><thead><tr><th>endpoint</th><th>address</th><th>weight</th><th>service time</th><th>limit</th><th>errors</th><th>timed changes</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`;
@@ -102,9 +102,8 @@ function resultsTable(result: SimulationResult): string {
 
 /** Admission queue and failures by reason, when any run queued, was answered by the filter or hit a circuit breaker. */
 function rejectionSection(result: SimulationResult): string {
-  const shows = (r: RunResult) => r.queued.requests > 0 || Object.keys(r.localReplies).length > 0 || r.outcomes.overflow > 0;
-  if (!result.runs.some(shows)) return "";
-  const reasons = [...new Set(result.runs.flatMap((r) => Object.keys(r.localReplies)))].sort();
+  if (!result.runs.some(showsRejections)) return "";
+  const reasons = localReplyReasons(result);
   const head = ["run", "queued", "wait p50", "wait p99", ...reasons.map((r) => escapeXml(r || "local reply")), "overflow (503 UO)", "timeout (504)", "5xx", "error rate"];
   const rows = result.runs.map((r) => {
     const cells = [

@@ -9,9 +9,8 @@ export function resultTable(result: SimulationResult): string {
     ? `${s.retries.numRetries} retr${s.retries.numRetries === 1 ? "y" : "ies"} on ${s.retries.retryOn.join(",")}${s.retries.perTryTimeoutMs === null ? "" : `, per try ${formatDuration(s.retries.perTryTimeoutMs)}`}`
     : "no retries";
   lines.push(`${result.policy}: ${s.from} → ${s.to}, seed ${result.seed}`);
-  const bursts = (s.arrivals.bursts ?? []).map((b) => `, ${b.ratePerSec}/s from ${formatDuration(b.atMs)} to ${formatDuration(b.untilMs)}`).join("");
   lines.push(
-    `  ${s.arrivals.requests} requests, ${s.arrivals.process} ${s.arrivals.ratePerSec}/s${bursts}, ${s.workers} Envoy worker${s.workers === 1 ? "" : "s"}; timeout ${s.timeoutMs === 0 ? "none" : formatDuration(s.timeoutMs)}, ${retries}`,
+    `  ${s.arrivals.requests} requests, ${s.arrivals.process} ${s.arrivals.ratePerSec}/s${burstsText(result)}, ${s.workers} Envoy worker${s.workers === 1 ? "" : "s"}; timeout ${s.timeoutMs === 0 ? "none" : formatDuration(s.timeoutMs)}, ${retries}`,
   );
   s.endpoints.forEach((ep, i) => {
     const events = ep.events.length === 0 ? "" : `, ${ep.events.length} timed change${ep.events.length === 1 ? "" : "s"}`;
@@ -24,13 +23,7 @@ export function resultTable(result: SimulationResult): string {
   lines.push("");
 
   const header = ["run", "p50", "p90", "p99", "p99.9", "p99 ×oracle", "ok/s", "errors", ...s.endpoints.map((_, i) => `ep${i}`)];
-  const rows = result.runs.map((r) => rowOf(r));
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const format = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ");
-  lines.push(format(header));
-  lines.push(widths.map((w) => "─".repeat(w)).join("  "));
-  for (const row of rows) lines.push(format(row));
-  lines.push("");
+  lines.push(...textTable(header, result.runs.map(rowOf)), "");
   lines.push("* the policy's strategy. Latency: arrival at the caller's sidecar to response, all requests (errors too), nearest rank.");
   lines.push("ep<i>: share of upstream tries (first tries and retries) per endpoint. ×oracle: p99 divided by the oracle's.");
   if (result.runs.some(showsRejections)) lines.push("", ...rejectionTable(result));
@@ -53,8 +46,13 @@ function admissionText(a: NonNullable<SimulationResult["scenario"]["admission"]>
   return `${limit} in flight per endpoint, queue ${a.maxQueue} per worker, queue timeout ${formatDuration(a.queueTimeoutMs)}, tick ${formatDuration(a.tickMs)}${priority}`;
 }
 
-/** Runs worth a line in the rejection table: anything queued, answered by the filter, or refused by a limit. */
-function showsRejections(r: RunResult): boolean {
+/** `, 3000/s from 4s to 7s` per arrival burst (also the HTML report's). */
+export function burstsText(result: SimulationResult): string {
+  return (result.scenario.arrivals.bursts ?? []).map((b) => `, ${b.ratePerSec}/s from ${formatDuration(b.atMs)} to ${formatDuration(b.untilMs)}`).join("");
+}
+
+/** Runs worth a line in the rejection table (here and in the HTML report): anything queued, answered by the filter, or refused by a limit. */
+export function showsRejections(r: RunResult): boolean {
   return r.queued.requests > 0 || Object.keys(r.localReplies).length > 0 || r.outcomes.overflow > 0;
 }
 
@@ -65,7 +63,7 @@ function showsRejections(r: RunResult): boolean {
  * route timeout, 5xx answers (the backends' own queues overflowing).
  */
 function rejectionTable(result: SimulationResult): string[] {
-  const reasons = [...new Set(result.runs.flatMap((r) => Object.keys(r.localReplies)))].sort();
+  const reasons = localReplyReasons(result);
   const header = ["run", "queued", "wait p50", "wait p99", ...reasons.map((r) => r || "local reply"), "overflow", "timeout", "5xx", "other"];
   const rows = result.runs.map((r) => {
     const o = r.outcomes;
@@ -83,12 +81,8 @@ function rejectionTable(result: SimulationResult): string[] {
       String(other),
     ];
   });
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const format = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ");
   return [
-    format(header),
-    widths.map((w) => "─".repeat(w)).join("  "),
-    ...rows.map(format),
+    ...textTable(header, rows),
     "",
     "queued: requests the filter held in its admission queue, and how long they waited. Failed requests by reason: the filter's",
     "503s (queue-full, queue-timeout), Envoy's circuit breaker (overflow, 503 UO), the route timeout (504), 5xx answers, other.",
@@ -103,10 +97,20 @@ function mixTable(result: SimulationResult): string[] {
     `${r.isPolicy ? "* " : "  "}${r.name}`,
     ...(r.byMix?.classes ?? []).flatMap((c) => [pct(c.errorRate), ms(c.latencyMs.p99)]),
   ]);
+  const shares = first.classes.map((c) => `${c.value} ${c.requests}`).join(", ");
+  return [...textTable(header, rows), "", `by ${first.header} (requests: ${shares}): error rate and p99 latency of each value's requests.`];
+}
+
+/** The local-reply reasons any run saw, sorted: one column each (here and in the HTML report). */
+export function localReplyReasons(result: SimulationResult): string[] {
+  return [...new Set(result.runs.flatMap((r) => Object.keys(r.localReplies)))].sort();
+}
+
+/** Header, rule and rows, columns padded to their widest cell (the first left-aligned, the rest right-aligned). */
+function textTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => (row[c] ?? "").length)));
   const format = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ");
-  const shares = first.classes.map((c) => `${c.value} ${c.requests}`).join(", ");
-  return [format(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(format), "", `by ${first.header} (requests: ${shares}): error rate and p99 latency of each value's requests.`];
+  return [format(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(format)];
 }
 
 function rowOf(r: RunResult): string[] {

@@ -93,7 +93,9 @@ export function resolveWorkload(
 
   // Arrivals.
   const arrivals = raw.arrivals;
-  const bursts = resolveBursts(arrivals.bursts, duration, (path, code, message) => report(code, path, `${where(path)}${message}`));
+  // Reports of the helpers below: the field's displayed path, then the helper's message.
+  const reportAt: Report = (path, code, message) => report(code, path, `${where(path)}${message}`);
+  const bursts = resolveBursts(arrivals.bursts, duration, reportAt);
   let requests = arrivals.requests ?? 0;
   if ((arrivals.requests === undefined) === (arrivals.duration === undefined)) {
     report(WORKLOAD_CODES.exactlyOne, ["arrivals"], `${where(["arrivals"])} needs exactly one of "requests" and "duration"`);
@@ -202,7 +204,7 @@ export function resolveWorkload(
     }
   });
 
-  const mix = resolveMix(raw.request?.mix, (path, code, message) => report(code, path, `${where(path)}${message}`));
+  const mix = resolveMix(raw.request?.mix, reportAt);
 
   if (diagnostics.length > 0 || !caller || !callee) return { diagnostics };
   const headers = Object.entries(raw.request?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
