@@ -19,15 +19,35 @@ function share(counts: Map<string, number>, key: string, total: number): number 
   return (counts.get(key) ?? 0) / total;
 }
 
+/** `n` catalog requests, each ending (200) before the next starts; the endpoint of each. */
+function oneAtATime(sc: Sidecar, n: number): string[] {
+  const picks: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = sc.request("catalog");
+    picks.push(target(s));
+    sc.finish(s, 200);
+  }
+  return picks;
+}
+
+/** `n` catalog requests one after another; those sent to `busy` never end (returned in `stuck`). */
+function withStuckEndpoint(sc: Sidecar, busy: string, n: number): { picks: string[]; stuck: Stream[] } {
+  const picks: string[] = [];
+  const stuck: Stream[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = sc.request("catalog");
+    const ep = target(s);
+    picks.push(ep);
+    if (ep === busy) stuck.push(s);
+    else sc.finish(s, 200);
+  }
+  return { picks, stuck };
+}
+
 describe("round_robin", () => {
   it("spreads 10,000 requests over 2 workers within ±2 % of even", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 4)]));
-    const picks: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const s = sc.request("catalog");
-      picks.push(target(s));
-      sc.finish(s, 200);
-    }
+    const picks = oneAtATime(sc, N);
     const counts = tally(picks);
     expect(counts.size).toBe(4);
     for (const [, c] of counts) expect(Math.abs(c / N - 0.25)).toBeLessThanOrEqual(0.25 * 0.02);
@@ -51,12 +71,7 @@ describe("weighted", () => {
     const total = weights.reduce((a, b) => a + b, 0);
     const dest = { ...destination("catalog", "weighted", 4), endpoints: endpoints("catalog", 4, weights) };
     const sc = await Sidecar.start(pluginConfig([dest]));
-    const picks: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const s = sc.request("catalog");
-      picks.push(target(s));
-      sc.finish(s, 200);
-    }
+    const picks = oneAtATime(sc, N);
     const counts = tally(picks);
     weights.forEach((w, i) => {
       const expected = w / total;
@@ -68,12 +83,7 @@ describe("weighted", () => {
 describe("random", () => {
   it("reaches every endpoint about evenly", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "random", 4)]));
-    const picks: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const s = sc.request("catalog");
-      picks.push(target(s));
-      sc.finish(s, 200);
-    }
+    const picks = oneAtATime(sc, N);
     const counts = tally(picks);
     expect(counts.size).toBe(4);
     for (const [, c] of counts) expect(Math.abs(c / N - 0.25)).toBeLessThan(0.25 * 0.1);
@@ -83,15 +93,7 @@ describe("random", () => {
 describe("least_load", () => {
   it("keeps away from an endpoint whose requests never finish", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_load", 3)]));
-    const stuck: Stream[] = [];
-    const picks: string[] = [];
-    for (let i = 0; i < 1000; i++) {
-      const s = sc.request("catalog");
-      const ep = target(s);
-      picks.push(ep);
-      if (ep === "catalog_ep0") stuck.push(s);
-      else sc.finish(s, 200);
-    }
+    const { picks, stuck } = withStuckEndpoint(sc, "catalog_ep0", 1000);
     const counts = tally(picks);
     expect(counts.get("catalog_ep0") ?? 0).toBeLessThanOrEqual(3);
     expect(sc.sharedInFlight("catalog_ep0")).toBe(stuck.length);
@@ -105,12 +107,7 @@ describe("least_load", () => {
 
   it("follows weights 3:1 within ±3 % when idle (each request ends before the next)", async () => {
     const sc = await Sidecar.start(weighted3to1());
-    const picks: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const s = sc.request("catalog");
-      picks.push(target(s));
-      sc.finish(s, 200);
-    }
+    const picks = oneAtATime(sc, N);
     const counts = tally(picks);
     expect(share(counts, "catalog_ep0", N)).toBeGreaterThanOrEqual(0.72);
     expect(share(counts, "catalog_ep0", N)).toBeLessThanOrEqual(0.78);
@@ -126,15 +123,7 @@ describe("least_load", () => {
   it("with weights, still keeps away from the busy endpoint, heavy or light", async () => {
     for (const busy of ["catalog_ep0", "catalog_ep1"]) {
       const sc = await Sidecar.start(pluginConfig([{ ...destination("catalog", "least_load", 3), endpoints: endpoints("catalog", 3, [4, 1, 1]) }]));
-      const stuck: Stream[] = [];
-      const picks: string[] = [];
-      for (let i = 0; i < 1000; i++) {
-        const s = sc.request("catalog");
-        const ep = target(s);
-        picks.push(ep);
-        if (ep === busy) stuck.push(s);
-        else sc.finish(s, 200);
-      }
+      const { picks, stuck } = withStuckEndpoint(sc, busy, 1000);
       expect(tally(picks).get(busy) ?? 0, busy).toBeLessThanOrEqual(4);
       for (const s of stuck) sc.finish(s, 200);
     }
@@ -344,12 +333,7 @@ describe("consistent_hash", () => {
     const sc = await Sidecar.start(
       pluginConfig([{ ...destination("catalog", "consistent_hash", 2, { hashOn: { header: "x-user-id" } }), endpoints: endpoints("catalog", 2, [3, 1]) }]),
     );
-    const picks: string[] = [];
-    for (let i = 0; i < N; i++) {
-      const s = sc.request("catalog");
-      picks.push(target(s));
-      sc.finish(s, 200);
-    }
+    const picks = oneAtATime(sc, N);
     expect(share(tally(picks), "catalog_ep0", N)).toBeGreaterThanOrEqual(0.72);
     expect(share(tally(picks), "catalog_ep0", N)).toBeLessThanOrEqual(0.78);
   });

@@ -88,6 +88,34 @@ describe("ticks", () => {
     expect(events(envoy).filter((e) => e.startsWith("tick|"))).toEqual(["tick|1"]);
   });
 
+  it("tells when the next tick is due and moves exactly to it (a driver with its own clock)", async () => {
+    const envoy = new Envoy({ startTimeMs: 0 });
+    expect(envoy.nextTickInMs()).toBeUndefined();
+    expect(envoy.advanceToNextTick()).toBe(false);
+    expect(envoy.nowMs()).toBe(0);
+    await worker(envoy, "x", "configure=tick 30\ntick=now");
+    await worker(envoy, "x", "configure=tick 50\ntick=now");
+    take(envoy);
+    const fired = () => envoy.logs
+      .filter((l) => l.message.startsWith("probe|tick|now|"))
+      .map((l) => `${l.vm}@${Number(l.message.split(":")[1]) / 1e6}`);
+    expect(envoy.nextTickInMs()).toBe(30);
+    envoy.advance(12.5);
+    expect(envoy.nextTickInMs()).toBe(17.5);
+    expect(envoy.advanceToNextTick()).toBe(true);
+    expect(envoy.nowMs()).toBe(30);
+    expect(fired()).toEqual(["0@30"]);
+    expect(envoy.nextTickInMs()).toBe(20);
+    for (let i = 0; i < 4; i++) expect(envoy.advanceToNextTick()).toBe(true);
+    expect(fired()).toEqual(["0@30", "1@50", "0@60", "0@90", "1@100"]);
+    expect(envoy.nowMs()).toBe(100);
+    // Ticks due at the same instant fire together, in arming order: root 1 re-armed at 100, root 0 at 120.
+    envoy.advance(20); // 120: root 0's tick fires
+    expect(envoy.advanceToNextTick()).toBe(true);
+    expect(envoy.nowMs()).toBe(150);
+    expect(fired().slice(5)).toEqual(["0@120", "1@150", "0@150"]);
+  });
+
   it("refuses to go back in time", () => {
     expect(() => new Envoy().advance(-1)).toThrow(RangeError);
   });

@@ -26,7 +26,7 @@ export class Endpoint {
   /** Last state read from (or written to) shared data by this worker. */
   state: EndpointState = new EndpointState();
   metrics: EndpointMetrics = new EndpointMetrics();
-  /** This worker's unpublished counts of the endpoint's metrics (metric-batch.ts; set on first use). */
+  /** This worker's unpublished counts of the endpoint's metrics (metric-batch.ts; set with the metric ids, telemetry.ts). */
   tally: EndpointTally | null = null;
   /** VM-wide state of this endpoint cluster, shared with other configurations' Endpoint objects. */
   slot: EndpointSlot;

@@ -28,7 +28,8 @@ export function clearRouteCache(): void {
   if (callForeignFunction(CLEAR_ROUTE_CACHE) == WasmResult.NotFound) clearRouteCacheAvailable = false;
 }
 
-function sameBytes(bytes: ArrayBuffer, ptr: usize, size: usize): bool {
+/** Whether `bytes` equals the size bytes at ptr. */
+export function sameBytes(bytes: ArrayBuffer, ptr: usize, size: usize): bool {
   return <usize>bytes.byteLength == size && memory.compare(changetype<usize>(bytes), ptr, size) == 0;
 }
 

@@ -46,8 +46,10 @@ export class LightsubRoot extends RootContext {
     // Envoy deletes an old plugin's root context once its listener drained.
     const plugin = this.plugin;
     this.plugin = null;
-    if (plugin != null) handOverAdmission(plugin, null);
-    if (plugin != null) plugin.retire();
+    if (plugin != null) {
+      handOverAdmission(plugin, null);
+      plugin.retire();
+    }
     flushMetrics(currentTimeNanos());
   }
 

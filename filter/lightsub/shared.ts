@@ -45,7 +45,8 @@ export function ensureState(ep: Endpoint): bool {
   return writeState(ep) == WasmResult.Ok;
 }
 
-function settledInFlight(ep: Endpoint, delta: i32): i32 {
+/** ep.state's in-flight count with this worker's unstored changes and `delta` applied (never below 0). */
+export function settledInFlight(ep: Endpoint, delta: i32): i32 {
   const value = ep.state.inFlight + ep.pendingInFlight + delta;
   return value > 0 ? value : 0;
 }

@@ -9,7 +9,7 @@ import {
 } from "../proxy-wasm/index";
 import { Admission } from "./admission/admission";
 import { Task } from "./admission/queue";
-import { EndpointTally, countEnded, countScheduled, flushIfDue, noteEwma, tallyFor } from "./metric-batch";
+import { countEnded, countScheduled, flushIfDue, noteEwma } from "./metric-batch";
 import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./model";
 import { Outcome, classify } from "./outcome";
 import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache } from "./plugin";
@@ -54,15 +54,7 @@ export class LightsubStream extends HttpContext {
     if (index < 0) {
       return this.unscheduled(plugin, destination, index == PICK_CAS_EXHAUSTED ? REASON_CONTENTION : REASON_SHARED_DATA);
     }
-    const ep = destination.endpoints[index];
-    this.destination = destination;
-    this.endpoint = ep;
-    this.startNs = nowNs;
-    countScheduled(tallyOf(ep));
-    // One call: Envoy's replace (HeaderMapImpl::setCopy) removes every copy of
-    // the header, then adds ours, so no client-sent value survives.
-    replaceHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes, ep.clusterBytes);
-    clearRouteCache();
+    this.steer(plugin.headerBytes, destination, destination.endpoints[index], nowNs);
     return FilterHeadersStatus.Continue;
   }
 
@@ -77,14 +69,16 @@ export class LightsubStream extends HttpContext {
   }
 
   /**
-   * Admission's path to scheduling (on arrival, or resuming a waiting task with
-   * this stream as the effective context): what onRequestHeaders does after a pick.
+   * Schedules this request onto `ep`, just claimed: after a pick, or by admission
+   * (on arrival, or resuming a waiting task with this stream as the effective context).
    */
-  steerAdmitted(headerBytes: ArrayBuffer, destination: Destination, ep: Endpoint, nowNs: u64): void {
+  steer(headerBytes: ArrayBuffer, destination: Destination, ep: Endpoint, nowNs: u64): void {
     this.destination = destination;
     this.endpoint = ep;
-    this.startNs = nowNs; // upstream latency: from admission, not arrival (the wait is admission_wait_ms)
-    countScheduled(tallyOf(ep));
+    this.startNs = nowNs; // for a resumed task: upstream latency from admission (the wait is admission_wait_ms)
+    countScheduled(ep.tally!);
+    // One call: Envoy's replace (HeaderMapImpl::setCopy) removes every copy of
+    // the header, then adds ours, so no client-sent value survives.
     replaceHeaderBytes(HeaderMapType.RequestHeaders, headerBytes, ep.clusterBytes);
     clearRouteCache();
   }
@@ -98,25 +92,14 @@ export class LightsubStream extends HttpContext {
     if (this.endpoint == null || this.accounted) return;
     const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
     const flags = getPropertyU64(RESPONSE_FLAGS_PATH, 0);
-    const outcome = classify(code, flags);
-    this.account(outcome);
-    this.admissionEnded(outcome);
+    this.account(classify(code, flags));
   }
 
   override onDelete(): void {
     const waitingIn = this.waitingIn;
     if (waitingIn != null) waitingIn.left(this);
     // No log for this stream: it ended without a response we could see.
-    if (this.endpoint != null && !this.accounted) {
-      this.account(Outcome.NoResponse);
-      this.admissionEnded(Outcome.NoResponse);
-    }
-  }
-
-  /** A slot of an admission-limited destination freed: let its waiting tasks in. */
-  admissionEnded(outcome: Outcome): void {
-    const admission = (this.destination as Destination).admission;
-    if (admission != null) admission.ended(this, outcome);
+    if (this.endpoint != null && !this.accounted) this.account(Outcome.NoResponse);
   }
 
   account(outcome: Outcome): void {
@@ -129,19 +112,13 @@ export class LightsubStream extends HttpContext {
     if (stored == Update.CasExhausted) incrementMetric(destination.casExhaustedMetric, 1);
 
     // Counters and gauges are batched per worker (metric-batch.ts); the histogram takes every sample.
-    const tally = tallyOf(ep);
+    const tally = ep.tally!;
     countEnded(tally, outcome);
     if (stored == Update.Ok) noteEwma(tally, <u64>(ep.state.ewmaUs + 0.5));
     recordMetric(ep.metrics.latencyMs, (latencyNs + 500000) / 1000000); // nearest ms
     flushIfDue(nowNs);
+    // A slot of an admission-limited destination freed: let its waiting tasks in.
+    const admission = destination.admission;
+    if (admission != null) admission.ended(this, outcome, nowNs);
   }
-}
-
-function tallyOf(ep: Endpoint): EndpointTally {
-  let tally = ep.tally;
-  if (tally == null) {
-    tally = tallyFor(ep.metrics);
-    ep.tally = tally;
-  }
-  return tally;
 }

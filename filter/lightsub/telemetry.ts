@@ -2,6 +2,7 @@
 // once per VM: a reconfiguration reuses the ids of names defined before.
 import { INVALID_METRIC, MetricType, defineMetric } from "../proxy-wasm/index";
 import { AdmissionMetrics } from "./admission/admission";
+import { tallyFor } from "./metric-batch";
 import { Destination, Endpoint } from "./model";
 
 const definedIds = new Map<string, u32>();
@@ -31,6 +32,7 @@ function defineEndpointMetrics(service: string, ep: Endpoint): void {
   m.active = metric(MetricType.Gauge, endpointMetricName(service, ep.stat, "rq_active"));
   m.latencyMs = metric(MetricType.Histogram, endpointMetricName(service, ep.stat, "rq_latency_ms"));
   m.ewmaUs = metric(MetricType.Gauge, endpointMetricName(service, ep.stat, "latency_ewma_us"));
+  ep.tally = tallyFor(m);
 }
 
 export function defineDestinationMetrics(destination: Destination): void {

@@ -8,7 +8,7 @@ import {
 } from "../../proxy-wasm/index";
 import { Destination, PICK_CAS_EXHAUSTED } from "../model";
 import { Outcome } from "../outcome";
-import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA } from "../plugin";
+import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, sameBytes } from "../plugin";
 import { LightsubStream } from "../stream";
 import { CLAIM_FULL, claimBelowLimit, undoClaim } from "./claim";
 import { AdmissionConfig } from "./config";
@@ -35,10 +35,6 @@ export class AdmissionMetrics {
   limit: u32 = 0;
 }
 
-function sameBytes(bytes: ArrayBuffer, ptr: usize, size: usize): bool {
-  return <usize>bytes.byteLength == size && memory.compare(changetype<usize>(bytes), ptr, size) == 0;
-}
-
 function waitedMs(task: Task, nowNs: u64): u64 {
   return nowNs > task.arrivalNs ? (nowNs - task.arrivalNs + 500000) / 1000000 : 0;
 }
@@ -49,6 +45,8 @@ export class Admission {
   tickMs: i32;
   /** Null: every task has the default level. */
   priorityHeader: ArrayBuffer | null = null;
+  /** Level names (index 0 = highest), and the same encoded for matching the header. */
+  levelNames: string[];
   levels: ArrayBuffer[] = [];
   defaultLevel: i32;
   staticLimit: i32;
@@ -66,6 +64,7 @@ export class Admission {
     this.queueTimeoutNs = <u64>config.queueTimeoutMs * 1000000;
     this.tickMs = config.tickMs;
     if (config.priorityHeader.length > 0) this.priorityHeader = String.UTF8.encode(config.priorityHeader);
+    this.levelNames = config.levels;
     for (let i = 0; i < config.levels.length; i++) this.levels.push(String.UTF8.encode(config.levels[i]));
     this.defaultLevel = config.defaultLevel;
     this.staticLimit = config.maxInFlight;
@@ -102,20 +101,14 @@ export class Admission {
     if (this.queue.size > 0) this.drain(nowNs, stream);
     if (this.queue.size == 0) {
       let index = destination.strategy.pick(destination, nowNs);
-      if (index >= 0) {
-        const ep = destination.endpoints[index];
-        // The strategy's claim stored ep.state: the count including this request.
-        if (ep.state.inFlight <= this.limit) {
-          incrementMetric(this.metrics.admitted, 1);
-          stream.steerAdmitted(this.headerBytes, destination, ep, nowNs);
-          return FilterHeadersStatus.Continue;
-        }
-        undoClaim(destination, ep);
+      // The strategy's claim stored ep.state: the count including this request.
+      if (index >= 0 && destination.endpoints[index].state.inFlight > this.limit) {
+        undoClaim(destination, destination.endpoints[index]);
         index = claimBelowLimit(destination, this.limit, this.nextStart());
       }
       if (index >= 0) {
         incrementMetric(this.metrics.admitted, 1);
-        stream.steerAdmitted(this.headerBytes, destination, destination.endpoints[index], nowNs);
+        stream.steer(this.headerBytes, destination, destination.endpoints[index], nowNs);
         return FilterHeadersStatus.Continue;
       }
       if (index != CLAIM_FULL) {
@@ -145,11 +138,9 @@ export class Admission {
   }
 
   /** Index of level `name` in this admission's list; the default level when absent. */
-  levelNamed(name: ArrayBuffer): i32 {
-    for (let i = 0; i < this.levels.length; i++) {
-      if (sameBytes(this.levels[i], changetype<usize>(name), <usize>name.byteLength)) return i;
-    }
-    return this.defaultLevel;
+  levelNamed(name: string): i32 {
+    const i = this.levelNames.indexOf(name);
+    return i >= 0 ? i : this.defaultLevel;
   }
 
   private enqueue(stream: LightsubStream, nowNs: u64): FilterHeadersStatus {
@@ -203,27 +194,30 @@ export class Admission {
   private resume(task: Task, index: i32, nowNs: u64): void {
     const stream = task.stream;
     const ep = this.destination.endpoints[index];
-    stream.task = null;
-    stream.waitingIn = null;
-    incrementMetric(this.metrics.queued, -1);
-    recordMetric(this.metrics.waitMs, waitedMs(task, nowNs));
+    this.leaveQueue(task, nowNs);
     if (stream.setEffective() != WasmResult.Ok) {
       undoClaim(this.destination, ep); // the stream is gone (cannot happen: an ending stream leaves the queue)
       return;
     }
     incrementMetric(this.metrics.admitted, 1);
     incrementMetric(this.metrics.delayed, 1);
-    stream.steerAdmitted(this.headerBytes, this.destination, ep, nowNs);
+    stream.steer(this.headerBytes, this.destination, ep, nowNs);
     continueStream(StreamType.Request);
   }
 
-  /** Answers a task that leaves the queue unserved: 503 queue-timeout (timedOut) or queue-full (evicted). */
-  private reject(task: Task, nowNs: u64, timedOut: bool): void {
+  /** A task taken off the queue to be admitted or rejected: its stream waits no more; its wait is recorded. */
+  private leaveQueue(task: Task, nowNs: u64): void {
     const stream = task.stream;
     stream.task = null;
     stream.waitingIn = null;
     incrementMetric(this.metrics.queued, -1);
     recordMetric(this.metrics.waitMs, waitedMs(task, nowNs));
+  }
+
+  /** Answers a task that leaves the queue unserved: 503 queue-timeout (timedOut) or queue-full (evicted). */
+  private reject(task: Task, nowNs: u64, timedOut: bool): void {
+    const stream = task.stream;
+    this.leaveQueue(task, nowNs);
     incrementMetric(timedOut ? this.metrics.rejectedQueueTimeout : this.metrics.rejectedQueueFull, 1);
     if (stream.setEffective() != WasmResult.Ok) return;
     if (timedOut) sendLocalResponseBytes(503, TIMEOUT_DETAILS, EMPTY, TIMEOUT_HEADERS);
@@ -250,11 +244,9 @@ export class Admission {
    * latency feeds the adaptive limit, and the freed slot goes to the best
    * waiting task (of the current configuration's queue).
    */
-  ended(stream: LightsubStream, outcome: Outcome): void {
+  ended(stream: LightsubStream, outcome: Outcome, nowNs: u64): void {
     const target = this.latest();
     const ad = target.adaptive;
-    if (ad == null && target.queue.size == 0) return; // nothing to do: no host call
-    const nowNs = currentTimeNanos();
     if (ad != null && outcome == Outcome.Ok) {
       const latencyNs = nowNs > stream.startNs ? nowNs - stream.startNs : 0;
       if (ad.sample(latencyNs, nowNs)) recordMetric(target.metrics.limit, <u64>ad.current);
@@ -286,7 +278,7 @@ export class Admission {
         this.reject(task, nowNs, true);
         continue;
       }
-      task.level = next.levelNamed(this.levels[task.level]);
+      task.level = next.levelNamed(this.levelNames[task.level]);
       next.queue.push(task);
       task.stream.waitingIn = next;
       // Same service, same metric names: the queued gauge already counts it.

@@ -4,16 +4,11 @@
 // both take its last slot.
 import { WasmResult, incrementMetric } from "../../proxy-wasm/index";
 import { Destination, Endpoint, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../model";
-import { MAX_CAS_ATTEMPTS, readState, writeState } from "../shared";
+import { Outcome } from "../outcome";
+import { MAX_CAS_ATTEMPTS, Update, readState, release, settledInFlight, writeState } from "../shared";
 
 /** claimBelowLimit: every endpoint is at its limit. */
 export const CLAIM_FULL: i32 = -3;
-
-/** In flight on `ep` counting this worker's unstored changes (as shared.ts settles them). */
-function load(ep: Endpoint): i32 {
-  const value = ep.state.inFlight + ep.pendingInFlight;
-  return value > 0 ? value : 0;
-}
 
 /**
  * Claims the least loaded endpoint whose in-flight is below `limit` (ties: the
@@ -31,7 +26,7 @@ export function claimBelowLimit(destination: Destination, limit: i32, start: i32
       const i = (start + k) % n;
       const ep = endpoints[i];
       if (!readState(ep)) return PICK_SHARED_DATA_FAILED;
-      const l = load(ep);
+      const l = settledInFlight(ep, 0); // counting this worker's unstored changes
       if (l < limit && (best < 0 || l < bestLoad)) {
         best = i;
         bestLoad = l;
@@ -52,22 +47,10 @@ export function claimBelowLimit(destination: Destination, limit: i32, start: i32
 }
 
 /**
- * Gives back a claim the strategy made past the limit: in-flight − 1, no
- * outcome recorded. If it cannot be stored the decrement waits in
- * pendingInFlight for this worker's next write (as shared.ts release does).
+ * Gives back a claim the strategy made past the limit: shared.ts release with
+ * no response (in-flight − 1, nothing recorded in the endpoint's history; if it
+ * cannot be stored the decrement waits in pendingInFlight for the next write).
  */
 export function undoClaim(destination: Destination, ep: Endpoint): void {
-  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-    if (!readState(ep)) break;
-    const value = ep.state.inFlight + ep.pendingInFlight - 1;
-    ep.state.inFlight = value > 0 ? value : 0;
-    const result = writeState(ep);
-    if (result == WasmResult.Ok) {
-      ep.pendingInFlight = 0;
-      return;
-    }
-    if (result != WasmResult.CasMismatch) break;
-    if (attempt == MAX_CAS_ATTEMPTS - 1) incrementMetric(destination.casExhaustedMetric, 1);
-  }
-  ep.pendingInFlight -= 1;
+  if (release(ep, Outcome.NoResponse, 0, 0, 0, 1) == Update.CasExhausted) incrementMetric(destination.casExhaustedMetric, 1);
 }

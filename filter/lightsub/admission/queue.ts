@@ -24,33 +24,31 @@ export class TaskQueue {
     for (let i = 0; i < levelCount; i++) this.levels.push(new Array<Task>());
   }
 
-  get levelCount(): i32 { return this.levels.length; }
-
   push(task: Task): void {
     this.levels[task.level].push(task);
     this.size++;
   }
 
+  /** Index of the most urgent level with a waiting task; -1 when none waits. */
+  private bestLevel(): i32 {
+    if (this.size == 0) return -1;
+    for (let i = 0; i < this.levels.length; i++) {
+      if (this.levels[i].length > 0) return i;
+    }
+    return -1;
+  }
+
   /** The task to serve next: highest level, earliest arrival. */
   peekBest(): Task | null {
-    if (this.size == 0) return null;
-    for (let i = 0; i < this.levels.length; i++) {
-      const level = this.levels[i];
-      if (level.length > 0) return level[0];
-    }
-    return null;
+    const i = this.bestLevel();
+    return i < 0 ? null : this.levels[i][0];
   }
 
   popBest(): Task | null {
-    if (this.size == 0) return null;
-    for (let i = 0; i < this.levels.length; i++) {
-      const level = this.levels[i];
-      if (level.length > 0) {
-        this.size--;
-        return level.shift();
-      }
-    }
-    return null;
+    const i = this.bestLevel();
+    if (i < 0) return null;
+    this.size--;
+    return this.levels[i].shift();
   }
 
   /** The task an eviction removes: lowest level, newest arrival. */

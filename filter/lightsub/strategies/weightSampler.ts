@@ -11,28 +11,28 @@ import { Destination, Endpoint } from "../model";
 import { randomBelow, randomOtherThan } from "../random";
 
 export class WeightSampler {
-  /** cumulative[i] = weight of endpoints 0..i. */
-  cumulative: StaticArray<i64>;
-  total: i64 = 0;
+  /** cumulative[i] = weight of endpoints 0..i (at most MAX_ENDPOINTS × MAX_WEIGHT, config.ts: fits i32). */
+  cumulative: StaticArray<i32>;
+  total: i32 = 0;
   /** All weights equal: uniform draws, no search. */
   uniform: bool = true;
 
   constructor(destination: Destination) {
     const endpoints = destination.endpoints;
     const n = endpoints.length;
-    this.cumulative = new StaticArray<i64>(n);
-    let sum: i64 = 0;
+    this.cumulative = new StaticArray<i32>(n);
+    let sum: i32 = 0;
     for (let i = 0; i < n; i++) {
       const w = endpoints[i].weight;
       if (w != endpoints[0].weight) this.uniform = false;
-      sum += <i64>w; // ≥ 1 (config.ts)
+      sum += w; // ≥ 1 (config.ts)
       this.cumulative[i] = sum;
     }
     this.total = sum;
   }
 
   /** Index of the endpoint whose weight range holds `r` (0 ≤ r < total). */
-  private find(r: i64): i32 {
+  private find(r: i32): i32 {
     const cumulative = this.cumulative;
     let lo = 0;
     let hi = cumulative.length - 1;
@@ -44,16 +44,11 @@ export class WeightSampler {
     return lo;
   }
 
-  private draw(range: i64): i64 {
-    const r = <i64>(Math.random() * <f64>range);
-    return r < range ? r : range - 1;
-  }
-
   /** An endpoint index drawn with probability weight / total. */
   first(): i32 {
     const n = this.cumulative.length;
     if (this.uniform) return randomBelow(n);
-    return this.find(this.draw(this.total));
+    return this.find(randomBelow(this.total));
   }
 
   /** Another index (≠ `first`), drawn in proportion to weight among the rest; needs ≥ 2 endpoints. */
@@ -62,7 +57,7 @@ export class WeightSampler {
     if (this.uniform) return randomOtherThan(first, n);
     const end = this.cumulative[first];
     const weight = end - (first > 0 ? this.cumulative[first - 1] : 0);
-    let r = this.draw(this.total - weight);
+    let r = randomBelow(this.total - weight);
     if (r >= end - weight) r += weight; // skip over `first`'s range
     return this.find(r);
   }
