@@ -16,6 +16,20 @@ export function httpImports(vm: Vm): Record<string, (...args: never[]) => number
   const mem = vm.mem;
   const enter = (name: string): void => vm.enterHostCall(name);
 
+  /** add (another value) or set (replace every value) of a header, as Envoy's add/replace calls do. */
+  function writeHeader(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number, op: "add" | "set"): number {
+    if (type >>> 0 > HEADER_MAP_TYPE_MAX) return WasmResult.BadArgument;
+    const key = mem.string(keyPtr, keySize);
+    const value = mem.string(valuePtr, valueSize);
+    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    const ctx = vm.ctx();
+    const map = ctx.mutableMap(type >>> 0);
+    if (!map) return WasmResult.BadArgument;
+    map[op](key, value);
+    ctx.headersModified(type >>> 0);
+    return WasmResult.Ok;
+  }
+
   return {
     proxy_get_header_map_value(type: number, keyPtr: number, keySize: number, valuePtrPtr: number, valueSizePtr: number) {
       enter("env.proxy_get_header_map_value");
@@ -32,30 +46,12 @@ export function httpImports(vm: Vm): Record<string, (...args: never[]) => number
 
     proxy_add_header_map_value(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) {
       enter("env.proxy_add_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return WasmResult.BadArgument;
-      const key = mem.string(keyPtr, keySize);
-      const value = mem.string(valuePtr, valueSize);
-      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-      const ctx = vm.ctx();
-      const map = ctx.mutableMap(type >>> 0);
-      if (!map) return WasmResult.BadArgument;
-      map.add(key, value);
-      ctx.headersModified(type >>> 0);
-      return WasmResult.Ok;
+      return writeHeader(type, keyPtr, keySize, valuePtr, valueSize, "add");
     },
 
     proxy_replace_header_map_value(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) {
       enter("env.proxy_replace_header_map_value");
-      if (type >>> 0 > HEADER_MAP_TYPE_MAX) return WasmResult.BadArgument;
-      const key = mem.string(keyPtr, keySize);
-      const value = mem.string(valuePtr, valueSize);
-      if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
-      const ctx = vm.ctx();
-      const map = ctx.mutableMap(type >>> 0);
-      if (!map) return WasmResult.BadArgument;
-      map.set(key, value);
-      ctx.headersModified(type >>> 0);
-      return WasmResult.Ok;
+      return writeHeader(type, keyPtr, keySize, valuePtr, valueSize, "set");
     },
 
     proxy_remove_header_map_value(type: number, keyPtr: number, keySize: number) {
