@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
-import { compile, hasErrors, InternalCompilerError } from "./compile.js";
-import { OutputDirError, writeOutputAtomically } from "./output/write.js";
+import { compileToDirectory, hasErrors, InternalCompilerError, validatePolicy } from "./compile.js";
+import { OutputDirError } from "./output/write.js";
 import { readPolicyFile } from "./policy/load.js";
 import { simulateCommand } from "../simulate/index.js";
 
@@ -63,15 +63,17 @@ async function compileCommand(args: string[], io: Io, write: boolean): Promise<n
     report(text, io);
     return EXIT.policyErrors;
   }
-  const result = await compile(text, file, { wasmPath: values.wasm, withoutWasm: !write });
-  report(result.diagnostics, io);
-  if (hasErrors(result.diagnostics) || !result.files || !result.model) return EXIT.policyErrors;
-  const services = result.model.services.length;
   if (write) {
-    writeOutputAtomically(values.out!, result.files);
-    const extras = ["docker-compose.yaml", "lightsub.wasm"].filter((name) => result.files!.has(name));
-    io.out(`${file}: wrote ${services} sidecar config${services === 1 ? "" : "s"}${extras.map((name) => `, ${name}`).join("")} to ${values.out}`);
+    const result = await compileToDirectory(text, file, values.out!, { wasmPath: values.wasm });
+    report(result.diagnostics, io);
+    if (hasErrors(result.diagnostics) || !result.written) return EXIT.policyErrors;
+    const { sidecars, others } = result.written;
+    io.out(`${file}: wrote ${sidecars} sidecar config${sidecars === 1 ? "" : "s"}${others.map((name) => `, ${name}`).join("")} to ${values.out}`);
   } else {
+    const result = await validatePolicy(text, file);
+    report(result.diagnostics, io);
+    if (hasErrors(result.diagnostics) || !result.model) return EXIT.policyErrors;
+    const services = result.model.services.length;
     io.out(`${file}: ok, ${services} service${services === 1 ? "" : "s"}; every sidecar config passes Envoy's API check`);
   }
   return EXIT.ok;

@@ -43,6 +43,34 @@ export class MeshIndex {
 
   /** `build(callee)` once per (kind, called service), deep-frozen and shared by all callers. */
   perCallee<T extends JsonValue>(kind: string, calleeName: string, build: (callee: ServiceModel) => T): T {
+    this.perCalleeKinds.add(kind);
     return this.shared(kind, calleeName, () => build(this.service(calleeName)));
   }
+
+  /**
+   * Tells the index that `caller`'s sidecar is done. Once every caller of a
+   * service is, the index forgets what it built for that service (another
+   * caller would get a fresh copy): rendering a mesh sidecar by sidecar then
+   * keeps only the called services still ahead in memory, not all of them.
+   * On the machines measured, memory a process touches for the first time
+   * costs more than building a resource again would.
+   */
+  doneWith(caller: ServiceModel): void {
+    this.callersLeft ??= countCallers(this.model);
+    for (const call of caller.calls) {
+      const left = (this.callersLeft.get(call.service) ?? 1) - 1;
+      this.callersLeft.set(call.service, left);
+      if (left > 0) continue;
+      for (const kind of this.perCalleeKinds) this.memo.get(kind)?.delete(call.service);
+    }
+  }
+
+  private readonly perCalleeKinds = new Set<string>();
+  private callersLeft: Map<string, number> | undefined;
+}
+
+function countCallers(model: MeshModel): Map<string, number> {
+  const callers = new Map<string, number>();
+  for (const s of model.services) for (const call of s.calls) callers.set(call.service, (callers.get(call.service) ?? 0) + 1);
+  return callers;
 }

@@ -19,6 +19,7 @@
  */
 import { isIP } from "node:net";
 import type { MeshModel, ServiceModel } from "../model.js";
+import { toYaml, yamlMappingEntry } from "./yaml-text.js";
 
 export interface ComposeOptions {
   /** Path of a service's Envoy config relative to the compose file. Default `./<service>/envoy.yaml`. */
@@ -60,12 +61,36 @@ export function composeFile(model: MeshModel, opts: ComposeOptions = {}): JsonMa
  * the policy check has just computed them); a 10,000-service mesh need not pay twice.
  */
 export function composeFileOfCheckedModel(model: MeshModel, opts: ComposeOptions = {}): JsonMap {
+  const services: JsonMap = {};
+  const instances: Instance[] = [];
+  for (const [name, service] of composeServices(model, opts, instances)) services[name] = service;
+  return { name: model.name, services, networks: composeNetworks(instances, opts) };
+}
+
+/**
+ * The same file as YAML text in pieces: `name`, then one piece per compose
+ * service, then `networks`. Joined, the pieces are exactly
+ * toYaml(composeFileOfCheckedModel(model), header); written one after
+ * another they never hold a 10,000-service mesh's file (17 MB) in memory.
+ */
+export function* composeYamlPieces(model: MeshModel, header: string, opts: ComposeOptions = {}): Generator<string> {
+  yield toYaml({ name: model.name }, header);
+  const instances: Instance[] = [];
+  let first = true;
+  for (const [name, service] of composeServices(model, opts, instances)) {
+    if (first) yield "services:\n";
+    first = false;
+    yield yamlMappingEntry(name, service, "  ");
+  }
+  if (first) yield "services: {}\n";
+  yield toYaml({ networks: composeNetworks(instances, opts) });
+}
+
+/** Compose services (name, definition) in file order; every instance is also pushed to `instances`. */
+function* composeServices(model: MeshModel, opts: ComposeOptions, instances: Instance[]): Generator<[string, JsonMap]> {
   const network = opts.network ?? "mesh";
   const configPath = opts.configPath ?? ((s: string) => `./${s}/envoy.yaml`);
   const wasmPath = opts.wasmPath ?? "./lightsub.wasm";
-
-  const instances: Instance[] = [];
-  const services: JsonMap = {};
   // What is the same for every instance of a service is built once per service
   // (10,000 services: the spreads and joins per instance were most of the time).
   for (const s of model.services) {
@@ -84,15 +109,18 @@ export function composeFileOfCheckedModel(model: MeshModel, opts: ComposeOptions
         if (extraHosts.length > 0) app.extra_hosts = [...extraHosts];
         app.labels = { ...appLabels! };
         app.restart = "unless-stopped";
-        services[inst.name] = app;
-        services[`${inst.name}-sidecar`] = {
-          image: model.sidecar.image,
-          volumes: [...volumes],
-          restart: "unless-stopped",
-          network_mode: `service:${inst.name}`,
-          depends_on: [inst.name],
-          labels: { ...sidecarLabels! },
-        };
+        yield [inst.name, app];
+        yield [
+          `${inst.name}-sidecar`,
+          {
+            image: model.sidecar.image,
+            volumes: [...volumes],
+            restart: "unless-stopped",
+            network_mode: `service:${inst.name}`,
+            depends_on: [inst.name],
+            labels: { ...sidecarLabels! },
+          },
+        ];
       } else {
         // No app image: the sidecar owns the namespace; run the app with network_mode: service:<name>.
         const own: JsonMap = { image: model.sidecar.image, volumes: [...volumes], restart: "unless-stopped", hostname: inst.name, networks };
@@ -101,15 +129,17 @@ export function composeFileOfCheckedModel(model: MeshModel, opts: ComposeOptions
         ownLabels["lightsub.role"] = "sidecar";
         ownLabels["lightsub.app"] = `run the app with network_mode: service:${inst.name}`;
         own.labels = ownLabels;
-        services[inst.name] = own;
+        yield [inst.name, own];
       }
     }
   }
+}
 
+function composeNetworks(instances: readonly Instance[], opts: ComposeOptions): JsonMap {
   const networkDef: JsonMap = { driver: "bridge" };
   const subnet = ipv4Subnet(instances.flatMap((i) => (i.ipv4 ? [i.ipv4] : [])));
   if (subnet) networkDef.ipam = { config: [{ subnet }] };
-  return { name: model.name, services, networks: { [network]: networkDef } };
+  return { [opts.network ?? "mesh"]: networkDef };
 }
 
 /** What makes a mesh unrunnable under compose; `loopback` is the common, per-endpoint kind. */

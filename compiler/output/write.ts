@@ -93,7 +93,56 @@ function describeFailure(dir: string, error: unknown): OutputDirError {
   return new OutputDirError(`cannot write ${dir}: ${reason}; ${dir} was left as it was`);
 }
 
+/** The staging directory of one write: files go in one by one. */
+export class StagingDirectory {
+  constructor(readonly root: string) {}
+
+  /** Where `relative` goes; throws OutputDirError for a name that would leave the directory. */
+  pathOf(relative: string): string {
+    return pathInside(this.root, relative);
+  }
+
+  write(relative: string, content: string | Uint8Array): void {
+    const path = this.pathOf(relative);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+  }
+}
+
 export function writeOutputAtomically(dir: string, files: OutputFiles): void {
+  const staging = openStaging(dir);
+  try {
+    for (const [relative, content] of files) staging.write(relative, content);
+  } catch (error) {
+    abandonStaging(staging);
+    throw describeFailure(dir, error);
+  }
+  commitStaging(dir, staging);
+}
+
+/**
+ * The same atomic write for output produced piece by piece (compiler/compile.ts
+ * streams each sidecar's config into staging instead of holding them all).
+ * Errors of `produce` other than file-system ones reach the caller unchanged;
+ * either way nothing is left behind.
+ */
+export async function writeOutputAtomicallyWith(dir: string, produce: (staging: StagingDirectory) => Promise<void>): Promise<void> {
+  const staging = openStaging(dir);
+  try {
+    await produce(staging);
+  } catch (error) {
+    abandonStaging(staging);
+    throw isFileSystemError(error) ? describeFailure(dir, error) : error;
+  }
+  commitStaging(dir, staging);
+}
+
+function isFileSystemError(error: unknown): boolean {
+  return error instanceof OutputDirError || typeof (error as NodeJS.ErrnoException | undefined)?.code === "string";
+}
+
+/** Checks the output directory may be replaced, then makes an empty staging directory beside it. */
+function openStaging(dir: string): StagingDirectory {
   const target = resolve(dir);
   try {
     mkdirSync(dirname(target), { recursive: true });
@@ -102,31 +151,42 @@ export function writeOutputAtomically(dir: string, files: OutputFiles): void {
   } catch (error) {
     throw describeFailure(dir, error);
   }
-  const staging = siblingName(target, STAGING, process.pid);
+  const staging = new StagingDirectory(siblingName(target, STAGING, process.pid));
+  try {
+    rmSync(staging.root, { recursive: true, force: true });
+    mkdirSync(staging.root);
+  } catch (error) {
+    abandonStaging(staging);
+    throw describeFailure(dir, error);
+  }
+  return staging;
+}
+
+/** Marks staging complete and swaps it in for the output directory. */
+function commitStaging(dir: string, staging: StagingDirectory): void {
+  const target = resolve(dir);
   const previous = siblingName(target, PREVIOUS, process.pid);
   try {
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging);
     // The marker goes last: a staging directory without it was never complete.
-    for (const [relative, content] of [...files, [OUTPUT_MARKER, "written by lightsub compile\n"] as const]) {
-      const path = pathInside(staging, relative);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, content);
-    }
-    swapIn(staging, target, previous);
+    staging.write(OUTPUT_MARKER, "written by lightsub compile\n");
+    swapIn(staging.root, target, previous);
   } catch (error) {
+    abandonStaging(staging);
     throw describeFailure(dir, error);
-  } finally {
-    try {
-      rmSync(staging, { recursive: true, force: true });
-    } catch {
-      // A staging leftover is garbage, never output: the next write removes it.
-    }
   }
+  abandonStaging(staging); // gone after the swap: this only catches a failed rename's leftovers
   try {
     rmSync(previous, { recursive: true, force: true });
   } catch {
     // The new output is in place; the old copy beside it is removed by the next write.
+  }
+}
+
+function abandonStaging(staging: StagingDirectory): void {
+  try {
+    rmSync(staging.root, { recursive: true, force: true });
+  } catch {
+    // A staging leftover is garbage, never output: the next write removes it.
   }
 }
 

@@ -202,6 +202,16 @@ export function toYaml(value: unknown, header?: string): string {
   return doc.finish();
 }
 
+/**
+ * The text of one mapping entry `key: value` at `indent` (as inside a larger
+ * document at that depth), for writing a big document piece by piece.
+ */
+export function yamlMappingEntry(key: string, value: unknown, indent: string): string {
+  const parts: string[] = [];
+  writeFresh({ [key]: value as Json }, indent, indent, parts);
+  return parts.join("");
+}
+
 /** Forgets the remembered texts (tests; a long-lived process between unrelated meshes). */
 export function clearYamlCaches(): void {
   frozenTexts = new WeakMap();
