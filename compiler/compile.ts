@@ -82,14 +82,15 @@ export async function compileToDirectory(text: string, file: string, outDir: str
   if (!checked.model) return { diagnostics: checked.diagnostics };
   const model = checked.model;
   const validator = await loadEnvoyValidator();
+  // Read before the output directory is touched: a filter that is not built fails the compile first.
+  const wasm = checked.options.withoutWasm ? undefined : readWasm(checked.options.wasmPath ?? DEFAULT_WASM);
   const others: string[] = [];
   let sidecars = 0;
   await writeOutputAtomicallyWith(outDir, async (staging) => {
     const writer = new BackgroundWriter();
     try {
-      // The filter first: one that is not built fails the compile before anything is rendered.
-      if (!checked.options.withoutWasm) {
-        staging.write(WASM_FILE_NAME, readWasm(checked.options.wasmPath ?? DEFAULT_WASM));
+      if (wasm) {
+        staging.write(WASM_FILE_NAME, wasm);
         others.push(WASM_FILE_NAME);
       }
       if (!checked.options.withoutCompose) {

@@ -3,7 +3,7 @@
  * leaves it exactly as it was. Files are written into a fresh sibling
  * directory first, then swapped in with two renames (same file system):
  *
- *   <out> → .<out>.lightsub-old-<pid>,  .<out>.lightsub-new-<pid> → <out>
+ *   <out> → .<out>.lightsub-old-<pid>-<n>,  .<out>.lightsub-new-<pid>-<n> → <out>
  *
  * Any failure (a file that cannot be created, a full disk, a failed rename)
  * rolls back and throws OutputDirError; <out> is then the complete old
@@ -25,8 +25,17 @@ export type OutputFiles = Map<string, string | Uint8Array>;
 const STAGING = "new";
 const PREVIOUS = "old";
 
-function siblingName(target: string, kind: typeof STAGING | typeof PREVIOUS, pid: number): string {
-  return join(dirname(target), `.${basename(target)}.lightsub-${kind}-${pid}`);
+/**
+ * Writes under way in this process, by staging path. Their names carry a
+ * sequence number besides the pid, so two writes of one process (the API
+ * allows concurrent compiles) never share a staging directory, and recovery
+ * never takes a running write of this process for a dead one.
+ */
+const writesInProgress = new Set<string>();
+let writeSequence = 0;
+
+function siblingName(target: string, kind: typeof STAGING | typeof PREVIOUS, pid: number, sequence: number): string {
+  return join(dirname(target), `.${basename(target)}.lightsub-${kind}-${pid}-${sequence}`);
 }
 
 /**
@@ -46,7 +55,7 @@ export function checkOutputDir(dir: string): void {
 }
 
 function processAlive(pid: number): boolean {
-  // Our own pid here is a reused one: this process has not started its write yet.
+  // This process's own leftovers are from a write that ended (writesInProgress knows the running ones), or from a reused pid.
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
@@ -65,15 +74,21 @@ export function recoverInterruptedWrite(dir: string): void {
   const target = resolve(dir);
   const parent = dirname(target);
   if (!existsSync(parent)) return;
-  const pattern = new RegExp(`^\\.${escapeRegExp(basename(target))}\\.lightsub-(${STAGING}|${PREVIOUS})-(\\d+)$`);
+  // `-<sequence>` is absent from names older versions wrote.
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(target))}\\.lightsub-(${STAGING}|${PREVIOUS})-(\\d+)(?:-(\\d+))?$`);
   const leftovers = readdirSync(parent)
     .map((name) => ({ name, match: pattern.exec(name) }))
-    .filter((l) => l.match !== null && !processAlive(Number(l.match[2])));
+    .filter((l) => l.match !== null && !writesInProgress.has(stagingOf(join(parent, l.name))) && !processAlive(Number(l.match[2])));
   for (const { name, match } of leftovers) {
     const path = join(parent, name);
     if (match![1] === PREVIOUS && !existsSync(target)) renameSync(path, target);
     else rmSync(path, { recursive: true, force: true });
   }
+}
+
+/** The staging path of a write, from its staging or old-directory path. */
+function stagingOf(path: string): string {
+  return path.replace(/\.lightsub-old-(\d+-\d+)$/, ".lightsub-new-$1");
 }
 
 function escapeRegExp(text: string): string {
@@ -112,12 +127,16 @@ export class StagingDirectory {
 export function writeOutputAtomically(dir: string, files: OutputFiles): void {
   const staging = openStaging(dir);
   try {
-    for (const [relative, content] of files) staging.write(relative, content);
-  } catch (error) {
-    abandonStaging(staging);
-    throw describeFailure(dir, error);
+    try {
+      for (const [relative, content] of files) staging.write(relative, content);
+    } catch (error) {
+      abandonStaging(staging);
+      throw describeFailure(dir, error);
+    }
+    commitStaging(dir, staging);
+  } finally {
+    writesInProgress.delete(staging.root);
   }
-  commitStaging(dir, staging);
 }
 
 /**
@@ -129,12 +148,16 @@ export function writeOutputAtomically(dir: string, files: OutputFiles): void {
 export async function writeOutputAtomicallyWith(dir: string, produce: (staging: StagingDirectory) => Promise<void>): Promise<void> {
   const staging = openStaging(dir);
   try {
-    await produce(staging);
-  } catch (error) {
-    abandonStaging(staging);
-    throw isFileSystemError(error) ? describeFailure(dir, error) : error;
+    try {
+      await produce(staging);
+    } catch (error) {
+      abandonStaging(staging);
+      throw isFileSystemError(error) ? describeFailure(dir, error) : error;
+    }
+    commitStaging(dir, staging);
+  } finally {
+    writesInProgress.delete(staging.root);
   }
-  commitStaging(dir, staging);
 }
 
 function isFileSystemError(error: unknown): boolean {
@@ -151,12 +174,15 @@ function openStaging(dir: string): StagingDirectory {
   } catch (error) {
     throw describeFailure(dir, error);
   }
-  const staging = new StagingDirectory(siblingName(target, STAGING, process.pid));
+  const sequence = writeSequence++;
+  const staging = new StagingDirectory(siblingName(target, STAGING, process.pid, sequence));
+  writesInProgress.add(staging.root);
   try {
     rmSync(staging.root, { recursive: true, force: true });
     mkdirSync(staging.root);
   } catch (error) {
     abandonStaging(staging);
+    writesInProgress.delete(staging.root);
     throw describeFailure(dir, error);
   }
   return staging;
@@ -165,7 +191,7 @@ function openStaging(dir: string): StagingDirectory {
 /** Marks staging complete and swaps it in for the output directory. */
 function commitStaging(dir: string, staging: StagingDirectory): void {
   const target = resolve(dir);
-  const previous = siblingName(target, PREVIOUS, process.pid);
+  const previous = staging.root.replace(/\.lightsub-new-(\d+-\d+)$/, ".lightsub-old-$1");
   try {
     // The marker goes last: a staging directory without it was never complete.
     staging.write(OUTPUT_MARKER, "written by lightsub compile\n");
