@@ -2,22 +2,31 @@
  * One compiler measurement in a process of its own (bench/compiler-cost.ts
  * starts it), so that the process's peak memory is the compile's:
  *
- *   compiler-child.ts compile <services> <calls>   compile a generated policy, then serialize the same output alone
+ *   compiler-child.ts compile <services> <calls>   compile a generated policy into a fresh directory (what
+ *                                                  `lightsub compile --out` does), then serialize the same output alone
  *   compiler-child.ts baseline                     load the compiler, compile nothing (the process's own memory)
  *
  * Prints one JSON line (ChildReport). Peak memory is process.resourceUsage().maxRSS,
  * taken right after the compile (before the serialization floor runs).
  */
-import { compile } from "../compiler/compile.js";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileToDirectory } from "../compiler/compile.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
 import { composeFile } from "../compiler/output/compose.js";
 import { toYaml } from "../compiler/output/yaml-text.js";
+import type { MeshModel } from "../compiler/model.js";
 import { generatePolicy } from "./policy-gen.js";
 
 export interface ChildReport {
   mode: "compile" | "baseline";
   services: number;
-  /** Wall time of compile(text) (check, generate, validate against Envoy's protos, render YAML). */
+  /**
+   * Wall time of compileToDirectory(text): check, generate, validate against
+   * Envoy's protos, render YAML and write every file (in os.tmpdir()), i.e.
+   * `lightsub compile --out` without process start-up and reading the file.
+   */
   compileMs: number;
   /** Wall time of only rendering the same bootstraps and compose file as YAML (the floor). */
   serializeMs: number;
@@ -40,28 +49,48 @@ async function main(args: string[]): Promise<ChildReport> {
   const policy = generatePolicy(Number(servicesArg), Number(callsArg ?? 5));
   const file = `bench-${policy.services}.yaml`;
 
-  const started = performance.now();
-  const result = await compile(policy.text, file, { withoutWasm: true });
-  const compileMs = performance.now() - started;
-  const peakRssMiB = rssMiB();
-  const errors = result.diagnostics.filter((d) => d.severity === "error");
-  if (!result.files || !result.model || errors.length > 0) {
-    throw new Error(`the generated policy does not compile: ${result.diagnostics.slice(0, 3).map((d) => `${d.code} ${d.message}`).join("; ")}`);
+  const parent = mkdtempSync(join(tmpdir(), "lightsub-bench-"));
+  const out = join(parent, "out");
+  try {
+    const started = performance.now();
+    const result = await compileToDirectory(policy.text, file, out);
+    const compileMs = performance.now() - started;
+    const peakRssMiB = rssMiB();
+    const errors = result.diagnostics.filter((d) => d.severity === "error");
+    if (!result.written || !result.model || errors.length > 0) {
+      throw new Error(`the generated policy does not compile: ${result.diagnostics.slice(0, 3).map((d) => `${d.code} ${d.message}`).join("; ")}`);
+    }
+    const { files, outputBytes } = sizeOf(out);
+    const serializeMs = serializeFloor(result.model);
+    return { mode, services: policy.services, compileMs, serializeMs, peakRssMiB, files, outputBytes };
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
   }
-  let outputBytes = 0;
-  for (const content of result.files.values()) outputBytes += typeof content === "string" ? Buffer.byteLength(content) : content.byteLength;
-  const files = result.files.size;
+}
 
-  // The floor: the same objects, only turned into text (built beforehand, untimed).
-  const bootstraps = [...sidecarBootstraps(result.model)];
-  const compose = composeFile(result.model);
+/** Files (without lightsub's marker) and bytes under `dir`. */
+function sizeOf(dir: string): { files: number; outputBytes: number } {
+  let files = 0;
+  let outputBytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.name === ".lightsub-output") continue;
+    files++;
+    outputBytes += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return { files, outputBytes };
+}
+
+function serializeFloor(model: MeshModel): number {
+  // The floor: the same objects, only turned into text in memory (built beforehand, untimed).
+  const bootstraps = [...sidecarBootstraps(model)];
+  const compose = composeFile(model);
   const serializeStarted = performance.now();
   let serializedBytes = 0;
   for (const [service, bootstrap] of bootstraps) serializedBytes += toYaml(bootstrap, service).length;
   serializedBytes += toYaml(compose).length;
   const serializeMs = performance.now() - serializeStarted;
   if (serializedBytes === 0) throw new Error("nothing serialized");
-  return { mode, services: policy.services, compileMs, serializeMs, peakRssMiB, files, outputBytes };
+  return serializeMs;
 }
 
 main(process.argv.slice(2)).then(
