@@ -2,15 +2,14 @@
  * One compiler measurement in a process of its own (bench/compiler-cost.ts
  * starts it), so that the process's peak memory is the compile's:
  *
- *   compiler-child.ts compile <services> <calls>   compile a generated policy into a fresh directory (what
- *                                                  `lightsub compile --out` does), then serialize the same output alone
+ *   compiler-child.ts compile <services> <calls> <out>   compile a generated policy into the new directory <out>
+ *                                                        (what `lightsub compile --out` does), then serialize the same output alone
  *   compiler-child.ts baseline                     load the compiler, compile nothing (the process's own memory)
  *
  * Prints one JSON line (ChildReport). Peak memory is process.resourceUsage().maxRSS,
  * taken right after the compile (before the serialization floor runs).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compileToDirectory } from "../compiler/compile.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
@@ -24,8 +23,8 @@ export interface ChildReport {
   services: number;
   /**
    * Wall time of compileToDirectory(text): check, generate, validate against
-   * Envoy's protos, render YAML and write every file (in os.tmpdir()), i.e.
-   * `lightsub compile --out` without process start-up and reading the file.
+   * Envoy's protos, render YAML and write every file, i.e. `lightsub compile
+   * --out` without process start-up and reading the file.
    */
   compileMs: number;
   /** Wall time of only rendering the same bootstraps and compose file as YAML (the floor). */
@@ -41,31 +40,25 @@ function rssMiB(): number {
 }
 
 async function main(args: string[]): Promise<ChildReport> {
-  const [mode, servicesArg, callsArg] = args;
+  const [mode, servicesArg, callsArg, out] = args;
   if (mode === "baseline") {
     return { mode, services: 0, compileMs: 0, serializeMs: 0, peakRssMiB: rssMiB(), files: 0, outputBytes: 0 };
   }
-  if (mode !== "compile") throw new Error(`usage: compiler-child.ts compile <services> <calls> | baseline`);
+  if (mode !== "compile" || out === undefined) throw new Error(`usage: compiler-child.ts compile <services> <calls> <out> | baseline`);
   const policy = generatePolicy(Number(servicesArg), Number(callsArg ?? 5));
   const file = `bench-${policy.services}.yaml`;
 
-  const parent = mkdtempSync(join(tmpdir(), "lightsub-bench-"));
-  const out = join(parent, "out");
-  try {
-    const started = performance.now();
-    const result = await compileToDirectory(policy.text, file, out);
-    const compileMs = performance.now() - started;
-    const peakRssMiB = rssMiB();
-    const errors = result.diagnostics.filter((d) => d.severity === "error");
-    if (!result.written || !result.model || errors.length > 0) {
-      throw new Error(`the generated policy does not compile: ${result.diagnostics.slice(0, 3).map((d) => `${d.code} ${d.message}`).join("; ")}`);
-    }
-    const { files, outputBytes } = sizeOf(out);
-    const serializeMs = serializeFloor(result.model);
-    return { mode, services: policy.services, compileMs, serializeMs, peakRssMiB, files, outputBytes };
-  } finally {
-    rmSync(parent, { recursive: true, force: true });
+  const started = performance.now();
+  const result = await compileToDirectory(policy.text, file, out);
+  const compileMs = performance.now() - started;
+  const peakRssMiB = rssMiB();
+  const errors = result.diagnostics.filter((d) => d.severity === "error");
+  if (!result.written || !result.model || errors.length > 0) {
+    throw new Error(`the generated policy does not compile: ${result.diagnostics.slice(0, 3).map((d) => `${d.code} ${d.message}`).join("; ")}`);
   }
+  const { files, outputBytes } = sizeOf(out);
+  const serializeMs = serializeFloor(result.model);
+  return { mode, services: policy.services, compileMs, serializeMs, peakRssMiB, files, outputBytes };
 }
 
 /** Files (without lightsub's marker) and bytes under `dir`. */

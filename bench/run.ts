@@ -48,7 +48,7 @@ const FULL: Profile = {
   filterCost: { strategies: STRATEGIES, endpointCounts: [2, 16, 128], batch: 100, slices: 20, rounds: 30, warmupRounds: 3 },
   sharedState: { workerCounts: [1, 2, 4, 8], strategy: "least_load", endpoints: 4, durationMs: 1000, inflight: 8, rounds: 3 },
   simulator: { seeds: 3, speedRequests: 40_000 },
-  compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 3 },
+  compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
 };
 
 const QUICK: Profile = {
