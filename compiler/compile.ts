@@ -84,19 +84,13 @@ export async function compileToDirectory(text: string, file: string, outDir: str
   const validator = await loadEnvoyValidator();
   // Read before the output directory is touched: a filter that is not built fails the compile first.
   const wasm = checked.options.withoutWasm ? undefined : readWasm(checked.options.wasmPath ?? DEFAULT_WASM);
-  const others: string[] = [];
+  const withCompose = !checked.options.withoutCompose;
   let sidecars = 0;
   await writeOutputAtomicallyWith(outDir, async (staging) => {
     const writer = new BackgroundWriter();
     try {
-      if (wasm) {
-        staging.write(WASM_FILE_NAME, wasm);
-        others.push(WASM_FILE_NAME);
-      }
-      if (!checked.options.withoutCompose) {
-        await writePieces(writer, staging.pathOf(COMPOSE_FILE_NAME), composeYamlPieces(model, COMPOSE_HEADER(model)));
-        others.unshift(COMPOSE_FILE_NAME);
-      }
+      if (wasm) staging.write(WASM_FILE_NAME, wasm);
+      if (withCompose) await writePieces(writer, staging.pathOf(COMPOSE_FILE_NAME), composeYamlPieces(model, COMPOSE_HEADER(model)));
       await renderSidecars(model, validator, (relative, content) => {
         sidecars++;
         return writer.write(staging.pathOf(relative), content);
@@ -107,6 +101,7 @@ export async function compileToDirectory(text: string, file: string, outDir: str
       await writer.close();
     }
   });
+  const others = [...(withCompose ? [COMPOSE_FILE_NAME] : []), ...(wasm ? [WASM_FILE_NAME] : [])];
   return { diagnostics: checked.diagnostics, model, written: { sidecars, others } };
 }
 
