@@ -350,6 +350,7 @@ function writeFakeEnvoy(dir: string, behaviour: "run" | "crash"): string {
     file,
     `#!${process.execPath}
 const fs = require("node:fs");
+process.on("SIGTERM", () => { console.error("[info][main] caught SIGTERM"); process.exit(0); });
 const args = process.argv.slice(2);
 if (args[0] === "--version") { console.log("envoy  version: fake/1.40.0"); process.exit(0); }
 const config = fs.readFileSync(args[args.indexOf("-c") + 1], "utf8");
@@ -358,7 +359,6 @@ if (!wasm || !fs.existsSync(wasm[1])) { console.error("[critical][main] wasm fil
 if (args.includes("validate")) { console.log("configuration '" + args[args.indexOf("-c") + 1] + "' OK"); process.exit(0); }
 console.error("[2025-01-01 00:00:00.000][1][info][main] starting, args " + args.join(" "));
 ${behaviour === "crash" ? 'console.error("[critical][main] error initializing configuration"); process.exit(1);' : "setInterval(() => {}, 1000);"}
-process.on("SIGTERM", () => { console.error("[info][main] caught SIGTERM"); process.exit(0); });
 `,
   );
   chmodSync(file, 0o755);
@@ -431,7 +431,9 @@ describe("EnvoyBinaryRuntime (fake envoy executable)", () => {
     await runtime.up([config, { ...config, service: "other" }]);
     const pids = (runtime as unknown as { running: { child: { pid: number } }[] }).running.map((r) => r.child.pid);
     expect(pids).toHaveLength(2);
-    for (let i = 0; i < 50 && !(await runtime.logs()).includes("starting, args"); i++) await new Promise((r) => setTimeout(r, 50));
+    // Both must be running (not merely spawned) before down(), or a SIGTERM can beat Node's start-up on a busy machine.
+    const started = async () => (await runtime.logs()).split("starting, args").length - 1;
+    for (let i = 0; i < 100 && (await started()) < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(pids.every(alive)).toBe(true);
     expect(runtime.failure()).toBeUndefined();
     const logs = await runtime.logs();
