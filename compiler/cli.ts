@@ -8,7 +8,6 @@ import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
 import { compileToDirectory, hasErrors, InternalCompilerError, validatePolicy } from "./compile.js";
 import { OutputDirError } from "./output/write.js";
 import { readPolicyFile } from "./policy/load.js";
-import { simulateCommand } from "../simulate/index.js";
 
 export const EXIT = { ok: 0, policyErrors: 1, usage: 2, internal: 3 } as const;
 
@@ -88,7 +87,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case "validate":
         return await compileCommand(rest, io, false);
       case "simulate":
-        return await simulateCommand(rest, io);
+        // Loaded only when asked for: compile and validate start ~0.1 s sooner without the simulator and the host.
+        return await (await import("../simulate/index.js")).simulateCommand(rest, io);
       case "--version":
       case "-v":
         io.out(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version);
