@@ -2,7 +2,7 @@
  * The CLI contract users script against: commands, exit codes, diagnostics
  * format, atomic and deterministic output. Runs the real bin/lightsub.js.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -205,5 +205,17 @@ describe("lightsub simulate", () => {
 
   it("exits 2 on a usage error", async () => {
     expect((await lightsub("simulate")).code).toBe(2);
+  });
+
+  it("exits 0 without a stack trace when its reader stops early (| head)", async () => {
+    const scenario = join(EXAMPLES, "simulate", "slow-endpoint.yaml");
+    // Its JSON (~150 KB) is more than a pipe holds, so the write meets the closed pipe.
+    const pipeline = `set -o pipefail; "${process.execPath}" "${BIN}" simulate "${scenario}" --json | head -c 10 > /dev/null`;
+    const child = spawn("bash", ["-c", pipeline], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 });
