@@ -110,8 +110,8 @@ export async function validatePolicy(text: string, file: string): Promise<Omit<D
   const checked = checkForRender(text, file, { withoutWasm: true });
   if (!checked.model) return { diagnostics: checked.diagnostics };
   await renderSidecars(checked.model, await loadEnvoyValidator(), () => {});
-  // The compose file is built too: building it is part of what compile would do.
-  renderOthers(checked.model, checked.options, () => {});
+  // The compose file is built too, piece by piece as compileToDirectory builds it, and dropped.
+  if (!checked.options.withoutCompose) for (const _ of composeYamlPieces(checked.model, COMPOSE_HEADER(checked.model)));
   return { diagnostics: checked.diagnostics, model: checked.model };
 }
 

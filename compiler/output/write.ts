@@ -26,16 +26,16 @@ const STAGING = "new";
 const PREVIOUS = "old";
 
 /**
- * Writes under way in this process, by staging path. Their names carry a
- * sequence number besides the pid, so two writes of one process (the API
- * allows concurrent compiles) never share a staging directory, and recovery
- * never takes a running write of this process for a dead one.
+ * Writes under way in this process, by sequence number. Sibling names carry
+ * it besides the pid, so two writes of one process (the API allows concurrent
+ * compiles) never share a staging directory, and recovery never takes a
+ * running write of this process for a dead one.
  */
-const writesInProgress = new Set<string>();
+const writesInProgress = new Set<number>();
 let writeSequence = 0;
 
-function siblingName(target: string, kind: typeof STAGING | typeof PREVIOUS, pid: number, sequence: number): string {
-  return join(dirname(target), `.${basename(target)}.lightsub-${kind}-${pid}-${sequence}`);
+function siblingName(target: string, kind: typeof STAGING | typeof PREVIOUS, sequence: number): string {
+  return join(dirname(target), `.${basename(target)}.lightsub-${kind}-${process.pid}-${sequence}`);
 }
 
 /**
@@ -54,9 +54,14 @@ export function checkOutputDir(dir: string): void {
   }
 }
 
+/** `sequence` is NaN in names older versions wrote (pid only). */
+function leftBehind(pid: number, sequence: number): boolean {
+  // This process's own names: a write that has ended, or one of a dead process whose pid is reused.
+  if (pid === process.pid) return !writesInProgress.has(sequence);
+  return !processAlive(pid);
+}
+
 function processAlive(pid: number): boolean {
-  // This process's own leftovers are from a write that ended (writesInProgress knows the running ones), or from a reused pid.
-  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -78,17 +83,12 @@ export function recoverInterruptedWrite(dir: string): void {
   const pattern = new RegExp(`^\\.${escapeRegExp(basename(target))}\\.lightsub-(${STAGING}|${PREVIOUS})-(\\d+)(?:-(\\d+))?$`);
   const leftovers = readdirSync(parent)
     .map((name) => ({ name, match: pattern.exec(name) }))
-    .filter((l) => l.match !== null && !writesInProgress.has(stagingOf(join(parent, l.name))) && !processAlive(Number(l.match[2])));
+    .filter((l) => l.match !== null && leftBehind(Number(l.match[2]), Number(l.match[3])));
   for (const { name, match } of leftovers) {
     const path = join(parent, name);
     if (match![1] === PREVIOUS && !existsSync(target)) renameSync(path, target);
     else rmSync(path, { recursive: true, force: true });
   }
-}
-
-/** The staging path of a write, from its staging or old-directory path. */
-function stagingOf(path: string): string {
-  return path.replace(/\.lightsub-old-(\d+-\d+)$/, ".lightsub-new-$1");
 }
 
 function escapeRegExp(text: string): string {
@@ -110,7 +110,12 @@ function describeFailure(dir: string, error: unknown): OutputDirError {
 
 /** The staging directory of one write: files go in one by one. */
 export class StagingDirectory {
-  constructor(readonly root: string) {}
+  /** `previous`: where the old output goes during the swap; `sequence`: the write's number in this process. */
+  constructor(
+    readonly root: string,
+    readonly previous: string,
+    readonly sequence: number,
+  ) {}
 
   /** Where `relative` goes; throws OutputDirError for a name that would leave the directory. */
   pathOf(relative: string): string {
@@ -135,7 +140,7 @@ export function writeOutputAtomically(dir: string, files: OutputFiles): void {
     }
     commitStaging(dir, staging);
   } finally {
-    writesInProgress.delete(staging.root);
+    writesInProgress.delete(staging.sequence);
   }
 }
 
@@ -156,7 +161,7 @@ export async function writeOutputAtomicallyWith(dir: string, produce: (staging: 
     }
     commitStaging(dir, staging);
   } finally {
-    writesInProgress.delete(staging.root);
+    writesInProgress.delete(staging.sequence);
   }
 }
 
@@ -175,14 +180,14 @@ function openStaging(dir: string): StagingDirectory {
     throw describeFailure(dir, error);
   }
   const sequence = writeSequence++;
-  const staging = new StagingDirectory(siblingName(target, STAGING, process.pid, sequence));
-  writesInProgress.add(staging.root);
+  const staging = new StagingDirectory(siblingName(target, STAGING, sequence), siblingName(target, PREVIOUS, sequence), sequence);
+  writesInProgress.add(sequence);
   try {
     rmSync(staging.root, { recursive: true, force: true });
     mkdirSync(staging.root);
   } catch (error) {
     abandonStaging(staging);
-    writesInProgress.delete(staging.root);
+    writesInProgress.delete(staging.sequence);
     throw describeFailure(dir, error);
   }
   return staging;
@@ -191,7 +196,7 @@ function openStaging(dir: string): StagingDirectory {
 /** Marks staging complete and swaps it in for the output directory. */
 function commitStaging(dir: string, staging: StagingDirectory): void {
   const target = resolve(dir);
-  const previous = staging.root.replace(/\.lightsub-new-(\d+-\d+)$/, ".lightsub-old-$1");
+  const previous = staging.previous;
   try {
     // The marker goes last: a staging directory without it was never complete.
     staging.write(OUTPUT_MARKER, "written by lightsub compile\n");
