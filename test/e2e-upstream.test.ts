@@ -1,6 +1,9 @@
 /** The Node upstream test servers and the bounded traffic burst, against each other on loopback (no Envoy). */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendBurst } from "../e2e/traffic.js";
+import { countByUpstream, runLoad } from "./support/http-load.js";
 import { INJECTED_FAILURE_HEADER, SCHEDULING_HEADER, UPSTREAM_HEADER, startUpstream, type UpstreamServer } from "./support/upstream-server.js";
 
 const servers: UpstreamServer[] = [];
@@ -54,6 +57,81 @@ describe("upstream test server", () => {
     await s.close();
     expect(performance.now() - closing).toBeLessThan(1_000);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+});
+
+describe("upstream test server: runtime changes and holding", () => {
+  it("set() changes latency and failure rate for requests that arrive afterwards", async () => {
+    const s = await upstream({ name: "ep_f", latencyMs: 0, failureRate: 1 });
+    expect((await fetch(`http://127.0.0.1:${s.port}/`)).status).toBe(503);
+    s.set({ failureRate: 0, latencyMs: 80 });
+    const started = performance.now();
+    const res = await fetch(`http://127.0.0.1:${s.port}/`);
+    expect(res.status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+    await res.text();
+    expect(s.counts()).toEqual({ requests: 2, injectedFailures: 1, schedulingHeaderSeen: 0, maxInFlight: 1 });
+  });
+
+  it("holds requests open until release(), then answers each of them", async () => {
+    const s = await upstream({ name: "ep_g", latencyMs: 0, failureRate: 0, hold: true });
+    const answers = Promise.all([1, 2, 3].map(() => fetch(`http://127.0.0.1:${s.port}/`).then((r) => r.status)));
+    for (let t = 0; t < 100 && s.held() < 3; t++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.held()).toBe(3);
+    expect(s.inFlight()).toBe(3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.held()).toBe(3); // still unanswered
+    s.set({ hold: false });
+    expect(s.release()).toBe(3);
+    expect(await answers).toEqual([200, 200, 200]);
+    expect(s.held()).toBe(0);
+    expect(s.inFlight()).toBe(0);
+    expect(s.release()).toBe(0);
+    // No longer holding: answered at once.
+    expect((await fetch(`http://127.0.0.1:${s.port}/`)).status).toBe(200);
+  });
+
+  it("forgets a held request whose caller gave up", async () => {
+    const s = await upstream({ name: "ep_h", latencyMs: 0, failureRate: 0, hold: true });
+    const [lost] = await runLoad({ url: `http://127.0.0.1:${s.port}/`, requests: 1, concurrency: 1, timeoutMs: 100 });
+    expect(lost!.status).toBe(0);
+    for (let t = 0; t < 100 && s.held() > 0; t++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.held()).toBe(0);
+    expect(s.inFlight()).toBe(0);
+    expect(s.release()).toBe(0);
+  });
+});
+
+describe("runLoad", () => {
+  it("sends every request with at most `concurrency` in flight, on fresh or pooled connections, and records who answered", async () => {
+    const a = await upstream({ name: "ep_i", latencyMs: 40, failureRate: 0 });
+    for (const freshConnections of [false, true]) {
+      const before = a.counts().requests;
+      const records = await runLoad({ url: `http://127.0.0.1:${a.port}/`, requests: 12, concurrency: 3, freshConnections, headers: (i) => ({ "x-n": String(i) }) });
+      expect(records.map((r) => r.i)).toEqual([...Array(12).keys()]);
+      expect(records.every((r) => r.status === 200 && r.upstream === "ep_i" && r.endMs - r.startMs >= 35)).toBe(true);
+      expect(countByUpstream(records)).toEqual(new Map([["ep_i", 12]]));
+      expect(a.counts().requests - before).toBe(12);
+      expect(a.counts().maxInFlight).toBe(3);
+    }
+  });
+
+  it("opens one connection per request with freshConnections, else at most `concurrency`", async () => {
+    let connections = 0;
+    const server = createServer((req, res) => setTimeout(() => res.end("ok"), 5));
+    server.on("connection", () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      await runLoad({ url, requests: 20, concurrency: 4 });
+      expect(connections).toBeLessThanOrEqual(4);
+      connections = 0;
+      await runLoad({ url, requests: 20, concurrency: 4, freshConnections: true });
+      expect(connections).toBe(20);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -3,7 +3,10 @@
  * one endpoint of a service, answers after a set latency, fails a set share
  * of requests with a 503 it marks as injected, and counts what it saw. The
  * counts are the ground truth the e2e assertions compare Envoy's metrics and
- * the scheduler's shares against.
+ * the scheduler's shares against. Its behaviour can change while it runs
+ * (`set`: a failing endpoint heals, a fast one turns slow), and it can hold
+ * requests open until told to answer them (`hold` / `release`: a loaded
+ * endpoint).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +33,13 @@ export interface UpstreamOptions extends UpstreamBehaviour {
   port?: number;
   /** Source of randomness for failures (tests pass a seeded one). */
   random?: () => number;
+  /** Hold every request open (no answer) until `release()`; default false. */
+  hold?: boolean;
+}
+
+/** What `set` can change while the server runs; it applies to requests that arrive afterwards. */
+export interface UpstreamChange extends Partial<UpstreamBehaviour> {
+  hold?: boolean;
 }
 
 export interface UpstreamCounts {
@@ -48,16 +58,28 @@ export interface UpstreamServer {
   readonly host: string;
   readonly port: number;
   counts(): UpstreamCounts;
+  /** Changes latency, failure rate or holding for requests that arrive from now on. */
+  set(change: UpstreamChange): void;
+  /** Requests being answered or held now. */
+  inFlight(): number;
+  /** Requests held open now (see `hold`). */
+  held(): number;
+  /** Answers every held request now (200, or an injected 503 by the failure rate they arrived with); returns how many. */
+  release(): number;
   close(): Promise<void>;
 }
 
 export async function startUpstream(options: UpstreamOptions): Promise<UpstreamServer> {
-  const { name, latencyMs, failureRate } = options;
+  const { name } = options;
+  let { latencyMs, failureRate } = options;
+  let hold = options.hold ?? false;
   const host = options.host ?? "127.0.0.1";
   const random = options.random ?? Math.random;
   const counts: UpstreamCounts = { requests: 0, injectedFailures: 0, schedulingHeaderSeen: 0, maxInFlight: 0 };
   let inFlight = 0;
   const pending = new Set<NodeJS.Timeout>();
+  /** Held requests: each answers when called. */
+  const heldAnswers = new Set<() => void>();
 
   const answer = (req: IncomingMessage, res: ServerResponse) => {
     counts.requests++;
@@ -65,8 +87,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
     if (req.headers[SCHEDULING_HEADER] !== undefined) counts.schedulingHeaderSeen++;
     const fail = random() < failureRate;
     req.resume(); // drain any body; the answer does not depend on it
-    const timer = setTimeout(() => {
-      pending.delete(timer);
+    const respond = () => {
       inFlight--;
       if (fail) counts.injectedFailures++;
       res.writeHead(fail ? 503 : 200, {
@@ -75,6 +96,22 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
         ...(fail ? { [INJECTED_FAILURE_HEADER]: "1" } : {}),
       });
       res.end(fail ? "injected failure\n" : "ok\n");
+    };
+    if (hold) {
+      const release = () => {
+        heldAnswers.delete(release);
+        respond();
+      };
+      heldAnswers.add(release);
+      // A caller that gives up (closes the connection) no longer holds a slot here.
+      res.once("close", () => {
+        if (heldAnswers.delete(release)) inFlight--;
+      });
+      return;
+    }
+    const timer = setTimeout(() => {
+      pending.delete(timer);
+      respond();
     }, latencyMs);
     pending.add(timer);
   };
@@ -96,10 +133,23 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
     host,
     port,
     counts: () => ({ ...counts }),
+    set(change) {
+      if (change.latencyMs !== undefined) latencyMs = change.latencyMs;
+      if (change.failureRate !== undefined) failureRate = change.failureRate;
+      if (change.hold !== undefined) hold = change.hold;
+    },
+    inFlight: () => inFlight,
+    held: () => heldAnswers.size,
+    release() {
+      const answers = [...heldAnswers];
+      for (const respond of answers) respond();
+      return answers.length;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const timer of pending) clearTimeout(timer);
         pending.clear();
+        heldAnswers.clear();
         server.close(() => resolve());
         server.closeAllConnections(); // keep-alive connections from Envoy would hold close() open
       });
