@@ -118,7 +118,11 @@ describe("runLoad", () => {
 
   it("opens one connection per request with freshConnections, else at most `concurrency`", async () => {
     let connections = 0;
-    const server = createServer((req, res) => setTimeout(() => res.end("ok"), 5));
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.url} ${req.headers["x-n"] ?? ""}`);
+      setTimeout(() => res.end("ok"), 5);
+    });
     server.on("connection", () => connections++);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -126,8 +130,9 @@ describe("runLoad", () => {
       await runLoad({ url, requests: 20, concurrency: 4 });
       expect(connections).toBeLessThanOrEqual(4);
       connections = 0;
-      await runLoad({ url, requests: 20, concurrency: 4, freshConnections: true });
+      await runLoad({ url, requests: 20, concurrency: 4, freshConnections: true, path: (i) => `/p/${i}?q=${i % 2}`, headers: (i) => ({ "x-n": String(i) }) });
       expect(connections).toBe(20);
+      expect(seen.slice(20).sort()).toEqual([...Array(20).keys()].map((i) => `/p/${i}?q=${i % 2} ${i}`).sort());
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -127,6 +127,7 @@ async function connectionsPerWorker(r: Rig): Promise<number[]> {
 /** Both workers served a real part of the traffic (so shared state across workers was exercised). */
 async function expectBothWorkers(r: Rig, connections: number): Promise<void> {
   const perWorker = await connectionsPerWorker(r);
+  report("connections per worker", { perWorker });
   expect(perWorker).toHaveLength(2);
   for (const n of perWorker) expect(n).toBeGreaterThanOrEqual(connections * 0.2);
 }
@@ -136,12 +137,17 @@ function expectAllOk(records: readonly LoadRecord[]): void {
   expect(bad.length, `non-200 answers, e.g. ${JSON.stringify(bad[0])}`).toBe(0);
 }
 
+/** With LIGHTSUB_TEST_REPORT set, prints what a test measured (for reports; the assertions do not depend on it). */
+function report(what: string, measured: Record<string, unknown>): void {
+  if (process.env.LIGHTSUB_TEST_REPORT) console.log(`${what}: ${JSON.stringify(measured)}`);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-const load = (r: Rig, requests: number, concurrency = CONCURRENCY, headers?: (i: number) => Record<string, string>) =>
-  runLoad({ url: r.url, requests, concurrency, freshConnections: true, ...(headers ? { headers } : {}) });
+const load = (r: Rig, requests: number, concurrency = CONCURRENCY, more: { headers?: (i: number) => Record<string, string>; path?: (i: number) => string } = {}) =>
+  runLoad({ url: r.url, requests, concurrency, freshConnections: true, ...more });
 
 describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
   it("round_robin: 2,000 requests over 4 endpoints, each within ±2 % of an even share", async () => {
@@ -152,6 +158,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       expectAllOk(records);
       const truth = received(r);
       expect(countByUpstream(records)).toEqual(truth);
+      report("round_robin", Object.fromEntries(truth));
       for (const name of r.names) expect(Math.abs(truth.get(name)! / N - 0.25), name).toBeLessThanOrEqual(0.25 * 0.02);
       await expectFilterAgrees(r);
       await expectBothWorkers(r, N);
@@ -168,6 +175,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       const records = await load(r, N);
       expectAllOk(records);
       const truth = received(r);
+      report("weighted", Object.fromEntries(truth));
       weights.forEach((w, i) => {
         const expected = w / 10;
         expect(Math.abs(truth.get(r.names[i]!)! / N - expected), r.names[i]).toBeLessThanOrEqual(expected * 0.03);
@@ -186,6 +194,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       const records = await load(r, N);
       expectAllOk(records);
       const truth = received(r);
+      report("random", Object.fromEntries(truth));
       for (const name of r.names) expect(Math.abs(truth.get(name)! / N - 0.25), name).toBeLessThanOrEqual(0.25 * 0.15);
       await expectFilterAgrees(r);
       await expectBothWorkers(r, N);
@@ -202,6 +211,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       expectAllOk(records);
       const truth = received(r);
       const slow = r.names[3]!;
+      report("least_latency", Object.fromEntries(truth));
       expect(truth.get(slow)! / N).toBeLessThanOrEqual(0.15);
       for (const name of r.names.slice(0, 3)) expect(truth.get(name)! / N, name).toBeGreaterThan(0.25);
       await expectFilterAgrees(r);
@@ -222,7 +232,47 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       const meanMs = (endpoint: string) => metric("lightsub_rq_latency_ms_sum", endpoint) / metric("lightsub_rq_latency_ms_count", endpoint);
       expect(meanMs(slow)).toBeGreaterThanOrEqual(100);
       for (const name of r.names.slice(0, 3)) expect(meanMs(name), name).toBeLessThan(meanMs(slow) / 4);
+      report("least_latency measured", {
+        meanMs: r.names.map((n) => Math.round(meanMs(n) * 10) / 10),
+        ewmaUs: r.names.map((n) => metric("lightsub_latency_ewma_us", n)),
+      });
       expect(metric("lightsub_latency_ewma_us", slow)).toBeGreaterThanOrEqual(90_000);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("least_latency: follows an endpoint that turns 20× slower (≤ 10 % of the last 1,000 requests)", async () => {
+    const r = await rig(envoy, 7, "{ strategy: least_latency }", [{ latencyMs: 10 }, { latencyMs: 10 }, { latencyMs: 10 }]);
+    try {
+      const turning = r.upstreams[0]!;
+      const before = await load(r, 600);
+      expectAllOk(before);
+      expect((countByUpstream(before).get(turning.name) ?? 0) / 600).toBeGreaterThan(0.2); // fast: a full share so far
+      turning.set({ latencyMs: 200 });
+      const after = await load(r, 1_600);
+      expectAllOk(after);
+      const late = countByUpstream(after.slice(-1_000)).get(turning.name) ?? 0;
+      report("least_latency turning slow", { before: Object.fromEntries(countByUpstream(before)), after: Object.fromEntries(countByUpstream(after)), late });
+      expect(late / 1_000).toBeLessThanOrEqual(0.1);
+      await expectFilterAgrees(r);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("least_load: follows weights 3:1 within ±3 % under concurrent load on equal fast endpoints", async () => {
+    const r = await rig(envoy, 8, "{ strategy: least_load }", [{ weight: 3, latencyMs: 5 }, { weight: 1, latencyMs: 5 }]);
+    try {
+      const N = 2_000;
+      const records = await load(r, N);
+      expectAllOk(records);
+      const heavy = received(r).get(r.names[0]!)! / N;
+      report("least_load 3:1", { heavy });
+      expect(heavy).toBeGreaterThanOrEqual(0.72);
+      expect(heavy).toBeLessThanOrEqual(0.78);
+      await expectFilterAgrees(r);
+      await expectBothWorkers(r, N);
     } finally {
       await r.close();
     }
@@ -257,6 +307,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       expectAllOk(records);
       expect(busy.counts().requests - held).toBe(0);
       const fresh = countByUpstream(records);
+      report("least_load", { held, toBusy: busy.counts().requests - held, fresh: Object.fromEntries(fresh) });
       for (const u of others) expect(fresh.get(u.name)! / N, u.name).toBeGreaterThan(0.4);
 
       expect(busy.release()).toBe(held);
@@ -288,11 +339,13 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       expect(toBad.length).toBeLessThanOrEqual(N * 0.05 + 50);
       // Once avoided (well within the first second), only probes reach it: one per
       // probeInterval over both workers, not one per worker.
+      report("availability", { toBad: toBad.length, firstSecond: toBad.filter((x) => x.startMs < records[0]!.startMs + 1_000).length });
       const start = records[0]!.startMs;
       const end = Math.max(...records.map((x) => x.endMs));
       const steadyFrom = start + 1_000;
       const probes = toBad.filter((x) => x.startMs >= steadyFrom).length;
       const intervals = (end - steadyFrom) / PROBE_MS;
+      report("availability probes", { probes, intervals: Math.round(intervals * 10) / 10 });
       expect(intervals).toBeGreaterThan(4); // the load lasted long enough to tell
       expect(probes).toBeLessThanOrEqual(Math.ceil(intervals) + 2);
       expect(probes).toBeGreaterThanOrEqual(Math.floor(intervals) - 2);
@@ -306,6 +359,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
         expectAllOk(slice);
         if ((countByUpstream(slice).get(bad.name) ?? 0) >= 15) backAfterMs = slice[0]!.startMs - healedAt;
       }
+      report("availability healed", { backAfterMs });
       expect(backAfterMs, "the healed endpoint never got its share back").toBeDefined();
       expect(backAfterMs!).toBeLessThanOrEqual(WINDOW_MS + PROBE_MS + 1_500); // + slack for a loaded machine
       const after = await load(r, 1_000);
@@ -324,7 +378,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       const KEYS = 400;
       const N = KEYS * 5;
       // Request i carries key i % KEYS: a key's requests are far apart, on separate connections.
-      const records = await load(r, N, CONCURRENCY, (i) => ({ "x-user-id": `user-${i % KEYS}` }));
+      const records = await load(r, N, CONCURRENCY, { headers: (i) => ({ "x-user-id": `user-${i % KEYS}` }) });
       expectAllOk(records);
       const owner = new Map<string, Set<string>>();
       for (const x of records) {
@@ -336,11 +390,39 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       expect(moved, "keys answered by more than one endpoint").toEqual([]);
       const keysPer = new Map<string, number>();
       for (const [, s] of owner) for (const e of s) keysPer.set(e, (keysPer.get(e) ?? 0) + 1);
+      report("consistent_hash keys per endpoint", Object.fromEntries(keysPer));
       for (const name of r.names) expect((keysPer.get(name) ?? 0) / KEYS, name).toBeGreaterThan(0.15);
       await expectFilterAgrees(r);
       await expectBothWorkers(r, N);
     } finally {
       await r.close();
+    }
+  });
+
+  it("consistent_hash on a cookie or on the path without its query: the same key in another form goes to the same endpoint; a request without the cookie is still scheduled", async () => {
+    const KEYS = 200;
+    for (const [k, hashOn] of [[9, "{ cookie: session }"], [10, "{ path: true }"]] as const) {
+      const r = await rig(envoy, k, `{ strategy: consistent_hash, hashOn: ${hashOn} }`, [{}, {}, {}, {}]);
+      try {
+        // Requests 2j and 2j + 1 carry key j in two forms; the last 200 carry no session cookie / ask for "/".
+        const N = 2 * KEYS + 200;
+        const keyed = (i: number) => i < 2 * KEYS;
+        const cookieOf = (i: number) =>
+          !keyed(i) ? "theme=dark" : i % 2 === 0 ? `theme=dark; session=s${i >> 1}; lang=en` : `session="s${i >> 1}";other=${i * 7}`;
+        const pathOf = (i: number) => (!keyed(i) ? "/" : i % 2 === 0 ? `/orders/${i >> 1}?page=1` : `/orders/${i >> 1}?page=2&sort=asc`);
+        const records = await load(r, N, CONCURRENCY, hashOn.includes("cookie") ? { headers: (i) => ({ cookie: cookieOf(i) }) } : { path: pathOf });
+        expectAllOk(records);
+        const differing: number[] = [];
+        for (let j = 0; j < KEYS; j++) if (records[2 * j]!.upstream !== records[2 * j + 1]!.upstream) differing.push(j);
+        expect(differing, hashOn).toEqual([]);
+        expect(countByUpstream(records.slice(0, 2 * KEYS)).size, hashOn).toBe(4);
+        // Without a cookie there is no key: least load, so every endpoint gets some. A
+        // request always has a path: the 200 requests for "/" share one key, one endpoint.
+        expect(countByUpstream(records.slice(2 * KEYS)).size, hashOn).toBe(hashOn.includes("cookie") ? 4 : 1);
+        await expectFilterAgrees(r);
+      } finally {
+        await r.close();
+      }
     }
   });
 });

@@ -20,6 +20,8 @@ export interface LoadOptions {
   requests: number;
   /** Requests in flight at once (loops). */
   concurrency: number;
+  /** Path and query of request i (default: the url's). */
+  path?: (i: number) => string;
   /** Extra request headers for request i. */
   headers?: (i: number) => Record<string, string>;
   /** A new connection for every request instead of a keep-alive pool (default false). */
@@ -71,7 +73,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadRecord[]> {
   const loop = async () => {
     while (next < options.requests) {
       const i = next++;
-      records[i] = await one(url, agent, options.headers?.(i) ?? {}, timeoutMs, i);
+      const target = options.path ? new URL(options.path(i), url) : url;
+      records[i] = await one(target, agent, options.headers?.(i) ?? {}, timeoutMs, i);
     }
   };
   try {
