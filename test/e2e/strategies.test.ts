@@ -5,7 +5,8 @@
  * real traffic — several requests in flight, a fresh connection per request
  * so requests land on both workers (checked with Envoy's per-worker listener
  * stats). Shares are counted at the upstreams (ground truth) and cross-checked
- * with the filter's lightsub_rq_total per endpoint.
+ * with the filter's lightsub_rq_total per endpoint. `LIGHTSUB_TEST_REPORT=1`
+ * prints what each test measured.
  */
 import { afterAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
