@@ -36,10 +36,9 @@ import {
   ensureMountPoint,
   ETC_NETNS,
   ip,
-  listNamespaces,
-  NAMESPACE_PREFIX,
   namespaceName,
   removeEmptyDir,
+  removeUnusedMountPoints,
   sweepStaleNamespaces,
 } from "./netns.js";
 import type { AgentRequest, AgentResponse, AppBehaviour, AppConfig, AppCounts } from "./protocol.js";
@@ -121,7 +120,6 @@ export interface Mesh {
 interface Run {
   children: Set<ChildProcess>;
   namespaces: string[];
-  createdMountPoints: string[];
   workDir: string;
   done: boolean;
 }
@@ -161,8 +159,7 @@ function teardownSync(run: Run): string[] {
     if (problem) problems.push(problem);
   }
   removeEmptyDir(ETC_NETNS);
-  // Mount points are shared by every run: removed only when no run has namespaces any more.
-  if (!listNamespaces().some((n) => n.startsWith(NAMESPACE_PREFIX))) for (const dir of run.createdMountPoints) removeEmptyDir(dir);
+  removeUnusedMountPoints();
   if (!process.env.LIGHTSUB_KEEP_MESH) rmSync(run.workDir, { recursive: true, force: true });
   liveRuns.delete(run);
   if (liveRuns.size === 0) {
@@ -312,13 +309,14 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const started = Date.now();
   const deadline = started + (options.deadlineMs ?? 150_000);
   const emit = options.onEvent ?? (() => {});
+  const deadlineText = (what: string) => `mesh start: deadline of ${options.deadlineMs ?? 150_000} ms passed while ${what}`;
   const checkDeadline = (what: string) => {
-    if (Date.now() > deadline) throw new Error(`mesh start: deadline of ${options.deadlineMs ?? 150_000} ms passed while ${what}`);
+    if (Date.now() > deadline) throw new Error(deadlineText(what));
   };
 
   sweepStaleNamespaces();
   const workDir = mkdtempSync(join(tmpdir(), "lightsub-mesh-"));
-  const run: Run = { children: new Set(), namespaces: [], createdMountPoints: [], workDir, done: false };
+  const run: Run = { children: new Set(), namespaces: [], workDir, done: false };
   register(run);
   const k = ++runCounter;
   const nsName = (what: string) => namespaceName(process.pid, `${k}-${what}`);
@@ -348,7 +346,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
         mountRoots.add(v.target.split("/")[2]!);
       }
     }
-    for (const root of mountRoots) if (ensureMountPoint(root, true)) run.createdMountPoints.push(join("/etc", root));
+    for (const root of mountRoots) ensureMountPoint(root);
 
     const instances: MeshInstance[] = plan.instances.map((p, i) => {
       const mounts = new Map(p.volumes.map((v) => [v.target, v.source]));
@@ -449,7 +447,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
         });
         appsByName.set(inst.name, child);
         emit({ kind: "process", what: "app", instance: inst.name, pid: child.pid ?? -1 });
-        await firstLine(child, deadline, () => `app of ${inst.name}: ${exitText(child) ?? "no ready line"}\n${tail(logFile)}`);
+        await firstLine(child, deadline, () => `app of ${inst.name}: ${exitText(child) ?? "no ready line"}\n${tail(logFile)}`, deadlineText);
       }),
     );
 
@@ -458,7 +456,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const agentChild = spawnIn(run, clientNs, process.execPath, ["--import", "tsx", join(HERE, "agent.ts")], { logFile: agentLog, ipc: true });
     emit({ kind: "process", what: "agent", instance: "client", pid: agentChild.pid ?? -1 });
     const agent = new AgentClient(agentChild);
-    await agent.ready(deadline, () => `client agent: ${exitText(agentChild) ?? "not ready"}\n${tail(agentLog)}`);
+    await agent.ready(deadline, () => `client agent: ${exitText(agentChild) ?? "not ready"}\n${tail(agentLog)}`, deadlineText);
 
     const controlUrl = (inst: MeshInstance, path: string) => `http://${inst.address}:${inst.controlPort}${path}`;
     const adminOf = (inst: MeshInstance, path: string, method = "GET") =>
@@ -591,10 +589,10 @@ function startWaves(instances: MeshInstance[]): MeshInstance[][] {
   return waves;
 }
 
-async function firstLine(child: ChildProcess, deadline: number, why: () => string): Promise<string> {
+async function firstLine(child: ChildProcess, deadline: number, why: () => string, late: (what: string) => string): Promise<string> {
   return new Promise<string>((resolvePromise, reject) => {
     let buffer = "";
-    const timer = setTimeout(() => finish(new Error(`timed out: ${why()}`)), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(() => finish(new Error(late(`waiting for the ${why()}`))), Math.max(0, deadline - Date.now()));
     const onData = (chunk: string) => {
       buffer += chunk;
       const at = buffer.indexOf("\n");
@@ -635,10 +633,11 @@ class AgentClient {
     });
   }
 
-  async ready(deadline: number, why: () => string): Promise<void> {
+  async ready(deadline: number, why: () => string, late: (what: string) => string): Promise<void> {
     const timeout = sleep(Math.max(0, deadline - Date.now())).then(() => "timeout" as const);
     const exited = new Promise<"exit">((r) => this.child.once("exit", () => r("exit")));
     const result = await Promise.race([this.readyPromise.then(() => "ready" as const), timeout, exited]);
+    if (result === "timeout") throw new Error(late(`waiting for the ${why()}`));
     if (result !== "ready") throw new Error(why());
   }
 

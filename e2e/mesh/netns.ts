@@ -15,12 +15,14 @@
  * on the host (ensureMountPoint); that is the only change outside /etc/netns.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 /** Every namespace (and /etc/netns directory) of a mesh run starts with this. */
 export const NAMESPACE_PREFIX = "lsb-";
 export const ETC_NETNS = "/etc/netns";
+/** The /etc mount points runs created (one path a line), so that the last run, or a sweep, removes them. */
+export const MOUNT_POINT_RECORD = "/run/lightsub-mesh-mount-points";
 
 const OWNED = /^lsb-(\d+)-/;
 
@@ -115,6 +117,7 @@ export function sweepStaleNamespaces(): string[] {
   }
   for (const name of stale) destroyNamespace(name);
   removeEmptyDir(ETC_NETNS);
+  removeUnusedMountPoints();
   return [...stale];
 }
 
@@ -127,15 +130,27 @@ export function otherRunsAlive(exceptPid: number): boolean {
 }
 
 /**
- * Makes /etc/<entry> exist so `ip netns exec` can bind /etc/netns/<ns>/<entry>
- * over it; returns true when it had to create it (the caller removes it again).
+ * Makes the directory /etc/<entry> exist so `ip netns exec` can bind
+ * /etc/netns/<ns>/<entry> over it. One it creates is recorded in
+ * MOUNT_POINT_RECORD and removed by removeUnusedMountPoints.
  */
-export function ensureMountPoint(entry: string, directory: boolean): boolean {
+export function ensureMountPoint(entry: string): void {
   const path = join("/etc", entry);
-  if (existsSync(path)) return false;
-  if (directory) mkdirSync(path);
-  else throw new NetnsError(`/etc/${entry} does not exist and only directories are created as mount points`);
-  return true;
+  if (existsSync(path)) return;
+  appendFileSync(MOUNT_POINT_RECORD, `${path}\n`); // recorded first: a crash right after still gets it removed
+  mkdirSync(path);
+}
+
+/**
+ * Once no run has a namespace any more, removes the (empty) mount points runs
+ * created. Mount points are shared by all runs, so the last one out, or the
+ * sweep after a killed run, does it.
+ */
+export function removeUnusedMountPoints(): void {
+  if (!existsSync(MOUNT_POINT_RECORD)) return;
+  if (listNamespaces().some((n) => n.startsWith(NAMESPACE_PREFIX))) return;
+  for (const path of new Set(readFileSync(MOUNT_POINT_RECORD, "utf8").split("\n").filter((p) => p.startsWith("/etc/")))) removeEmptyDir(path);
+  rmSync(MOUNT_POINT_RECORD, { force: true });
 }
 
 export function removeEmptyDir(path: string): void {
