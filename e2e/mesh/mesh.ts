@@ -145,6 +145,14 @@ function register(run: Run): void {
   liveRuns.add(run);
 }
 
+/**
+ * Tears down every mesh of this process at once, including one still
+ * starting (its startMesh then fails): the afterAll safety net.
+ */
+export function stopAllMeshes(): void {
+  for (const run of [...liveRuns]) teardownSync(run);
+}
+
 /** Removes everything of a run at once, synchronously (it also runs in signal and exit handlers). */
 function teardownSync(run: Run): string[] {
   if (run.done) return [];
@@ -283,6 +291,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs `command` in namespace `ns`, dying with this process (setpriv --pdeathsig). */
 function spawnIn(run: Run, ns: string, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logFile: string; ipc?: boolean }): ChildProcess {
+  if (run.done) throw new Error("the mesh was torn down while it started");
   const fd = openSync(options.logFile, "a");
   const child = spawn("ip", ["netns", "exec", ns, "setpriv", "--pdeathsig", "KILL", "--", command, ...args], {
     stdio: options.ipc ? ["ignore", "pipe", fd, "ipc"] : ["ignore", "pipe", fd],
@@ -311,6 +320,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const emit = options.onEvent ?? (() => {});
   const deadlineText = (what: string) => `mesh start: deadline of ${options.deadlineMs ?? 150_000} ms passed while ${what}`;
   const checkDeadline = (what: string) => {
+    if (run.done) throw new Error(`the mesh was torn down while ${what}`);
     if (Date.now() > deadline) throw new Error(deadlineText(what));
   };
 
@@ -386,6 +396,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const hub = nsName("hub");
     const clientNs = nsName("client");
     const addNamespace = (name: string) => {
+      if (run.done) throw new Error("the mesh was torn down while it started");
       run.namespaces.push(name); // registered first: a failure half-way still removes it
       ip("netns", "add", name);
       emit({ kind: "namespace", name });

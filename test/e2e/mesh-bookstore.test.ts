@@ -8,7 +8,7 @@
  * Run alone: npm run test:mesh.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startMesh, type Mesh } from "../../e2e/mesh/mesh.js";
+import { startMesh, stopAllMeshes, type Mesh } from "../../e2e/mesh/mesh.js";
 import { appDelta, checkMetricsPresent, settledAgreement, snapshot } from "../../e2e/mesh/observe.js";
 import { SCHEDULING_HEADER, SPOOF_INSTRUCTION_HEADER, type AppReply } from "../../e2e/mesh/protocol.js";
 import { ENVOY_CONFIG_IN_CONTAINER } from "../../compiler/output/compose.js";
@@ -71,6 +71,7 @@ describeWithMesh("bookstore mesh in network namespaces", (envoy) => {
   }, 120_000);
   afterAll(async () => {
     await mesh?.stop();
+    stopAllMeshes(); // a start that outlived beforeAll's timeout
   }, 30_000);
 
   it("runs every sidecar of the compose file, each in its namespace with compose's names and mounts", async () => {
