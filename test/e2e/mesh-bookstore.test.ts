@@ -90,6 +90,11 @@ describeWithMesh("bookstore mesh in network namespaces", (envoy) => {
     const dump = await mesh.admin("frontend", "/config_dump");
     expect(dump.body).toContain('"filename": "/etc/lightsub/lightsub.wasm"');
     expect(mesh.pids().length).toBe(31); // 15 apps, 15 Envoys, the client agent
+    // catalog (grpc) is health-checked by frontend's sidecar through its own sidecar: the h2c app said SERVING.
+    for (const name of ["catalog-1", "catalog-2"]) expect((await mesh.counts(name)).healthChecks, name).toBeGreaterThan(0);
+    const clusters = (await mesh.admin("frontend", "/clusters")).body;
+    expect(clusters).toMatch(/^catalog_ep0::.*::health_flags::healthy$/m);
+    expect(clusters).toMatch(/^catalog_ep1::.*::health_flags::healthy$/m);
   });
 
   it("serves requests from the edge through two and three sidecars, and the metrics equal what the apps counted", async () => {
