@@ -74,6 +74,13 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Waits up to `timeoutMs` for the processes to be gone (a killed child is reaped a moment later); returns those still alive. */
+export async function waitGone(pids: readonly number[], timeoutMs = 5_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return pids.filter(isAlive);
+}
+
 /**
  * Removes one namespace completely: SIGKILLs every process still in it, deletes
  * it and its /etc/netns directory. Never throws (it runs in teardown paths);

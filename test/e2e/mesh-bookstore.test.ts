@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startMesh, stopAllMeshes, type Mesh } from "../../e2e/mesh/mesh.js";
+import { listNamespaces, namespaceName, waitGone } from "../../e2e/mesh/netns.js";
 import { appDelta, checkMetricsPresent, settledAgreement, snapshot } from "../../e2e/mesh/observe.js";
 import { SCHEDULING_HEADER, SPOOF_INSTRUCTION_HEADER, type AppReply } from "../../e2e/mesh/protocol.js";
 import { ENVOY_CONFIG_IN_CONTAINER } from "../../compiler/output/compose.js";
@@ -70,8 +71,12 @@ describeWithMesh("bookstore mesh in network namespaces", (envoy) => {
     mesh = await startMesh({ envoy, policyFile: POLICY, deadlineMs: 100_000 });
   }, 120_000);
   afterAll(async () => {
+    const pids = mesh?.pids() ?? [];
     await mesh?.stop();
     stopAllMeshes(); // a start that outlived beforeAll's timeout
+    // Nothing of the mesh is left: no namespace of this process, no process.
+    expect(listNamespaces().filter((n) => n.startsWith(namespaceName(process.pid, "")))).toEqual([]);
+    expect(await waitGone(pids)).toEqual([]);
   }, 30_000);
 
   it("runs every sidecar of the compose file, each in its namespace with compose's names and mounts", async () => {

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { ETC_NETNS, isAlive, listNamespaces, MOUNT_POINT_RECORD, NAMESPACE_PREFIX, sweepStaleNamespaces } from "../../e2e/mesh/netns.js";
+import { ETC_NETNS, isAlive, listNamespaces, MOUNT_POINT_RECORD, NAMESPACE_PREFIX, sweepStaleNamespaces, waitGone } from "../../e2e/mesh/netns.js";
 import { describeWithMesh } from "../support/mesh-gate.js";
 
 const POLICY = "test/fixtures/mesh/chain.yaml";
@@ -86,9 +86,7 @@ const ownedBy = (pid: number) => listNamespaces().filter((n) => n.startsWith(`${
 
 /** Nothing of the run remains: namespaces, their /etc/netns directories, processes. */
 async function expectNothingLeft(w: Watched): Promise<void> {
-  // A killed process can take a moment to be reaped.
-  for (let i = 0; i < 50 && w.pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
-  expect(w.pids.filter(isAlive), "processes still running").toEqual([]);
+  expect(await waitGone(w.pids), "processes still running").toEqual([]);
   expect(ownedBy(w.child.pid!)).toEqual([]);
   expect(w.namespaces.filter((ns) => existsSync(join(ETC_NETNS, ns)))).toEqual([]);
   // With no other run going, the mount points created for the run are gone too.
@@ -142,8 +140,7 @@ describeWithMesh("whole-mesh teardown", () => {
     await w.until((x) => x.up !== undefined);
     w.child.kill("SIGKILL");
     expect((await w.exit).signal).toBe("SIGKILL");
-    for (let i = 0; i < 50 && w.pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(w.pids.filter(isAlive)).toEqual([]);
+    expect(await waitGone(w.pids)).toEqual([]); // setpriv --pdeathsig
     expect(ownedBy(w.child.pid!).length).toBe(6); // nothing could remove them…
     expect(sweepStaleNamespaces()).toEqual(expect.arrayContaining(w.namespaces)); // …until the next start sweeps
     await expectNothingLeft(w);
