@@ -1,0 +1,70 @@
+/** What the mesh harness (mesh.ts) and the per-instance app (app.ts) agree on. */
+export { SCHEDULING_HEADER } from "../../compiler/model.js";
+export { INJECTED_FAILURE_HEADER } from "../../test/support/upstream-server.js";
+
+export interface AppConfig {
+  instance: string;
+  service: string;
+  port: number;
+  /** h2c for services whose sidecar dials the app with HTTP/2 (protocol http2 or grpc). */
+  protocol: "http1" | "h2c";
+  controlPort: number;
+  adminPort: number;
+  /** Called services, each reached at http://<service>:<port>. */
+  calls: Array<{ service: string; port: number }>;
+}
+
+export interface AppBehaviour {
+  latencyMs: number;
+  failureRate: number;
+}
+
+export interface AppCounts {
+  /** Requests that were not health checks. */
+  requests: number;
+  healthChecks: number;
+  injectedFailures: number;
+  /** Requests that arrived carrying x-lightsub-endpoint. */
+  schedulingHeaderSeen: number;
+  /** Outgoing calls on which this app put a spoofed x-lightsub-endpoint. */
+  spoofSent: number;
+  /** Requests per `session` cookie value. */
+  sessions: Record<string, number>;
+}
+
+export interface CallReply {
+  status: number;
+  reply?: AppReply;
+  error?: string;
+}
+
+export interface AppReply {
+  instance: string;
+  service: string;
+  injected?: boolean;
+  calls: Record<string, CallReply>;
+}
+
+/** Request header: `service=value,…`, the x-lightsub-endpoint value an app puts on its call to that service. Forwarded downstream. */
+export const SPOOF_INSTRUCTION_HEADER = "x-mesh-spoof";
+export const GRPC_HEALTH_PATH = "/grpc.health.v1.Health/Check";
+
+
+/** Test process → client agent (IPC). */
+export interface AgentRequest {
+  id: number;
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+}
+
+/** Client agent → test process; status 0 and `error` when no response came. The agent's first message (id -1) says it is ready. */
+export interface AgentResponse {
+  id: number;
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  error?: string;
+}
