@@ -6,11 +6,10 @@
 import { Envoy, type CompiledModule, type Stream, type Vm } from "../host/index.js";
 import { EnvoyConfigError, arrayField, boolField, field, httpConnectionManager, stringField, typedConfig, type Json } from "./envoy-json.js";
 import type { HeaderPairs } from "./route-table.js";
+import { REASON_HEADER } from "../compiler/model.js";
 
 const utf8 = new TextEncoder();
 const WASM_FILTER_TYPE = "envoy.extensions.filters.http.wasm.v3.Wasm";
-/** The header the filter's local replies name their reason in (docs/design.md). */
-const REASON_HEADER = "x-lightsub-reason";
 
 export interface WasmFilterConfig {
   pluginJson: string;

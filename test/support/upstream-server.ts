@@ -6,9 +6,11 @@
  * the scheduler's shares against. Its behaviour can change while it runs
  * (`set`: a failing endpoint heals, a fast one turns slow), and it can hold
  * requests open until told to answer them (`hold` / `release`: a loaded
- * endpoint).
+ * endpoint). It can answer a request its own way (`respond`), speak h2c
+ * instead of HTTP/1.1, and lists every request it saw (`seen`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 
 /** Response header naming the upstream that answered (its endpoint stat). */
@@ -35,6 +37,31 @@ export interface UpstreamOptions extends UpstreamBehaviour {
   random?: () => number;
   /** Hold every request open (no answer) until `release()`; default false. */
   hold?: boolean;
+  /** "h2c": HTTP/2 without TLS (prior knowledge, what Envoy's http2 upstreams speak) instead of HTTP/1.1. */
+  protocol?: "http1" | "h2c";
+  /** Per-request answer: overrides the status, latency or headers for this request (undefined: the usual answer). */
+  respond?: (request: SeenRequest) => UpstreamAnswer | undefined;
+}
+
+/** What an upstream saw of one request. */
+export interface SeenRequest {
+  /** 0-based arrival index. */
+  index: number;
+  method: string;
+  path: string;
+  /** "1.1" or "2.0". */
+  httpVersion: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** performance.now() at arrival. */
+  atMs: number;
+}
+
+/** A per-request answer from `respond` (a status set here is not an injected failure). */
+export interface UpstreamAnswer {
+  status?: number;
+  latencyMs?: number;
+  headers?: Record<string, string>;
+  body?: string;
 }
 
 /** What `set` can change while the server runs; it applies to requests that arrive afterwards. */
@@ -64,10 +91,18 @@ export interface UpstreamServer {
   inFlight(): number;
   /** Requests held open now (see `hold`). */
   held(): number;
-  /** Answers every held request now (200, or an injected 503 by the failure rate they arrived with); returns how many. */
-  release(): number;
+  /**
+   * Answers held requests now (200, or an injected 503 by the failure rate they
+   * arrived with): the `count` held longest, default all; returns how many.
+   */
+  release(count?: number): number;
+  /** Every request seen so far, in arrival order. */
+  seen(): SeenRequest[];
   close(): Promise<void>;
 }
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type AnyResponse = ServerResponse | Http2ServerResponse;
 
 export async function startUpstream(options: UpstreamOptions): Promise<UpstreamServer> {
   const { name } = options;
@@ -78,24 +113,37 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
   const counts: UpstreamCounts = { requests: 0, injectedFailures: 0, schedulingHeaderSeen: 0, maxInFlight: 0 };
   let inFlight = 0;
   const pending = new Set<NodeJS.Timeout>();
-  /** Held requests: each answers when called. */
+  /** Held requests, longest held first: each answers when called. */
   const heldAnswers = new Set<() => void>();
+  const seen: SeenRequest[] = [];
 
-  const answer = (req: IncomingMessage, res: ServerResponse) => {
+  const answer = (req: AnyRequest, res: AnyResponse) => {
+    const request: SeenRequest = {
+      index: seen.length,
+      method: req.method ?? "",
+      path: req.url ?? "",
+      httpVersion: req.httpVersion,
+      headers: { ...req.headers },
+      atMs: performance.now(),
+    };
+    seen.push(request);
     counts.requests++;
     counts.maxInFlight = Math.max(counts.maxInFlight, ++inFlight);
     if (req.headers[SCHEDULING_HEADER] !== undefined) counts.schedulingHeaderSeen++;
-    const fail = random() < failureRate;
+    const custom = options.respond?.(request);
+    const fail = custom?.status === undefined && random() < failureRate;
     req.resume(); // drain any body; the answer does not depend on it
     const respond = () => {
       inFlight--;
       if (fail) counts.injectedFailures++;
-      res.writeHead(fail ? 503 : 200, {
+      const status = custom?.status ?? (fail ? 503 : 200);
+      res.writeHead(status, {
         "content-type": "text/plain",
         [UPSTREAM_HEADER]: name,
         ...(fail ? { [INJECTED_FAILURE_HEADER]: "1" } : {}),
+        ...custom?.headers,
       });
-      res.end(fail ? "injected failure\n" : "ok\n");
+      res.end(custom?.body ?? (fail ? "injected failure\n" : status === 200 ? "ok\n" : `status ${status}\n`));
     };
     if (hold) {
       const release = () => {
@@ -112,12 +160,21 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
     const timer = setTimeout(() => {
       pending.delete(timer);
       respond();
-    }, latencyMs);
+    }, custom?.latencyMs ?? latencyMs);
     pending.add(timer);
   };
 
-  const server = createServer(answer);
-  server.keepAliveTimeout = 30_000;
+  const sessions = new Set<Http2Session>();
+  const h2c = options.protocol === "h2c";
+  const server = h2c ? createH2cServer(answer) : createServer(answer);
+  if (h2c) {
+    server.on("session", (session: Http2Session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
+  } else {
+    (server as ReturnType<typeof createServer>).keepAliveTimeout = 30_000;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
@@ -140,18 +197,21 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
     },
     inFlight: () => inFlight,
     held: () => heldAnswers.size,
-    release() {
-      const answers = [...heldAnswers];
+    release(count = heldAnswers.size) {
+      const answers = [...heldAnswers].slice(0, count);
       for (const respond of answers) respond();
       return answers.length;
     },
+    seen: () => seen.map((r) => ({ ...r })),
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const timer of pending) clearTimeout(timer);
         pending.clear();
         heldAnswers.clear();
         server.close(() => resolve());
-        server.closeAllConnections(); // keep-alive connections from Envoy would hold close() open
+        // Keep-alive connections (HTTP/1) and sessions (HTTP/2) from Envoy would hold close() open.
+        if (h2c) for (const session of sessions) session.destroy();
+        else (server as ReturnType<typeof createServer>).closeAllConnections();
       });
       return closing;
     },
