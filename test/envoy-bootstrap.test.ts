@@ -250,7 +250,7 @@ describe("clusters", () => {
       });
       expect(c.outlier_detection).toMatchObject({ consecutive_5xx: 5, interval: "10s", base_ejection_time: "30s", max_ejection_percent: 50 });
       expect(c.health_checks).toEqual([
-        { timeout: "1s", interval: "5s", unhealthy_threshold: 3, healthy_threshold: 2, http_health_check: { path: "/healthz" } },
+        { timeout: "1s", interval: "5s", no_traffic_interval: "5s", unhealthy_threshold: 3, healthy_threshold: 2, http_health_check: { path: "/healthz" } },
       ]);
     }
   });

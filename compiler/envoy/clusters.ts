@@ -148,11 +148,17 @@ function outlierDetection(od: OutlierDetectionModel, singleHost: boolean): JsonO
  * HTTP check on the path for http and http2 (HTTP/2 codec for http2); for grpc
  * the standard grpc.health.v1 check of the whole server, since a gRPC server
  * answers any path with :status 200 and a plain HTTP check would always pass.
+ * `no_traffic_interval` is the policy's interval too: Envoy otherwise checks a
+ * cluster that has carried no traffic only every 60 s, and an endpoint
+ * cluster whose host failed a check gets no traffic (no healthy upstream), so
+ * it would stay down a minute whatever `interval` says (measured on Envoy 1.40,
+ * test/e2e/protocols.test.ts).
  */
 function healthCheck(hc: HealthCheckModel, protocol: Protocol): JsonObject {
   const check: JsonObject = {
     timeout: duration(hc.timeoutMs),
     interval: duration(hc.intervalMs),
+    no_traffic_interval: duration(hc.intervalMs),
     unhealthy_threshold: hc.unhealthyThreshold,
     healthy_threshold: hc.healthyThreshold,
   };

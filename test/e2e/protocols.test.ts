@@ -1,0 +1,212 @@
+/**
+ * `protocol: http2` and `protocol: grpc` services on Envoy 1.40 through the
+ * real filter: HTTP/2 (h2c) upstreams, a real gRPC server and client
+ * (@grpc/grpc-js), gRPC status propagation and the gRPC health check
+ * (grpc.health.v1, served by grpc-health-check) the compiler emits for
+ * `connector.healthCheck` on a grpc service.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
+import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../support/upstream-server.js";
+import { describeWithEnvoy } from "../support/real-envoy.js";
+
+const GRPC_PORTS = [26311, 26312];
+const H2_PORTS = [26301, 26302];
+
+const policy = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: protocols }
+spec:
+  sidecar: { adminPort: 26931 }
+  services:
+    - name: client
+      port: 26380
+      meshPort: 26306
+      endpoints: [{ address: 127.0.0.1, port: 26306 }]
+      calls: [search, users]
+    - name: search
+      port: 26390
+      protocol: http2
+      endpoints: [{ address: 127.0.0.1, port: ${H2_PORTS[0]} }, { address: 127.0.0.1, port: ${H2_PORTS[1]} }]
+      scheduler: { strategy: round_robin }
+    - name: users
+      port: 26391
+      protocol: grpc
+      endpoints: [{ address: 127.0.0.1, port: ${GRPC_PORTS[0]} }, { address: 127.0.0.1, port: ${GRPC_PORTS[1]} }]
+      scheduler: { strategy: round_robin }
+      connector:
+        timeout: 5s
+        healthCheck: { path: /grpc.health.v1.Health/Check, interval: 200ms, timeout: 1s, unhealthyThreshold: 1, healthyThreshold: 1 }
+`;
+
+// A unary echo service with JSON messages: grpc-js takes any serializer, so
+// the test needs no .proto file.
+interface EchoRequest {
+  n: number;
+  /** Answer with this gRPC status code instead of OK. */
+  fail?: number;
+}
+interface EchoReply {
+  n: number;
+  server: string;
+}
+const json = {
+  serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
+  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString("utf8")) as unknown,
+};
+const echoService = {
+  call: {
+    path: "/lightsub.test.Echo/Call",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: json.serialize,
+    requestDeserialize: json.deserialize as (bytes: Buffer) => EchoRequest,
+    responseSerialize: json.serialize,
+    responseDeserialize: json.deserialize as (bytes: Buffer) => EchoReply,
+  },
+} satisfies grpc.ServiceDefinition;
+const EchoClient = grpc.makeGenericClientConstructor(echoService, "Echo");
+
+interface GrpcEndpoint {
+  name: string;
+  port: number;
+  server: grpc.Server;
+  health: HealthImplementation;
+  calls: number;
+}
+
+async function startGrpcEndpoint(name: string, port: number): Promise<GrpcEndpoint> {
+  const server = new grpc.Server();
+  const endpoint: GrpcEndpoint = { name, port, server, health: new HealthImplementation({ "": "SERVING" }), calls: 0 };
+  server.addService(echoService, {
+    call: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
+      endpoint.calls++;
+      if (call.request.fail !== undefined) {
+        callback({ code: call.request.fail, details: `refused by ${name}` });
+        return;
+      }
+      callback(null, { n: call.request.n, server: name });
+    },
+  });
+  endpoint.health.addToServer(server);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
+  return endpoint;
+}
+
+function unary(client: grpc.Client, request: EchoRequest): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    (client as unknown as Record<string, Function>).call!(request, { deadline: Date.now() + 5_000 }, (error: grpc.ServiceError | null, reply: EchoReply) =>
+      error ? reject(error) : resolve(reply),
+    );
+  });
+}
+
+/** Envoy's active health-check verdict on each host of the sidecar's clusters whose port is `port`. */
+async function hcFailed(sidecar: LiveSidecar, port: number): Promise<boolean[]> {
+  const body = JSON.parse(await sidecar.admin("/clusters?format=json", "GET")) as {
+    cluster_statuses: Array<{ name: string; host_statuses?: Array<{ address: { socket_address: { port_value: number } }; health_status: Record<string, unknown> }> }>;
+  };
+  return body.cluster_statuses
+    .flatMap((c) => c.host_statuses ?? [])
+    .filter((h) => h.address.socket_address.port_value === port)
+    .map((h) => h.health_status.failed_active_health_check === true);
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+afterAll(stopAllSidecars);
+
+describeWithEnvoy("HTTP/2 and gRPC upstreams on a real Envoy", (envoy) => {
+  let sidecar: LiveSidecar;
+  let h2: UpstreamServer[] = [];
+  let grpcEndpoints: GrpcEndpoint[] = [];
+  let client: grpc.Client;
+
+  beforeAll(async () => {
+    h2 = await Promise.all(H2_PORTS.map((port, i) => startUpstream({ name: `h2-${i}`, latencyMs: 1, failureRate: 0, port, protocol: "h2c" })));
+    grpcEndpoints = await Promise.all(GRPC_PORTS.map((port, i) => startGrpcEndpoint(`grpc-${i}`, port)));
+    sidecar = await startSidecar({ envoy, policy, service: "client" });
+    // Hosts of health-checked clusters count as healthy once a check passed.
+    for (const e of grpcEndpoints) await until(`${e.name} healthy`, async () => (await hcFailed(sidecar, e.port)).every((f) => !f));
+    client = new EchoClient(`127.0.0.1:${sidecar.view.destinations.find((d) => d.service === "users")!.listenerPort}`, grpc.credentials.createInsecure());
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.close();
+    await sidecar?.stop();
+    await Promise.all(h2.map((u) => u.close()));
+    for (const e of grpcEndpoints) e.server.forceShutdown();
+  });
+
+  it("protocol http2: an HTTP/1.1 caller's requests reach h2c upstreams over HTTP/2, spread round robin", async () => {
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) {
+      const response = await fetch(sidecar.url("search", `/q/${i}`));
+      expect(response.status).toBe(200);
+      const who = response.headers.get(UPSTREAM_HEADER)!;
+      seen[who] = (seen[who] ?? 0) + 1;
+      await response.text();
+    }
+    expect(seen).toEqual({ "h2-0": 10, "h2-1": 10 });
+    const requests = h2.flatMap((u) => u.seen());
+    expect(requests).toHaveLength(20);
+    for (const r of requests) expect(r.httpVersion).toBe("2.0");
+    // The scheduling header never leaves the sidecar, whatever the protocol.
+    for (const u of h2) expect(u.counts().schedulingHeaderSeen).toBe(0);
+  }, 30_000);
+
+  describe("protocol grpc", () => {
+    it("unary calls through the sidecar are spread round robin over the gRPC servers", async () => {
+      const before = grpcEndpoints.map((e) => e.calls);
+      const replies = [];
+      for (let n = 0; n < 20; n++) replies.push(await unary(client, { n }));
+      expect(replies.map((r) => r.n)).toEqual([...Array(20).keys()]);
+      const byServer = replies.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.server]: (acc[r.server] ?? 0) + 1 }), {});
+      expect(byServer).toEqual({ "grpc-0": 10, "grpc-1": 10 });
+      expect(grpcEndpoints.map((e, i) => e.calls - before[i]!)).toEqual([10, 10]);
+    }, 30_000);
+
+    it("a gRPC error status and message propagate to the caller unchanged", async () => {
+      for (const code of [grpc.status.NOT_FOUND, grpc.status.PERMISSION_DENIED, grpc.status.RESOURCE_EXHAUSTED]) {
+        const error = await unary(client, { n: 1, fail: code }).then(
+          () => undefined,
+          (e: grpc.ServiceError) => e,
+        );
+        expect(error?.code).toBe(code);
+        expect(error?.details).toMatch(/^refused by grpc-[01]$/);
+      }
+    }, 30_000);
+
+    it("the gRPC health check: a server answering NOT_SERVING is marked failed by Envoy, and healthy again once SERVING", async () => {
+      const [healthy, sick] = grpcEndpoints as [GrpcEndpoint, GrpcEndpoint];
+      // Every cluster holding each endpoint (aggregate and per-endpoint) checks it.
+      expect((await hcFailed(sidecar, sick.port)).length).toBeGreaterThan(0);
+      sick.health.setStatus("", "NOT_SERVING");
+      try {
+        await until("the NOT_SERVING endpoint marked failed", async () => (await hcFailed(sidecar, sick.port)).every((f) => f));
+        expect((await hcFailed(sidecar, healthy.port)).every((f) => !f)).toBe(true);
+      } finally {
+        sick.health.setStatus("", "SERVING");
+      }
+      // Back within a few 200 ms intervals, traffic or not: the compiler sets
+      // no_traffic_interval to the interval (Envoy's default would be 60 s).
+      const back = performance.now();
+      await until("the endpoint healthy again", async () => (await hcFailed(sidecar, sick.port)).every((f) => !f));
+      expect(performance.now() - back).toBeLessThan(5_000);
+      const checks = [...(await sidecar.stats("health_check.success"))]
+        .filter(([name]) => name.startsWith("cluster."))
+        .reduce((sum, [, v]) => sum + v, 0);
+      expect(checks).toBeGreaterThan(0);
+    }, 30_000);
+  });
+});
