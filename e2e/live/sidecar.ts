@@ -149,6 +149,13 @@ export async function startSidecar(options: SidecarOptions): Promise<LiveSidecar
   running.add(sidecar);
   try {
     await waitReady(view.adminPort, { timeoutMs: options.readyTimeoutMs ?? 30_000, failure: () => exit });
+    // A stale Envoy on the same admin port would answer /ready while this one
+    // fails to bind and exits: make sure the admin is this process's.
+    const info = (await (await fetch(`http://127.0.0.1:${view.adminPort}/server_info`)).json()) as {
+      command_line_options?: { config_path?: string };
+    };
+    const configPath = info.command_line_options?.config_path;
+    if (configPath !== runFile) throw new Error(`admin 127.0.0.1:${view.adminPort} belongs to another Envoy (config ${configPath ?? "unknown"})`);
   } catch (error) {
     const log = readLog();
     await sidecar.stop();

@@ -13,6 +13,8 @@ import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../support/
 import { describeWithEnvoy } from "../support/real-envoy.js";
 
 const GRPC_PORTS = [26311, 26312];
+/** Second ports of the same gRPC servers (two services may not share an endpoint address). */
+const GRPC_RETRY_PORTS = [26313, 26314];
 const H2_PORTS = [26301, 26302];
 
 const policy = `apiVersion: lightsub/v1
@@ -25,12 +27,14 @@ spec:
       port: 26380
       meshPort: 26306
       endpoints: [{ address: 127.0.0.1, port: 26306 }]
-      calls: [search, users]
+      calls: [search, users, users-retry]
     - name: search
       port: 26390
       protocol: http2
       endpoints: [{ address: 127.0.0.1, port: ${H2_PORTS[0]} }, { address: 127.0.0.1, port: ${H2_PORTS[1]} }]
       scheduler: { strategy: round_robin }
+      connector:
+        healthCheck: { path: /ready, interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1 }
     - name: users
       port: 26391
       protocol: grpc
@@ -38,7 +42,13 @@ spec:
       scheduler: { strategy: round_robin }
       connector:
         timeout: 5s
-        healthCheck: { path: /grpc.health.v1.Health/Check, interval: 200ms, timeout: 1s, unhealthyThreshold: 1, healthyThreshold: 1 }
+        healthCheck: { path: /grpc.health.v1.Health/Check, interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1 }
+    # The same gRPC servers on their second ports, called with retries on the gRPC status UNAVAILABLE.
+    - name: users-retry
+      port: 26392
+      protocol: grpc
+      endpoints: [{ address: 127.0.0.1, port: ${GRPC_RETRY_PORTS[0]} }, { address: 127.0.0.1, port: ${GRPC_RETRY_PORTS[1]} }]
+      connector: { timeout: 5s, retries: { attempts: 2, on: [unavailable] } }
 `;
 
 // A unary echo service with JSON messages: grpc-js takes any serializer, so
@@ -77,7 +87,7 @@ interface GrpcEndpoint {
   calls: number;
 }
 
-async function startGrpcEndpoint(name: string, port: number): Promise<GrpcEndpoint> {
+async function startGrpcEndpoint(name: string, port: number, secondPort: number): Promise<GrpcEndpoint> {
   const server = new grpc.Server();
   const endpoint: GrpcEndpoint = { name, port, server, health: new HealthImplementation({ "": "SERVING" }), calls: 0 };
   server.addService(echoService, {
@@ -91,9 +101,11 @@ async function startGrpcEndpoint(name: string, port: number): Promise<GrpcEndpoi
     },
   });
   endpoint.health.addToServer(server);
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-  );
+  for (const p of [port, secondPort]) {
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${p}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+  }
   return endpoint;
 }
 
@@ -131,18 +143,36 @@ describeWithEnvoy("HTTP/2 and gRPC upstreams on a real Envoy", (envoy) => {
   let h2: UpstreamServer[] = [];
   let grpcEndpoints: GrpcEndpoint[] = [];
   let client: grpc.Client;
+  let retryClient: grpc.Client;
+  /** h2c endpoint names whose /ready answers 503. */
+  const notReady = new Set<string>();
+  const isCall = (path: string) => path !== "/ready";
 
   beforeAll(async () => {
-    h2 = await Promise.all(H2_PORTS.map((port, i) => startUpstream({ name: `h2-${i}`, latencyMs: 1, failureRate: 0, port, protocol: "h2c" })));
-    grpcEndpoints = await Promise.all(GRPC_PORTS.map((port, i) => startGrpcEndpoint(`grpc-${i}`, port)));
+    h2 = await Promise.all(
+      H2_PORTS.map((port, i) =>
+        startUpstream({
+          name: `h2-${i}`,
+          latencyMs: 1,
+          failureRate: 0,
+          port,
+          protocol: "h2c",
+          respond: (r) => (r.path === "/ready" && notReady.has(`h2-${i}`) ? { status: 503 } : undefined),
+        }),
+      ),
+    );
+    grpcEndpoints = await Promise.all(GRPC_PORTS.map((port, i) => startGrpcEndpoint(`grpc-${i}`, port, GRPC_RETRY_PORTS[i]!)));
     sidecar = await startSidecar({ envoy, policy, service: "client" });
     // Hosts of health-checked clusters count as healthy once a check passed.
-    for (const e of grpcEndpoints) await until(`${e.name} healthy`, async () => (await hcFailed(sidecar, e.port)).every((f) => !f));
-    client = new EchoClient(`127.0.0.1:${sidecar.view.destinations.find((d) => d.service === "users")!.listenerPort}`, grpc.credentials.createInsecure());
+    for (const p of [...GRPC_PORTS, ...H2_PORTS]) await until(`${p} healthy`, async () => (await hcFailed(sidecar, p)).every((f) => !f));
+    const port = (service: string) => sidecar.view.destinations.find((d) => d.service === service)!.listenerPort;
+    client = new EchoClient(`127.0.0.1:${port("users")}`, grpc.credentials.createInsecure());
+    retryClient = new EchoClient(`127.0.0.1:${port("users-retry")}`, grpc.credentials.createInsecure());
   }, 60_000);
 
   afterAll(async () => {
     client?.close();
+    retryClient?.close();
     await sidecar?.stop();
     await Promise.all(h2.map((u) => u.close()));
     for (const e of grpcEndpoints) e.server.forceShutdown();
@@ -159,10 +189,24 @@ describeWithEnvoy("HTTP/2 and gRPC upstreams on a real Envoy", (envoy) => {
     }
     expect(seen).toEqual({ "h2-0": 10, "h2-1": 10 });
     const requests = h2.flatMap((u) => u.seen());
-    expect(requests).toHaveLength(20);
+    expect(requests.filter((r) => isCall(r.path))).toHaveLength(20);
+    // Calls and Envoy's HTTP health checks (codec HTTP2) alike.
     for (const r of requests) expect(r.httpVersion).toBe("2.0");
+    expect(requests.some((r) => !isCall(r.path))).toBe(true);
     // The scheduling header never leaves the sidecar, whatever the protocol.
     for (const u of h2) expect(u.counts().schedulingHeaderSeen).toBe(0);
+  }, 30_000);
+
+  it("protocol http2 health check: a 503 on the path marks the host failed, a 200 restores it", async () => {
+    const [ok, sick] = [h2[0]!, h2[1]!];
+    notReady.add(sick.name);
+    try {
+      await until("the h2c endpoint marked failed", async () => (await hcFailed(sidecar, sick.port)).every((f) => f));
+      expect((await hcFailed(sidecar, ok.port)).every((f) => !f)).toBe(true);
+    } finally {
+      notReady.delete(sick.name);
+    }
+    await until("the h2c endpoint healthy again", async () => (await hcFailed(sidecar, sick.port)).every((f) => !f));
   }, 30_000);
 
   describe("protocol grpc", () => {
@@ -187,6 +231,25 @@ describeWithEnvoy("HTTP/2 and gRPC upstreams on a real Envoy", (envoy) => {
       }
     }, 30_000);
 
+    it("retries on [unavailable]: a call answered UNAVAILABLE is tried 3 times; another status is not retried", async () => {
+      const calls = () => grpcEndpoints.reduce((sum, e) => sum + e.calls, 0);
+      let before = calls();
+      const unavailable = await unary(retryClient, { n: 1, fail: grpc.status.UNAVAILABLE }).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
+      expect(unavailable?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(unavailable?.details).toMatch(/^refused by grpc-[01]$/); // the last try's own status, not Envoy's
+      expect(calls() - before).toBe(3);
+      before = calls();
+      const notFound = await unary(retryClient, { n: 2, fail: grpc.status.NOT_FOUND }).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
+      expect(notFound?.code).toBe(grpc.status.NOT_FOUND);
+      expect(calls() - before).toBe(1);
+    }, 30_000);
+
     it("the gRPC health check: a server answering NOT_SERVING is marked failed by Envoy, and healthy again once SERVING", async () => {
       const [healthy, sick] = grpcEndpoints as [GrpcEndpoint, GrpcEndpoint];
       // Every cluster holding each endpoint (aggregate and per-endpoint) checks it.
@@ -198,7 +261,7 @@ describeWithEnvoy("HTTP/2 and gRPC upstreams on a real Envoy", (envoy) => {
       } finally {
         sick.health.setStatus("", "SERVING");
       }
-      // Back within a few 200 ms intervals, traffic or not: the compiler sets
+      // Back within a few 300 ms intervals, traffic or not: the compiler sets
       // no_traffic_interval to the interval (Envoy's default would be 60 s).
       const back = performance.now();
       await until("the endpoint healthy again", async () => (await hcFailed(sidecar, sick.port)).every((f) => !f));
