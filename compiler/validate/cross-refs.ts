@@ -1,11 +1,15 @@
 /**
  * Checks across resources of a static bootstrap that the protos cannot
  * express: unique cluster and listener names, listeners on distinct
- * addresses, every HTTP connection manager with an inline route_config (a
- * static bootstrap has no RDS) and the router as its last HTTP filter, and
- * every cluster a route names — `cluster`, `weighted_clusters`, and for
- * `cluster_header` routes the names their header match allows — defined.
+ * addresses, every listener with a filter chain, IP addresses wherever Envoy
+ * resolves no names (listeners, admin, endpoints of clusters that are not
+ * DNS clusters), every HTTP connection manager with an inline route_config (a
+ * static bootstrap has no RDS) and the router as its last HTTP filter, each
+ * domain in one virtual host of a route config, and every cluster a route
+ * names — `cluster`, `weighted_clusters`, and for `cluster_header` routes the
+ * names their header match allows — defined.
  */
+import { isIP } from "node:net";
 import { fieldPath, indexPath, isPlainObject, type ValidationError } from "./errors.js";
 
 const HCM_TYPE = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -13,6 +17,8 @@ const ROUTER_TYPE = "envoy.extensions.filters.http.router.v3.Router";
 /** `^(?:a|b|c)$` or `^a$` with plain names: a header match that allows exactly these values. */
 const NAME_ALTERNATION = /^\^(?:\(\?:)?([A-Za-z0-9_.\-|]+?)\)?\$$/;
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
+/** Cluster types whose endpoint addresses are host names Envoy resolves with DNS. */
+const DNS_CLUSTER_TYPES = new Set(["STRICT_DNS", "LOGICAL_DNS", 1, 2]);
 
 type Obj = Record<string, unknown>;
 
@@ -40,11 +46,48 @@ export function crossReferenceErrors(bootstrap: unknown): ValidationError[] {
   const clusterNames = uniqueNames(clusters, clustersPath, "cluster", out);
   uniqueNames(listeners, listenersPath, "listener", out);
   distinctAddresses(listeners, listenersPath, bootstrap, out);
+  const admin = bootstrap.admin;
+  if (isPlainObject(admin)) ipAddress(admin.address, fieldPath("admin", "address"), out);
   for (let i = 0; i < listeners.length; i++) {
     const listener = listeners[i];
     if (isPlainObject(listener)) checkListener(listener, indexPath(listenersPath, i), clusterNames, out);
   }
+  for (let i = 0; i < clusters.length; i++) {
+    const cluster = clusters[i];
+    if (isPlainObject(cluster)) staticEndpointAddresses(cluster, indexPath(clustersPath, i), out);
+  }
   return out;
+}
+
+/**
+ * Without a `resolver_name`, Envoy reads a socket address as an IP literal
+ * ("malformed IP address: localhost"); only DNS clusters resolve their
+ * endpoints' names.
+ */
+function ipAddress(address: unknown, path: string, out: ValidationError[]): void {
+  if (!isPlainObject(address)) return;
+  const sa = address.socket_address;
+  if (!isPlainObject(sa) || typeof sa.address !== "string" || sa.address === "") return;
+  if (typeof sa.resolver_name === "string" && sa.resolver_name !== "") return;
+  const host = sa.address.startsWith("[") && sa.address.endsWith("]") ? sa.address.slice(1, -1) : sa.address;
+  if (isIP(host) === 0) {
+    out.push({ path: fieldPath(fieldPath(path, "socket_address"), "address"), message: `"${sa.address}" is not an IP address (Envoy resolves names only for the endpoints of STRICT_DNS and LOGICAL_DNS clusters)` });
+  }
+}
+
+function staticEndpointAddresses(cluster: Obj, path: string, out: ValidationError[]): void {
+  if (cluster.cluster_type !== undefined || DNS_CLUSTER_TYPES.has(cluster.type as string | number)) return;
+  const assignment = cluster.load_assignment;
+  if (!isPlainObject(assignment) || !Array.isArray(assignment.endpoints)) return;
+  const base = fieldPath(path, "load_assignment");
+  assignment.endpoints.forEach((locality: unknown, l: number) => {
+    if (!isPlainObject(locality) || !Array.isArray(locality.lb_endpoints)) return;
+    locality.lb_endpoints.forEach((lb: unknown, e: number) => {
+      const endpoint = isPlainObject(lb) ? lb.endpoint : undefined;
+      if (!isPlainObject(endpoint)) return;
+      ipAddress(endpoint.address, `${base}.endpoints[${l}].lb_endpoints[${e}].endpoint.address`, out);
+    });
+  });
 }
 
 function uniqueNames(items: unknown[], path: string, kind: string, out: ValidationError[]): Set<string> {
@@ -110,7 +153,11 @@ function typeOf(typedConfig: unknown): string | undefined {
 }
 
 function checkListener(listener: Obj, path: string, clusters: Set<string>, out: ValidationError[]): void {
+  ipAddress(listener.address, fieldPath(path, "address"), out);
   const chains = Array.isArray(listener.filter_chains) ? listener.filter_chains : [];
+  if (chains.length === 0 && listener.default_filter_chain == null && listener.api_listener == null) {
+    out.push({ path: fieldPath(path, "filter_chains"), message: "a listener needs a filter chain (filter_chains or default_filter_chain)" });
+  }
   for (let i = 0; i < chains.length; i++) checkFilterChain(chains[i], indexPath(fieldPath(path, "filter_chains"), i), clusters, out);
   if (listener.default_filter_chain !== undefined) {
     checkFilterChain(listener.default_filter_chain, fieldPath(path, "default_filter_chain"), clusters, out);
@@ -133,6 +180,7 @@ function checkHttpConnectionManager(hcm: Obj, path: string, clusters: Set<string
   if (!isPlainObject(routeConfig)) {
     out.push({ path: routeConfigPath, message: "a static bootstrap needs an inline route_config in every HTTP connection manager" });
   } else {
+    uniqueDomains(routeConfig, routeConfigPath, out);
     for (const ref of clusterRefs(routeConfig)) {
       if (clusters.has(ref.name)) continue;
       const message = ref.viaHeader
@@ -146,6 +194,23 @@ function checkHttpConnectionManager(hcm: Obj, path: string, clusters: Set<string
   if (!isPlainObject(last) || typeOf(last.typed_config) !== ROUTER_TYPE) {
     out.push({ path: fieldPath(path, "http_filters"), message: "the last HTTP filter must be the router (envoy.filters.http.router)" });
   }
+}
+
+/** Envoy gives each domain (case-insensitively) to one virtual host of a route config; "*" included. */
+function uniqueDomains(routeConfig: Obj, path: string, out: ValidationError[]): void {
+  const vhosts = Array.isArray(routeConfig.virtual_hosts) ? routeConfig.virtual_hosts : [];
+  const first = new Map<string, string>();
+  vhosts.forEach((vh: unknown, v: number) => {
+    if (!isPlainObject(vh) || !Array.isArray(vh.domains)) return;
+    vh.domains.forEach((domain: unknown, d: number) => {
+      if (typeof domain !== "string") return;
+      const at = `${path}.virtual_hosts[${v}].domains[${d}]`;
+      const key = domain.toLowerCase();
+      const earlier = first.get(key);
+      if (earlier !== undefined) out.push({ path: at, message: `domain "${domain}" is already in ${earlier} (each domain may be in one virtual host)` });
+      else first.set(key, at);
+    });
+  });
 }
 
 function clusterRefs(routeConfig: Obj): ClusterRef[] {

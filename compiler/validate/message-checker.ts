@@ -6,7 +6,9 @@
  * Strict where protobufjs's `fromObject` is lax: unknown fields, wrong scalar
  * types, enum names, Duration syntax, two members of a oneof, `@type` URLs
  * that name no known message (Any contents are checked as that message),
- * deprecated fields and enum values, and the PGV rules of pgv-rules.ts.
+ * deprecated fields and enum values, the PGV rules of pgv-rules.ts (also on
+ * scalars left unset, which PGV sees as their default) and whether regex
+ * fields compile (regex-fields.ts).
  */
 import protobuf from "protobufjs";
 import {
@@ -28,6 +30,7 @@ import {
   repeatedRuleCheck,
   valueRuleCheck,
 } from "./pgv-rules.js";
+import { regexFieldCheck } from "./regex-fields.js";
 import { SCALAR_CHECKS, SPECIAL_JSON, type ScalarCheck } from "./scalars.js";
 import { closestName } from "./suggest.js";
 
@@ -48,6 +51,8 @@ interface MessagePlan {
   typeName: string;
   byKey: Map<string, FieldPlan>;
   required: FieldPlan[];
+  /** Scalar fields whose proto3 default breaks their PGV rules: leaving them out is an error too. */
+  defaultBreaksRules: Array<{ field: FieldPlan; problem: string }>;
   requiredOneofs: Array<{ name: string; members: string[] }>;
 }
 
@@ -117,7 +122,7 @@ export class MessageChecker {
 
   private compileMessage(type: protobuf.Type): MessageCheck {
     const plan = this.plan(type);
-    const { typeName, byKey, required, requiredOneofs } = plan;
+    const { typeName, byKey, required, defaultBreaksRules, requiredOneofs } = plan;
     const walk: MessageCheck = (value, path, out, inAny) => {
       if (!isPlainObject(value)) {
         out.push({ path, message: `expected an object (${typeName}), got ${describe(value)}` });
@@ -152,6 +157,11 @@ export class MessageChecker {
           out.push({ path: fieldPath(path, f.name), message: `missing required field "${f.name}" of ${typeName}` });
         }
       }
+      for (const { field: f, problem } of defaultBreaksRules) {
+        if (value[f.name] == null && value[f.jsonName] == null) {
+          out.push({ path: fieldPath(path, f.name), message: `missing field "${f.name}" of ${typeName}: unset it reads as ${problem}` });
+        }
+      }
       for (const o of requiredOneofs) {
         if (!o.members.some((m) => value[m] != null || value[byKey.get(m)!.jsonName] != null)) {
           out.push({ path, message: `${typeName} needs one of ${o.members.map((m) => `"${m}"`).join(", ")} (oneof "${o.name}")` });
@@ -178,6 +188,7 @@ export class MessageChecker {
     const typeName = type.fullName.slice(1);
     const byKey = new Map<string, FieldPlan>();
     const required: FieldPlan[] = [];
+    const defaultBreaksRules: MessagePlan["defaultBreaksRules"] = [];
     for (const field of type.fieldsArray) {
       const rules = fieldRules(field);
       const partOf = field.partOf;
@@ -187,17 +198,19 @@ export class MessageChecker {
         jsonName: jsonName(field.name),
         oneof,
         deprecated: isDeprecated(field),
-        check: this.fieldCheck(field, rules),
+        check: withRegexCheck(this.fieldCheck(field, rules), regexFieldCheck(typeName, field.name)),
       };
       byKey.set(plan.name, plan);
       byKey.set(plan.jsonName, plan);
       // PGV `required` of a oneof member only applies when that member is chosen.
       if (!oneof && !field.repeated && !(field instanceof protobuf.MapField) && isRequired(rules)) required.push(plan);
+      const problem = partOf ? undefined : defaultValueProblem(field, rules);
+      if (problem) defaultBreaksRules.push({ field: plan, problem });
     }
     const requiredOneofs = type.oneofsArray
       .filter((o) => oneofRequired(o))
       .map((o) => ({ name: o.name, members: o.oneof.slice() }));
-    return { typeName, byKey, required, requiredOneofs };
+    return { typeName, byKey, required, defaultBreaksRules, requiredOneofs };
   }
 
   private fieldCheck(field: protobuf.FieldBase, rules: Record<string, any> | undefined): Check {
@@ -330,6 +343,36 @@ export class MessageChecker {
     }
     if (value.value != null) this.checkInto(typeName, value.value, fieldPath(path, "value"), out);
   }
+}
+
+/**
+ * PGV checks a proto3 scalar even when it is not set: it then holds its
+ * default (0, "", false, the enum's 0), so e.g. a missing `stat_prefix`
+ * (min_len 1) fails like an empty one. What the default breaks, or undefined
+ * (also for messages, lists, maps and oneof/optional members, which PGV
+ * checks only when set).
+ */
+function defaultValueProblem(field: protobuf.Field, rules: Record<string, any> | undefined): string | undefined {
+  if (!rules || field.repeated || field instanceof protobuf.MapField) return undefined;
+  field.resolve();
+  if (field.resolvedType instanceof protobuf.Type) return undefined;
+  const enumValues = field.resolvedType instanceof protobuf.Enum ? field.resolvedType.values : undefined;
+  const check = valueRuleCheck(rules, enumValues);
+  if (!check) return undefined;
+  const value = enumValues ? 0 : field.type === "string" || field.type === "bytes" ? "" : field.type === "bool" ? false : 0;
+  const out: ValidationError[] = [];
+  check(value, "", out);
+  return out.length === 0 ? undefined : out.map((e) => e.message).join("; ");
+}
+
+/** A field's check followed by its regex compile check, when it is a regex field (and its value passed the rest). */
+function withRegexCheck(check: Check, regex: Check | undefined): Check {
+  if (!regex) return check;
+  return (v, path, out) => {
+    const before = out.length;
+    check(v, path, out);
+    if (out.length === before) regex(v, path, out);
+  };
 }
 
 function reportScalar(check: ScalarCheck, value: unknown, path: string, out: ValidationError[]): void {

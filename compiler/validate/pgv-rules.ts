@@ -3,7 +3,8 @@
  * protos) that matter for hand-written configs, compiled once per field into
  * checks of the field's JSON value: required messages, string lengths and
  * header-name/value syntax, number bounds, duration bounds, enum in/not_in,
- * repeated/map sizes and per-item rules. Formats like email/uri are not checked.
+ * repeated/map sizes and per-item rules; `ignore_empty` skips the rules for
+ * an empty value. Formats like email/uri are not checked.
  */
 import type protobuf from "protobufjs";
 import { describe, isPlainObject, type Check } from "./errors.js";
@@ -188,8 +189,9 @@ function stringRules(r: Rules): Check | undefined {
     }
   }
   if (checks.length === 0) return undefined;
+  const ignoreEmpty = r.ignore_empty === true;
   return (v, path, out) => {
-    if (typeof v !== "string") return;
+    if (typeof v !== "string" || (ignoreEmpty && v === "")) return;
     for (const c of checks) {
       const problem = c(v);
       if (problem) out.push({ path, message: `${describe(v)} ${problem}` });
@@ -240,9 +242,10 @@ function numberRules(r: Rules): Check | undefined {
   const notIn = list(r.not_in)?.map(Number);
   if (notIn) checks.push((n) => (notIn.includes(n) ? `must not be ${n}` : undefined));
   if (checks.length === 0) return undefined;
+  const ignoreEmpty = r.ignore_empty === true;
   return (v, path, out) => {
     const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : Number.NaN;
-    if (Number.isNaN(n)) return;
+    if (Number.isNaN(n) || (ignoreEmpty && n === 0)) return;
     for (const c of checks) {
       const problem = c(n);
       if (problem) out.push({ path, message: `${n} ${problem}` });
@@ -298,7 +301,7 @@ function bytesRules(r: Rules): Check | undefined {
   const max = r.max_len === undefined ? undefined : Number(r.max_len);
   if (min === undefined && max === undefined) return undefined;
   return (v, path, out) => {
-    if (typeof v !== "string") return;
+    if (typeof v !== "string" || (r.ignore_empty === true && v === "")) return;
     const n = Buffer.from(v, "base64").length;
     if (min !== undefined && n < min) out.push({ path, message: `must be at least ${min} bytes` });
     if (max !== undefined && n > max) out.push({ path, message: `must be at most ${max} bytes` });
