@@ -127,6 +127,52 @@ export const validPolicy: fc.Arbitrary<Obj> = fc
     ),
   ) as fc.Arbitrary<Obj>;
 
+/** A valid task admission block (issue 8): every optional part, bounds the policy check accepts. */
+export const admission: fc.Arbitrary<Obj> = fc
+  .record(
+    {
+      start: fc.integer({ min: 4, max: 200 }),
+      maxQueue: fc.integer({ min: 0, max: 1000 }),
+      queueTimeout: fc.constantFrom("50ms", "200ms", "1s", "5s"),
+      tick: fc.constantFrom("1ms", "5ms", "10ms"),
+      priorityFrom: fc.constantFrom({ header: "x-priority" }, { header: "X-Class" }),
+      levels: fc.uniqueArray(fc.constantFrom("critical", "high", "normal", "low", "batch", "p-0"), { minLength: 1, maxLength: 5 }),
+      pickDefault: fc.nat(),
+      adaptive: fc.record({ below: fc.integer({ min: 0, max: 3 }), above: fc.integer({ min: 0, max: 500 }), window: fc.constantFrom("500ms", "1s", "10s") }),
+    },
+    { requiredKeys: ["start"] },
+  )
+  .map((a) => {
+    const out: Obj = { maxInFlightPerEndpoint: a.start };
+    if (a.maxQueue !== undefined) out.maxQueue = a.maxQueue;
+    if (a.queueTimeout !== undefined) out.queueTimeout = a.queueTimeout;
+    if (a.tick !== undefined) out.tick = a.tick;
+    if (a.priorityFrom !== undefined) {
+      out.priorityFrom = a.priorityFrom;
+      if (a.levels !== undefined) {
+        out.levels = a.levels;
+        if (a.pickDefault !== undefined) out.defaultLevel = a.levels[a.pickDefault % a.levels.length]!;
+      }
+    }
+    if (a.adaptive !== undefined) {
+      out.adaptive = { minLimit: a.start - a.adaptive.below, maxLimit: a.start + a.adaptive.above, window: a.adaptive.window };
+    }
+    return out;
+  });
+
+/** validPolicy with task admission on some of the services. */
+export const validPolicyWithAdmission: fc.Arbitrary<Obj> = fc
+  .tuple(validPolicy, fc.array(fc.option(admission, { nil: undefined }), { minLength: 6, maxLength: 6 }))
+  .map(([policy, admissions]) => {
+    const copy = structuredClone(policy) as Obj;
+    const services = (copy.spec as Obj).services as Obj[];
+    services.forEach((s, i) => {
+      const a = admissions[i];
+      if (a !== undefined) s.admission = a;
+    });
+    return copy;
+  });
+
 export type Syntax = "json" | "json-pretty" | "yaml-block" | "yaml-flow";
 export const syntax = fc.constantFrom<Syntax>("json", "json-pretty", "yaml-block", "yaml-flow");
 
