@@ -67,4 +67,21 @@ describe("checks added for Envoy parity", () => {
     expect(tag("^a\\.(b")[0]).toMatch(/^regex: .*not a std::regex/);
     expect(tag("(?<=a)b")[0]).toMatch(/lookbehind/);
   });
+
+  it("takes only a config of the extension point's kind, judging a TypedStruct by the type it wraps", () => {
+    const HTTP_FILTER = "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter";
+    const router = { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" };
+    const tcpProxy = { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "x", cluster: "c" };
+    const wrapped = (typeUrl: string, value = {}) => ({ "@type": "type.googleapis.com/xds.type.v3.TypedStruct", type_url: typeUrl, value });
+    expect(check(HTTP_FILTER, { name: "r", typed_config: router })).toEqual([]);
+    expect(check(HTTP_FILTER, { name: "r", typed_config: wrapped("type.googleapis.com/envoy.extensions.filters.http.router.v3.Router") })).toEqual([]);
+    expect(check(HTTP_FILTER, { name: "t", typed_config: tcpProxy })).toEqual([expect.stringMatching(/^typed_config\.@type: .*TcpProxy is not an HTTP filter's config/)]);
+    expect(check(HTTP_FILTER, { name: "t", typed_config: wrapped("type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", { stat_prefix: "x", cluster: "c" }) })).toEqual([
+      expect.stringMatching(/^typed_config\.@type: .*TcpProxy is not an HTTP filter's config/),
+    ]);
+    expect(check("envoy.config.listener.v3.Filter", { name: "r", typed_config: router })[0]).toMatch(/not a network filter's config/);
+    const vm = (runtime: string) => check("envoy.extensions.wasm.v3.VmConfig", { runtime, code: { local: { filename: "/x.wasm" } } });
+    expect(vm("envoy.wasm.runtime.v8")).toEqual([]);
+    expect(vm("envoy.wasm.runtime.wasmtime")[0]).toMatch(/^runtime: Envoy 1\.40 has no Wasm runtime "envoy\.wasm\.runtime\.wasmtime"/);
+  });
 });

@@ -7,8 +7,9 @@
  * types, enum names, Duration syntax, two members of a oneof, `@type` URLs
  * that name no known message (Any contents are checked as that message),
  * deprecated fields and enum values, the PGV rules of pgv-rules.ts (also on
- * scalars left unset, which PGV sees as their default) and whether regex
- * fields compile (regex-fields.ts).
+ * scalars left unset, which PGV sees as their default), whether regex
+ * fields compile (regex-fields.ts) and extension points hold a config of
+ * their kind (extension-points.ts).
  */
 import protobuf from "protobufjs";
 import {
@@ -30,6 +31,7 @@ import {
   repeatedRuleCheck,
   valueRuleCheck,
 } from "./pgv-rules.js";
+import { extensionPointCheck } from "./extension-points.js";
 import { regexFieldCheck } from "./regex-fields.js";
 import { SCALAR_CHECKS, SPECIAL_JSON, type ScalarCheck } from "./scalars.js";
 import { closestName } from "./suggest.js";
@@ -198,7 +200,7 @@ export class MessageChecker {
         jsonName: jsonName(field.name),
         oneof,
         deprecated: isDeprecated(field),
-        check: withRegexCheck(this.fieldCheck(field, rules), regexFieldCheck(typeName, field.name)),
+        check: withLoadCheck(this.fieldCheck(field, rules), regexFieldCheck(typeName, field.name) ?? extensionPointCheck(typeName, field.name)),
       };
       byKey.set(plan.name, plan);
       byKey.set(plan.jsonName, plan);
@@ -365,13 +367,16 @@ function defaultValueProblem(field: protobuf.Field, rules: Record<string, any> |
   return out.length === 0 ? undefined : out.map((e) => e.message).join("; ");
 }
 
-/** A field's check followed by its regex compile check, when it is a regex field (and its value passed the rest). */
-function withRegexCheck(check: Check, regex: Check | undefined): Check {
-  if (!regex) return check;
+/**
+ * A field's check followed by what Envoy checks when it loads the value
+ * (a regex compiles, an extension is registered), once the value passed the rest.
+ */
+function withLoadCheck(check: Check, load: Check | undefined): Check {
+  if (!load) return check;
   return (v, path, out) => {
     const before = out.length;
     check(v, path, out);
-    if (out.length === before) regex(v, path, out);
+    if (out.length === before) load(v, path, out);
   };
 }
 
