@@ -225,6 +225,33 @@ describeWithEnvoy("envoy --mode validate", (envoyPath) => {
     expect(rejected.ours, rejected.ours.join("\n")).toEqual([]);
   }, 120_000);
 
+  it("accepts the largest destination the filter takes: 256 endpoints behind a 63-character service name (the header regex within RE2's program size)", async () => {
+    const name = `s${"x".repeat(61)}9`;
+    const endpoints = Array.from({ length: 256 }, (_, i) => `        - { address: 10.${i >> 8}.${i & 255}.7, port: 15006 }`).join("\n");
+    const policy = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: wide }
+spec:
+  services:
+    - name: caller
+      port: 8080
+      endpoints: [{ address: caller, port: 15006 }]
+      calls: [${name}]
+    - name: ${name}
+      port: 9090
+      scheduler: { strategy: consistent_hash, hashOn: { header: x-user } }
+      endpoints:
+${endpoints}
+`;
+    const { configs, errors } = await compileConfigs(policy, "256 endpoints");
+    expect(errors).toEqual([]);
+    const caller = configs.find((c) => c.service === "caller")!;
+    expect(JSON.stringify(caller.bootstrap)).toContain(`${name}_ep255|`.slice(0, -1));
+    const rejected = await validateAll(configs);
+    expect(rejected.envoy, rejected.envoy.join("\n\n")).toEqual([]);
+    expect(rejected.ours).toEqual([]);
+  }, 60_000);
+
   it("sets the Wasm failure_policy explicitly on every lightsub filter, following its fail mode", async () => {
     const configs: Config[] = [];
     for (const file of [...yamlFiles(join(ROOT, "examples")), join(ROOT, "e2e", "mesh.yaml")]) {
