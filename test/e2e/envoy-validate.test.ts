@@ -43,6 +43,15 @@ const yamlFiles = (dir: string) =>
     .sort()
     .map((f) => join(dir, f));
 
+/** Every policy file under test/fixtures (any depth; the Envoy corpus excluded). */
+function fixturePolicyFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.(ya?ml|json)$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .filter((f) => !f.startsWith(BAD_DIR) && /["']?apiVersion["']?\s*:\s*["']?lightsub\/v1/.test(readFileSync(f, "utf8")))
+    .sort();
+}
+
 /** Compiles a policy in memory; the sidecar configs as Envoy would read them, or the error diagnostics. */
 async function compileConfigs(text: string, source: string): Promise<{ configs: Config[]; errors: string[] }> {
   const result = await compile(text, source, { withoutWasm: true, withoutCompose: true });
@@ -178,13 +187,10 @@ describeWithEnvoy("envoy --mode validate", (envoyPath) => {
 
   it("accepts every config compiled from examples/, e2e/mesh.yaml, the test fixtures, golden models, model builders and inline test policies", async () => {
     const configs: Config[] = [];
-    const policyFiles = [
-      ...yamlFiles(join(ROOT, "examples")),
-      ...yamlFiles(join(ROOT, "examples", "simulate")),
-      join(ROOT, "e2e", "mesh.yaml"),
-      ...yamlFiles(join(ROOT, "test", "fixtures", "policies")),
-    ];
-    const mustCompile = new Set([...yamlFiles(join(ROOT, "examples")), join(ROOT, "e2e", "mesh.yaml"), ...yamlFiles(join(ROOT, "test", "fixtures", "policies"))]);
+    const fixturePolicies = fixturePolicyFiles(join(ROOT, "test", "fixtures"));
+    const policyFiles = [...yamlFiles(join(ROOT, "examples")), ...yamlFiles(join(ROOT, "examples", "simulate")), join(ROOT, "e2e", "mesh.yaml"), ...fixturePolicies];
+    const mustCompile = new Set([...yamlFiles(join(ROOT, "examples")), join(ROOT, "e2e", "mesh.yaml"), ...fixturePolicies]);
+    expect(fixturePolicies.map((f) => relative(ROOT, f))).toContain("test/fixtures/policies/payments.json");
     for (const file of policyFiles) {
       const { configs: compiled, errors } = await compileConfigs(readFileSync(file, "utf8"), relative(ROOT, file));
       if (mustCompile.has(file)) expect(errors, relative(ROOT, file)).toEqual([]);
