@@ -21,7 +21,7 @@ export interface EnvoyVerdict {
 }
 
 /** Longest line of Envoy's message kept (its JSON parse errors append the whole config). */
-const MESSAGE_LINE_MAX = 600;
+const MESSAGE_LINE_MAX = 1500;
 
 /**
  * The lines of Envoy's output that say why, without the log prefix
@@ -30,7 +30,9 @@ const MESSAGE_LINE_MAX = 600;
  * errors on purpose, so that nobody matches them exactly).
  */
 export function envoyMessage(output: string): string {
-  const lines = output.split("\n").filter((l) => /\]\[(critical|error)\]\[/.test(l));
+  // A PGV failure is logged as "…: goo.gle/debugstr", the config's debug dump over many
+  // lines, then ": Proto constraint validation failed (…)": that last line is kept too.
+  const lines = output.split("\n").filter((l) => /\]\[(critical|error)\]\[/.test(l) || /^: \S/.test(l));
   const picked = lines.length > 0 ? lines : output.split("\n").filter((l) => l.trim() !== "");
   return picked
     .map((l) => l.replace(/^\[[^\]]*\]\[\d+\]\[\w+\]\[\w+\] \[[^\]]*\] /, "").replace(/\s+/g, " ").trim())
