@@ -8,8 +8,13 @@
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 /** Services in one mesh. */
 export const MAX_SERVICES = 20_000;
-/** Endpoints of one service. */
-export const MAX_ENDPOINTS_PER_SERVICE = 1_000;
+/**
+ * Endpoints of one service: the filter schedules at most 256 endpoints per
+ * destination (MAX_ENDPOINTS in filter/lightsub/config.ts) and Envoy 1.40
+ * refuses a plugin configuration with more, so a larger service could never
+ * be called (test/e2e/envoy-validate.test.ts compiles the largest one).
+ */
+export const MAX_ENDPOINTS_PER_SERVICE = 256;
 /**
  * YAML alias expansion budget (the `yaml` package's maxAliasCount: alias uses
  * times the size of what they point to). Sharing a connector block among a few
