@@ -1,0 +1,200 @@
+/**
+ * Conformance of the Node host with Envoy 1.40 on the real filter
+ * (build/lightsub.wasm): the same scripted traffic through a compiled sidecar
+ * on Envoy and through host/ with the simulator's routing
+ * (test/support/conformance.ts), compared on what a user can see: which
+ * endpoint each request reached and with which headers, the local replies
+ * (admission's queue-full 503 with x-lightsub-reason), a request held in the
+ * admission queue and released when a slot frees, and the filter's metrics
+ * on /stats/prometheus (counters and gauges exactly; latency-valued series by
+ * name and sample count, since real and virtual time differ).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
+import { Envoy } from "../../host/index.js";
+import { EnvoySide, HostSide, type HostRequest, type Observation, type ScriptedRequest } from "../support/conformance.js";
+import { describeWithEnvoy } from "../support/real-envoy.js";
+import { UPSTREAM_HEADER, startUpstream, type UpstreamServer } from "../support/upstream-server.js";
+
+const ADMIN_PORT = 28921;
+const A_PORT = 28211;
+const B_PORT = 28212;
+const LATENCY_MS = 300;
+
+const POLICY = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: conformance-lightsub }
+spec:
+  sidecar: { adminPort: ${ADMIN_PORT} }
+  failMode: closed
+  services:
+    - name: client
+      port: 28280
+      meshPort: 28206
+      endpoints: [{ address: 127.0.0.1, port: 28206 }]
+      calls: [svc]
+    - name: svc
+      port: 28290
+      endpoints: [{ address: 127.0.0.1, port: ${A_PORT} }, { address: 127.0.0.1, port: ${B_PORT} }]
+      scheduler: { strategy: round_robin }
+      admission: { maxInFlightPerEndpoint: 1, maxQueue: 1, queueTimeout: 5s }
+`;
+
+const WASM = join(import.meta.dirname, "..", "..", "build", "lightsub.wasm");
+
+afterAll(stopAllSidecars);
+
+/**
+ * round_robin starts each worker at a random endpoint (filter/lightsub/strategies/roundRobin.ts),
+ * so Envoy and the host may start at different ones: name endpoints by first use ("E1", "E2") on each side.
+ */
+class EndpointNames {
+  private readonly names = new Map<string, string>();
+  name(upstream: string): string {
+    let n = this.names.get(upstream);
+    if (n === undefined) this.names.set(upstream, (n = `E${this.names.size + 1}`));
+    return n;
+  }
+  observation(o: Observation): Observation {
+    const rename = (h: [string, string][]) => h.map(([k, v]) => [k, k === UPSTREAM_HEADER ? this.name(v) : v] as [string, string]);
+    return {
+      ...o,
+      responseHeaders: rename(o.responseHeaders),
+      ...(o.upstream ? { upstream: { ...o.upstream, name: this.name(o.upstream.name) } } : {}),
+    };
+  }
+  /** Prometheus lines with endpoint labels (address_port) renamed, sorted. */
+  stats(lines: string[], byLabel: Map<string, string>): string[] {
+    return lines
+      .map((l) => l.replace(/endpoint="([^"]+)"/, (_, label: string) => `endpoint="${this.name(byLabel.get(label) ?? label)}"`))
+      .sort();
+  }
+}
+
+const envoyNames = new EndpointNames();
+const hostNames = new EndpointNames();
+
+describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBinary) => {
+  let sidecar: LiveSidecar;
+  let upstreams: UpstreamServer[];
+  let envoySide: EnvoySide;
+  let hostSide: HostSide;
+
+  beforeAll(async () => {
+    upstreams = [
+      await startUpstream({ name: "a", latencyMs: LATENCY_MS, failureRate: 0, port: A_PORT }),
+      await startUpstream({ name: "b", latencyMs: LATENCY_MS, failureRate: 0, port: B_PORT }),
+    ];
+    sidecar = await startSidecar({
+      envoy: envoyBinary,
+      policy: POLICY,
+      service: "client",
+      concurrency: 1,
+      logLevel: "info",
+      // Histograms reach /stats/prometheus at each stats flush (default every 5 s).
+      editBootstrap: (bootstrap) => void (bootstrap.stats_flush_interval = "0.2s"),
+    });
+    envoySide = new EnvoySide(sidecar, "svc", upstreams, { probe: false });
+    hostSide = new HostSide(await Envoy.compile(readFileSync(WASM)), sidecar.bootstrap, {
+      listener: "outbound_svc",
+      authority: new URL(sidecar.url("svc")).host,
+      upstreams: upstreams.map((u) => ({ name: u.name, host: u.host, port: u.port })),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await sidecar?.stop();
+    for (const u of upstreams ?? []) await u.close();
+  });
+
+  it("start-up logs the same", () => {
+    expect(hostSide.startup()).toEqual(envoySide.startup().worker);
+  });
+
+  it("round robin: the same endpoints in the same order, with the same upstream and client headers", async () => {
+    const fromEnvoy: Observation[] = [];
+    const fromHost: Observation[] = [];
+    for (let i = 0; i < 4; i++) {
+      const req: ScriptedRequest = { path: `/rr/${i}`, headers: { "x-seq": String(i), "x-lightsub-endpoint": "svc_ep1" } };
+      fromEnvoy.push(await envoySide.run(req));
+      fromHost.push(hostSide.run(req));
+    }
+    const names = fromEnvoy.map((o) => o.upstream?.name);
+    expect(new Set(names).size).toBe(2);
+    expect(names.slice(2)).toEqual(names.slice(0, 2)); // alternating
+    expect(fromHost.map((o) => hostNames.observation(o))).toEqual(fromEnvoy.map((o) => envoyNames.observation(o)));
+    // The scheduling header never reaches an upstream, whatever the client sent.
+    for (const o of fromEnvoy) expect(o.upstream!.headers.some(([k]) => k === "x-lightsub-endpoint")).toBe(false);
+  });
+
+  it("admission: a full queue answers 503 queue-full; a queued request goes when a slot frees, to that endpoint", async () => {
+    const reqs: ScriptedRequest[] = [0, 1, 2, 3].map((i) => ({ path: `/adm/${i}`, headers: { "x-seq": String(i) } }));
+    const received = () => upstreams.reduce((n, u) => n + u.received().length, 0);
+    const base = received();
+    const until = async (test: () => boolean) => {
+      for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(test()).toBe(true);
+    };
+    // Envoy: requests 0 and 1 take both endpoints' only slot, 2 waits in the queue, 3 finds it full.
+    const fromEnvoy = await envoySide.runConcurrently([
+      { req: reqs[0]! },
+      { req: reqs[1]!, before: () => until(() => received() >= base + 1) },
+      { req: reqs[2]!, before: () => until(() => received() >= base + 2) },
+      { req: reqs[3]!, before: () => new Promise((r) => setTimeout(r, 50)) },
+    ]);
+    const envoyUpstreams = upstreams
+      .flatMap((u) => u.received().map((r) => `${envoyNames.name(u.name)}:${r.url}`))
+      .filter((x) => x.includes("/adm/"))
+      .sort();
+
+    // Host: the same, in virtual time.
+    const h: HostRequest[] = reqs.map((req) => hostSide.begin(req));
+    expect(h[2]!.stream.requestPaused).toBe(true);
+    hostSide.complete(h[0]!);
+    hostSide.poll(h);
+    hostSide.complete(h[1]!);
+    hostSide.complete(h[2]!);
+    const fromHost = h.map((r) => r.result!);
+    const hostUpstreams = h.filter((r) => r.upstream).map((r) => `${hostNames.name(r.upstream!.name)}:${r.upstream!.url}`).sort();
+
+    expect(fromEnvoy.map((o) => o.status)).toEqual([200, 200, 200, 503]);
+    expect(fromEnvoy[3]!.responseHeaders).toContainEqual(["x-lightsub-reason", "queue-full"]);
+    const strip = (names: EndpointNames) => (o: Observation) => {
+      const r = names.observation(o);
+      return { status: r.status, responseHeaders: r.responseHeaders, body: r.body };
+    };
+    expect(fromHost.map(strip(hostNames))).toEqual(fromEnvoy.map(strip(envoyNames)));
+    expect(hostUpstreams).toEqual(envoyUpstreams);
+    hostSide.takeWasm();
+    await envoySide.takeWasm();
+  });
+
+  it("the filter's metrics read the same on /stats/prometheus", async () => {
+    // Counters and gauges are published at most 1000 ms after the fact (metric-batch.ts).
+    await new Promise((r) => setTimeout(r, 1_300));
+    hostSide.envoy.advance(1_300);
+    const envoyText = await (await fetch(`http://127.0.0.1:${ADMIN_PORT}/stats/prometheus`)).text();
+    const statsTags = (sidecar.bootstrap.stats_config as { stats_tags: { tag_name: string; regex: string }[] }).stats_tags;
+    const hostText = hostSide.envoy.stats.prometheus(statsTags);
+    const lightsub = (text: string) =>
+      text
+        .split("\n")
+        .filter((l) => /^(# TYPE )?lightsub_/.test(l))
+        // Latency-valued series depend on real vs virtual time: compare their names (and sample counts) only.
+        .map((l) => (/^lightsub_(latency_ewma_us|rq_latency_ms_(sum|bucket)|admission_wait_ms_(sum|bucket))\{/.test(l) ? l.replace(/ \S+$/, " <time>") : l));
+    const byLabel = new Map(upstreams.map((u) => [`${u.host.replace(/\./g, "_")}_${u.port}`, u.name]));
+    const fromEnvoy = envoyNames.stats(lightsub(envoyText), byLabel);
+    const fromHost = hostNames.stats(lightsub(hostText), byLabel);
+    if (process.env.LIGHTSUB_CONFORMANCE_DUMP) {
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(join(process.env.LIGHTSUB_CONFORMANCE_DUMP, "lightsub.envoy.txt"), fromEnvoy.join("\n"));
+      writeFileSync(join(process.env.LIGHTSUB_CONFORMANCE_DUMP, "lightsub.host.txt"), fromHost.join("\n"));
+    }
+    // 4 round-robin requests, then 3 admitted (E1 twice: the queued one took its freed slot).
+    expect(fromEnvoy).toContain('lightsub_rq_total{service="svc",endpoint="E1"} 4');
+    expect(fromEnvoy).toContain('lightsub_rq_total{service="svc",endpoint="E2"} 3');
+    expect(fromHost).toEqual(fromEnvoy);
+  });
+});
