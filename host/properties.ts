@@ -270,6 +270,10 @@ export function resolveProperty(path: string, ctx: PropertyContext): Lookup {
       if (!info || extra !== undefined || (sub !== undefined && field !== "headers" && field !== "trailers")) return NOT_FOUND;
       if (field === undefined) return WasmResult.SerializationFailure;
       return responseValue(ctx, info, field, sub);
+    case "xds":
+      // Envoy's xds attributes are a message: the bare "xds" does not serialise.
+      if (field === undefined && info) return WasmResult.SerializationFailure;
+      break;
     case "plugin_name":
       return field === undefined ? str(ctx.pluginName()) : NOT_FOUND;
     case "plugin_root_id":

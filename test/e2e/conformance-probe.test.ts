@@ -17,9 +17,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
-import { Envoy } from "../../host/index.js";
+import { Envoy, decodePairs } from "../../host/index.js";
 import { buildFixture } from "../fixtures/host/build.js";
-import { EnvoySide, HostSide, type Observation, type ScriptedRequest } from "../support/conformance.js";
+import { EnvoySide, HostSide, normalise, type Observation, type ScriptedRequest } from "../support/conformance.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 import { startUpstream, type UpstreamServer } from "../support/upstream-server.js";
 
@@ -154,6 +154,20 @@ const SCENARIOS: Scenario[] = [
     req: { method: "POST", headers: withLog({ "x-probe": "hget req content-length", "x-probe-reqbody": "bufstatus reqbody; buf reqbody 0 100; prop request.size; prop request.total_size" }), body: "body-bytes" },
   },
   {
+    name: "other host calls: foreign functions, callouts, stored properties, whole-map properties, status",
+    req: {
+      path: "/old?x=1",
+      headers: withLog({
+        "x-probe": [
+          "ffi no_such_function", "ffinull clear_route_cache", "httpcall no-such-cluster", "setprop conf_state v1", "prop conf_state",
+          "prop conf_state.sub", "prop response.code", "prop request.duration", "prop request", "prop nosuch.path",
+          "propraw xds", "status", "hsize reqtr", "hget resptr x", "hpairs reqtr",
+        ].join("; "),
+        "x-probe-log": `${LOG_READS}; prop conf_state; prop response.size; prop response.total_size; prop request.size; prop request.headers.x-probe-extra; status`,
+      }),
+    },
+  },
+  {
     name: "local reply from the response headers",
     req: { headers: withLog({ "x-probe-response": "local 502 from%20response late" }) },
   },
@@ -237,6 +251,35 @@ describeWithEnvoy("conformance: host/ vs Envoy, probe module", (envoyBinary) => 
       expectSame(fromHost, fromEnvoy);
     });
   }
+
+  it("whole header maps as properties: the same pairs (Envoy lists them in its own order)", async () => {
+    const req: ScriptedRequest = { headers: { "x-probe": "prop request.headers", "x-probe-log": "prop request.headers; prop response.headers" } };
+    const pairsOf = (o: Observation) =>
+      o.wasm
+        .filter((l) => / probe\|(request|log)\|prop\|/.test(l))
+        .map((l) => {
+          const hex = l.slice(l.indexOf("|prop|0:") + 8);
+          const bytes = Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
+          return (decodePairs(bytes) ?? []).map(([k, v]) => normalise(`${k}=${v}`)).sort();
+        });
+    const envoyRun = await envoySide.run(req);
+    const fromEnvoy = pairsOf(envoyRun);
+    const fromHost = pairsOf(hostSide.run(req, { nativePick: envoyRun.upstream?.name }));
+    expect(fromEnvoy).toHaveLength(3);
+    expect(fromEnvoy[0]).toContain("x-request-id=<uuid>");
+    expect(fromHost).toEqual(fromEnvoy);
+  });
+
+  it("known difference: Envoy answers 404 (no route) after the module replaces the whole request map", async () => {
+    // host/README.md "Differences from Envoy 1.40": the simulator's routing selects a route on the new map.
+    const req: ScriptedRequest = { path: "/old", headers: { "x-probe": "hsetpairs req :authority 127.0.0.1%3A28190 :path %2Fnew :method GET :scheme http x-kept yes" } };
+    const fromEnvoy = await envoySide.run(req);
+    const fromHost = hostSide.run(req, { nativePick: "a" });
+    expect(fromEnvoy.status).toBe(404);
+    expect(fromEnvoy.upstream).toBeUndefined();
+    expect(fromHost.status).toBe(200);
+    expect(fromHost.upstream?.url).toBe("/new");
+  });
 
   it("the plugin's stats read the same on /stats/prometheus", async () => {
     await new Promise((r) => setTimeout(r, 600)); // two stats flushes
