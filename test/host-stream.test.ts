@@ -223,18 +223,19 @@ describe("bodies", () => {
 });
 
 describe("traps", () => {
-  it("fail open: the trapping request continues, the VM is failed, later streams skip the plugin", async () => {
+  it("fail open: the trapping request fails closed (as Envoy 1.40), the VM is failed, later streams skip the plugin", async () => {
     const { envoy, vm } = await probeVm({ config: "configure=tick 10\ntick=now" });
     const s = vm.createStream();
     let status: string | undefined;
     expect(() => {
       status = s.onRequestHeaders({ ":path": "/", "x-probe": "trap" }, true);
     }).not.toThrow();
-    expect(status).toBe("Continue");
+    expect(status).toBe("StopIteration");
+    expect(s.localReply).toMatchObject({ status: 503, details: "wasm_fail_stream" });
     expect(vm.failed).toBe(true);
     expect(vm.failState).toBe("RuntimeError");
     expect(vm.trap).toBeInstanceOf(WebAssembly.RuntimeError);
-    expect(envoy.logs.some((l) => l.level === "error" && /^Function: proxy_on_request_headers failed: unreachable/.test(l.message))).toBe(true);
+    expect(envoy.logs.some((l) => l.level === "error" && /^Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable$/.test(l.message))).toBe(true);
     // Nothing reaches the module any more: no host calls, no ticks, no log callbacks.
     const calls = envoy.hostCalls;
     const seen = events(envoy).length;

@@ -95,12 +95,14 @@ interface WasmLine {
 
 /** Envoy's default log format: [time][thread][level][logger] [file:line] wasm log <name> <root_id> <vm_id>: message */
 const WASM_LINE = /^\[[^\]]*\]\[(\d+)\]\[(\w+)\]\[wasm\] \[[^\]]*\] wasm log [^:]*: (.*)$/;
+/** The VM's own errors (a trap): [time][thread][level][wasm] [.../wasm_vm.cc:NN] message */
+const VM_LINE = /^\[[^\]]*\]\[(\d+)\]\[(\w+)\]\[wasm\] \[[^\]]*wasm_vm\.cc:\d+\] (.*)$/;
 const LEVELS: Record<string, string> = { trace: "trace", debug: "debug", info: "info", warning: "warn", error: "error", critical: "critical" };
 
 export function wasmLines(log: string): WasmLine[] {
   const out: WasmLine[] = [];
   for (const line of log.split("\n")) {
-    const m = WASM_LINE.exec(line);
+    const m = WASM_LINE.exec(line) ?? VM_LINE.exec(line);
     if (m) out.push({ thread: m[1]!, level: LEVELS[m[2]!] ?? m[2]!, message: m[3]! });
   }
   return out;
@@ -159,7 +161,8 @@ export class EnvoySide {
     const before = this.upstreams.map((u) => u.seen().length);
     const started = wasmLines(this.sidecar.log()).length;
     this.cursor = Math.max(this.cursor, started);
-    const response = await send(this.sidecar.url(this.service, req.path ?? "/"), req);
+    // A reset stream (proxy_close_stream, a failed plugin) reaches the client as a connection error: status 0.
+    const response = await send(this.sidecar.url(this.service, req.path ?? "/"), req).catch(() => ({ status: 0, headers: [], body: "" }));
     return this.observe(response, before);
   }
 
@@ -321,6 +324,13 @@ export class HostSide {
     if (req.body !== undefined && !stream.localReply) {
       stream.onRequestBody(req.body, false);
       if (!stream.localReply) stream.onRequestBody("", true);
+    }
+    if (stream.reset) {
+      // proxy_close_stream: Envoy resets the downstream stream; no response, no upstream.
+      stream.end({ responseCode: 0 });
+      r.done = true;
+      r.result = { wasm: [], status: 0, responseHeaders: [], body: "" };
+      return r;
     }
     if (!stream.requestPaused || stream.localReply) this.route(r);
     return r;
