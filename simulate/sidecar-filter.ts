@@ -57,6 +57,11 @@ export interface FilterStream {
   header(name: string): string | undefined;
   /** The response (from the upstream or the router): response headers, then the stream's end. */
   respond(code: number, flags: number): void;
+  /**
+   * The route selected again after the filter: like Envoy once the route cache is cleared,
+   * xds.cluster_name / xds.route_name read later (e.g. in proxy_on_log) name the new route.
+   */
+  routed(clusterName: string | undefined, routeName: string | undefined): void;
 }
 
 /** Virtual time of the host at simulation time 0 (an arbitrary wall-clock-like epoch). */
@@ -157,6 +162,11 @@ class HostFilterStream implements FilterStream {
     const values = this.stream.requestHeaders.getAll(name);
     if (values.length === 0) return undefined;
     return values.length === 1 ? values[0] : values.join(",");
+  }
+
+  routed(clusterName: string | undefined, routeName: string | undefined): void {
+    if (clusterName !== undefined) this.stream.setProperty("xds.cluster_name", clusterName);
+    if (routeName !== undefined) this.stream.setProperty("xds.route_name", routeName);
   }
 
   respond(code: number, flags: number): void {
