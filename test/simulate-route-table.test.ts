@@ -113,6 +113,12 @@ describe("the compiled routes together with the real filter", () => {
 });
 
 describe("what the filter reads after the simulator re-routes", () => {
+  it("the Wasm filter config gives the plugin's name (property plugin_name) and VM configuration", () => {
+    const { listener } = compiled(text);
+    expect(readWasmFilterConfig(listener)).toMatchObject({ name: "lightsub", rootId: "lightsub", vmId: "lightsub" });
+    expect(readWasmFilterConfig(listener).vmConfig).toBeUndefined();
+  });
+
   it("xds.cluster_name / xds.route_name name the new route in proxy_on_log, as on Envoy 1.40 (test/e2e/conformance-probe.test.ts)", async () => {
     const module = await fixtureModule();
     const filter = new SidecarFilter(module, { pluginJson: "", rootId: "lightsub", vmId: "lightsub", failOpen: true, name: "lightsub" }, 1);
