@@ -198,3 +198,94 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
     expect(fromHost).toEqual(fromEnvoy);
   });
 });
+
+const TIMEOUT_ADMIN_PORT = 28931;
+const TIMEOUT_POLICY = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: conformance-timeout }
+spec:
+  sidecar: { adminPort: ${TIMEOUT_ADMIN_PORT} }
+  services:
+    - name: client
+      port: 28380
+      meshPort: 28306
+      endpoints: [{ address: 127.0.0.1, port: 28306 }]
+      calls: [svc]
+    - name: svc
+      port: 28390
+      endpoints: [{ address: 127.0.0.1, port: 28311 }, { address: 127.0.0.1, port: 28312 }]
+      scheduler: { strategy: least_load }
+      admission: { maxInFlightPerEndpoint: 1, maxQueue: 4, queueTimeout: 200ms }
+`;
+
+describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's queue timeout", (envoyBinary) => {
+  it("a queued request past queueTimeout gets the same 503 queue-timeout from a tick, the others are served; same metrics", async () => {
+    const slow = [
+      await startUpstream({ name: "a", latencyMs: 800, failureRate: 0, port: 28311 }),
+      await startUpstream({ name: "b", latencyMs: 800, failureRate: 0, port: 28312 }),
+    ];
+    const sidecar = await startSidecar({
+      envoy: envoyBinary,
+      policy: TIMEOUT_POLICY,
+      service: "client",
+      concurrency: 1,
+      logLevel: "info",
+      editBootstrap: (bootstrap) => void (bootstrap.stats_flush_interval = "0.2s"),
+    });
+    try {
+      const envoySide = new EnvoySide(sidecar, "svc", slow, { probe: false });
+      const hostSide = new HostSide(await Envoy.compile(readFileSync(WASM)), sidecar.bootstrap, {
+        listener: "outbound_svc",
+        authority: new URL(sidecar.url("svc")).host,
+        upstreams: slow.map((u) => ({ name: u.name, host: u.host, port: u.port })),
+      });
+      const reqs: ScriptedRequest[] = [0, 1, 2].map((i) => ({ path: `/t/${i}`, headers: { "x-seq": String(i) } }));
+      const received = () => slow.reduce((n, u) => n + u.received().length, 0);
+      const until = async (n: number) => {
+        for (let i = 0; i < 200 && received() < n; i++) await new Promise((r) => setTimeout(r, 5));
+        expect(received()).toBe(n);
+      };
+      const fromEnvoy = await envoySide.runConcurrently([
+        { req: reqs[0]! },
+        { req: reqs[1]!, before: () => until(1) },
+        { req: reqs[2]!, before: () => until(2) },
+      ]);
+      // Host: 0 and 1 take both slots; 2 waits until the ticks time it out; then 0 and 1 answer.
+      const h: HostRequest[] = reqs.map((req) => hostSide.begin(req));
+      expect(h[2]!.stream.requestPaused).toBe(true);
+      hostSide.waitWhilePaused(h[2]!);
+      hostSide.complete(h[0]!);
+      hostSide.complete(h[1]!);
+      const fromHost = h.map((r) => r.result!);
+
+      expect(fromEnvoy.map((o) => o.status)).toEqual([200, 200, 503]);
+      expect(fromEnvoy[2]!.responseHeaders).toContainEqual(["x-lightsub-reason", "queue-timeout"]);
+      const envoyNames = new EndpointNames();
+      const hostNames = new EndpointNames();
+      const strip = (names: EndpointNames) => (o: Observation) => {
+        const r = names.observation(o);
+        return { status: r.status, responseHeaders: r.responseHeaders, body: r.body };
+      };
+      expect(fromHost.map(strip(hostNames))).toEqual(fromEnvoy.map(strip(envoyNames)));
+      // The timed-out request never reached an upstream on either side.
+      expect(slow.flatMap((u) => u.received().map((r) => r.url)).sort()).toEqual(["/t/0", "/t/1"]);
+      expect(h[2]!.upstream).toBeUndefined();
+
+      await new Promise((r) => setTimeout(r, 1_300));
+      hostSide.envoy.advance(1_300);
+      const statsTags = (sidecar.bootstrap.stats_config as { stats_tags: { tag_name: string; regex: string }[] }).stats_tags;
+      const byLabel = new Map(slow.map((u) => [`${u.host.replace(/\./g, "_")}_${u.port}`, u.name]));
+      const lightsub = (text: string) =>
+        text
+          .split("\n")
+          .filter((l) => /^(# TYPE )?lightsub_/.test(l))
+          .map((l) => (/^lightsub_(latency_ewma_us|rq_latency_ms_(sum|bucket)|admission_wait_ms_(sum|bucket))\{/.test(l) ? l.replace(/ \S+$/, " <time>") : l));
+      const envoyStats = envoyNames.stats(lightsub(await (await fetch(`http://127.0.0.1:${TIMEOUT_ADMIN_PORT}/stats/prometheus`)).text()), byLabel);
+      expect(envoyStats).toContain('lightsub_admission_rejected_queue_timeout{service="svc"} 1');
+      expect(hostNames.stats(lightsub(hostSide.envoy.stats.prometheus(statsTags)), byLabel)).toEqual(envoyStats);
+    } finally {
+      await sidecar.stop();
+      for (const u of slow) await u.close();
+    }
+  }, 60_000);
+});
