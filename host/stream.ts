@@ -75,6 +75,18 @@ const GRPC_UNAVAILABLE = 14;
 /** Shared empty body (bodies are replaced, never written in place). */
 const NO_BYTES = new Uint8Array(0);
 
+/**
+ * grpc-message encoding (Envoy's PercentEncoding::encode with the gRPC reserved set): bytes
+ * outside printable ASCII and "%" become %XX; spaces and other printable characters stay.
+ */
+function grpcMessageEncode(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) {
+    out += b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(b);
+  }
+  return out;
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.byteLength === 0) return b.slice();
   const out = new Uint8Array(a.byteLength + b.byteLength);
@@ -463,7 +475,7 @@ export class Stream extends ContextBase {
       headers.setInPlace(":status", "200");
       headers.setInPlace("content-type", "application/grpc");
       headers.setInPlace("grpc-status", String(validGrpc ?? httpToGrpcStatus(status)));
-      if (body.byteLength > 0) headers.setInPlace("grpc-message", encodeURIComponent(new TextDecoder().decode(body)));
+      if (body.byteLength > 0) headers.setInPlace("grpc-message", grpcMessageEncode(body));
     } else if (body.byteLength > 0) {
       headers.setInPlace("content-length", String(body.byteLength));
       if (!headers.has("content-type")) headers.add("content-type", "text/plain");

@@ -126,6 +126,20 @@ describe("local replies", () => {
     expect(s.localReply?.grpcStatus).toBe(14);
     expect(s.responseHeaders.toObject()).toEqual({ ":status": "200", "content-type": "application/grpc", "grpc-status": "14" });
   });
+
+  it("gRPC local reply: module headers after :status, grpc-message encoded as Envoy 1.40 does (printable ASCII kept)", async () => {
+    const { vm } = await probeVm();
+    const s = vm.createStream();
+    s.onRequestHeaders({ ":path": "/pkg.Svc/M", "content-type": "application/grpc", "x-probe": `localgrpc 503 5 d ${arg("not here%\né")} x-a b` }, true);
+    expect(s.responseHeaders.toPairs()).toEqual([
+      [":status", "200"],
+      ["x-a", "b"],
+      ["content-type", "application/grpc"],
+      ["grpc-status", "5"],
+      ["grpc-message", "not here%25%0A%C3%A9"],
+    ]);
+    expect(s.responseBody.byteLength).toBe(0);
+  });
 });
 
 describe("pause and resume", () => {

@@ -122,6 +122,18 @@ const SCENARIOS: Scenario[] = [
     req: { headers: withLog({ "x-probe": "local 422 bad %7B%7D content-type application%2Fjson", "x-probe-response": "hpairs resp" }) },
   },
   {
+    name: "gRPC request: trailers-only local reply with the module's gRPC status",
+    req: {
+      method: "POST",
+      body: "",
+      headers: withLog({ "content-type": "application/grpc", "x-probe": "localgrpc 503 5 grpc%20details not%20here%25%0A%C3%A9 x-a b", "x-probe-response": "hpairs resp" }),
+    },
+  },
+  {
+    name: "gRPC request: local reply without a gRPC status (derived from the HTTP status)",
+    req: { method: "POST", body: "", headers: withLog({ "content-type": "application/grpc", "x-probe": "localgrpc 429 -1 busy", "x-probe-response": "hpairs resp" }) },
+  },
+  {
     name: "local reply without a body",
     req: { headers: withLog({ "x-probe": "local 503 no%20body", "x-probe-response": "hpairs resp" }) },
   },

@@ -319,9 +319,10 @@ export class HostSide {
     if (decision.kind !== "noRoute") properties["xds.route_name"] = decision.routeName;
     const stream = this.worker.createStream({ properties });
     const r: HostRequest = { stream, decision, done: false, ...(options.nativePick !== undefined ? { nativePick: options.nativePick } : {}) };
-    stream.onRequestHeaders(headers, req.body === undefined);
+    // A body-less request (or content-length: 0) ends with its headers.
+    stream.onRequestHeaders(headers, !req.body);
     // HTTP/1.1 with content-length: the body, then an empty end of stream (as Envoy's codec delivers it).
-    if (req.body !== undefined && !stream.localReply) {
+    if (req.body && !stream.localReply) {
       stream.onRequestBody(req.body, false);
       if (!stream.localReply) stream.onRequestBody("", true);
     }
@@ -410,12 +411,12 @@ export class HostSide {
       s.onResponseBody(answer.body, false);
       s.onResponseBody("", true);
     }
-    this.finishResponse(r, s.localReply ? s.localReply.status : answer.status, s.localReply ? s.localReply.body : undefined, {});
+    this.finishResponse(r, s.localReply ? s.localReply.status : answer.status, undefined, {});
   }
 
   private finishLocal(r: HostRequest): void {
-    const reply = r.stream.localReply!;
-    this.finishResponse(r, reply.status, reply.body, {});
+    // The body that went through the filter (a gRPC reply has none: its message is in grpc-message).
+    this.finishResponse(r, r.stream.localReply!.status, undefined, {});
   }
 
   private finishResponse(r: HostRequest, status: number, body: string | undefined, end: { responseFlags?: number; responseCodeDetails?: string }): void {
