@@ -251,6 +251,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's queue time
         { req: reqs[2]!, before: () => until(2) },
       ]);
       // Host: 0 and 1 take both slots; 2 waits until the ticks time it out; then 0 and 1 answer.
+      hostSide.startup();
       const h: HostRequest[] = reqs.map((req) => hostSide.begin(req));
       expect(h[2]!.stream.requestPaused).toBe(true);
       hostSide.waitWhilePaused(h[2]!);
@@ -286,6 +287,57 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's queue time
     } finally {
       await sidecar.stop();
       for (const u of slow) await u.close();
+    }
+  }, 60_000);
+});
+
+const HASH_ADMIN_PORT = 28941;
+const HASH_POLICY = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: conformance-hash }
+spec:
+  sidecar: { adminPort: ${HASH_ADMIN_PORT} }
+  services:
+    - name: client
+      port: 28480
+      meshPort: 28406
+      endpoints: [{ address: 127.0.0.1, port: 28406 }]
+      calls: [svc]
+    - name: svc
+      port: 28490
+      endpoints: [{ address: 127.0.0.1, port: 28411 }, { address: 127.0.0.1, port: 28412 }, { address: 127.0.0.1, port: 28413, weight: 2 }]
+      scheduler: { strategy: consistent_hash, hashOn: { header: x-user-id } }
+`;
+
+describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's consistent hash", (envoyBinary) => {
+  it("every key lands on the same endpoint on Envoy and on the host (the filter sees the same header values)", async () => {
+    const ups = [
+      await startUpstream({ name: "a", latencyMs: 0, failureRate: 0, port: 28411 }),
+      await startUpstream({ name: "b", latencyMs: 0, failureRate: 0, port: 28412 }),
+      await startUpstream({ name: "c", latencyMs: 0, failureRate: 0, port: 28413 }),
+    ];
+    const sidecar = await startSidecar({ envoy: envoyBinary, policy: HASH_POLICY, service: "client", concurrency: 1, logLevel: "info" });
+    try {
+      const envoySide = new EnvoySide(sidecar, "svc", ups, { probe: false });
+      const hostSide = new HostSide(await Envoy.compile(readFileSync(WASM)), sidecar.bootstrap, {
+        listener: "outbound_svc",
+        authority: new URL(sidecar.url("svc")).host,
+        upstreams: ups.map((u) => ({ name: u.name, host: u.host, port: u.port })),
+      });
+      expect(hostSide.startup()).toEqual(envoySide.startup().worker);
+      const fromEnvoy: Observation[] = [];
+      const fromHost: Observation[] = [];
+      for (let k = 0; k < 12; k++) {
+        const req: ScriptedRequest = { path: `/u/${k}`, headers: { "x-user-id": `user-${k}` } };
+        fromEnvoy.push(await envoySide.run(req));
+        fromHost.push(hostSide.run(req));
+      }
+      // Several endpoints are used, and the very same request/response pairs on both sides.
+      expect(new Set(fromEnvoy.map((o) => o.upstream?.name)).size).toBeGreaterThan(1);
+      expect(fromHost).toEqual(fromEnvoy);
+    } finally {
+      await sidecar.stop();
+      for (const u of ups) await u.close();
     }
   }, 60_000);
 });
