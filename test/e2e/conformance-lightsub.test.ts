@@ -137,17 +137,23 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
       for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 5));
       expect(test()).toBe(true);
     };
+    const untilAsync = async (test: () => Promise<boolean>) => {
+      let ok = await test();
+      for (let i = 0; i < 200 && !ok; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        ok = await test();
+      }
+      expect(ok).toBe(true);
+    };
     // Envoy: requests 0 and 1 take both endpoints' only slot, 2 waits in the queue, 3 finds it full.
     const fromEnvoy = await envoySide.runConcurrently([
       { req: reqs[0]! },
       { req: reqs[1]!, before: () => until(() => received() >= base + 1) },
       { req: reqs[2]!, before: () => until(() => received() >= base + 2) },
-      { req: reqs[3]!, before: () => new Promise((r) => setTimeout(r, 50)) },
+      // Request 3 only once 2 is queued (the destination's gauges are published at once).
+      { req: reqs[3]!, before: () => untilAsync(async () => (await sidecar.stats("admission_queued")).get("wasmcustom.lightsub.service.svc.admission_queued") === 1) },
     ]);
-    const envoyUpstreams = upstreams
-      .flatMap((u) => u.received().map((r) => `${envoyNames.name(u.name)}:${r.url}`))
-      .filter((x) => x.includes("/adm/"))
-      .sort();
+
 
     // Host: the same, in virtual time.
     const h: HostRequest[] = reqs.map((req) => hostSide.begin(req));
@@ -157,7 +163,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
     hostSide.complete(h[1]!);
     hostSide.complete(h[2]!);
     const fromHost = h.map((r) => r.result!);
-    const hostUpstreams = h.filter((r) => r.upstream).map((r) => `${hostNames.name(r.upstream!.name)}:${r.upstream!.url}`).sort();
+
 
     expect(fromEnvoy.map((o) => o.status)).toEqual([200, 200, 200, 503]);
     expect(fromEnvoy[3]!.responseHeaders).toContainEqual(["x-lightsub-reason", "queue-full"]);
@@ -165,7 +171,13 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
       const r = names.observation(o);
       return { status: r.status, responseHeaders: r.responseHeaders, body: r.body };
     };
+    // Endpoint names by first use in request order (each side's round robin starts at random).
     expect(fromHost.map(strip(hostNames))).toEqual(fromEnvoy.map(strip(envoyNames)));
+    const envoyUpstreams = upstreams
+      .flatMap((u) => u.received().map((r) => `${envoyNames.name(u.name)}:${r.url}`))
+      .filter((x) => x.includes("/adm/"))
+      .sort();
+    const hostUpstreams = h.filter((r) => r.upstream).map((r) => `${hostNames.name(r.upstream!.name)}:${r.upstream!.url}`).sort();
     expect(hostUpstreams).toEqual(envoyUpstreams);
     hostSide.takeWasm();
     await envoySide.takeWasm();
