@@ -131,7 +131,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
 
   it("admission: a full queue answers 503 queue-full; a queued request goes when a slot frees, to that endpoint", async () => {
     const reqs: ScriptedRequest[] = [0, 1, 2, 3].map((i) => ({ path: `/adm/${i}`, headers: { "x-seq": String(i) } }));
-    const received = () => upstreams.reduce((n, u) => n + u.received().length, 0);
+    const received = () => upstreams.reduce((n, u) => n + u.seen().length, 0);
     const base = received();
     const until = async (test: () => boolean) => {
       for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 5));
@@ -174,7 +174,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
     // Endpoint names by first use in request order (each side's round robin starts at random).
     expect(fromHost.map(strip(hostNames))).toEqual(fromEnvoy.map(strip(envoyNames)));
     const envoyUpstreams = upstreams
-      .flatMap((u) => u.received().map((r) => `${envoyNames.name(u.name)}:${r.url}`))
+      .flatMap((u) => u.seen().map((r) => `${envoyNames.name(u.name)}:${r.path}`))
       .filter((x) => x.includes("/adm/"))
       .sort();
     const hostUpstreams = h.filter((r) => r.upstream).map((r) => `${hostNames.name(r.upstream!.name)}:${r.upstream!.url}`).sort();
@@ -252,7 +252,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's queue time
         upstreams: slow.map((u) => ({ name: u.name, host: u.host, port: u.port })),
       });
       const reqs: ScriptedRequest[] = [0, 1, 2].map((i) => ({ path: `/t/${i}`, headers: { "x-seq": String(i) } }));
-      const received = () => slow.reduce((n, u) => n + u.received().length, 0);
+      const received = () => slow.reduce((n, u) => n + u.seen().length, 0);
       const until = async (n: number) => {
         for (let i = 0; i < 200 && received() < n; i++) await new Promise((r) => setTimeout(r, 5));
         expect(received()).toBe(n);
@@ -281,7 +281,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's queue time
       };
       expect(fromHost.map(strip(hostNames))).toEqual(fromEnvoy.map(strip(envoyNames)));
       // The timed-out request never reached an upstream on either side.
-      expect(slow.flatMap((u) => u.received().map((r) => r.url)).sort()).toEqual(["/t/0", "/t/1"]);
+      expect(slow.flatMap((u) => u.seen().map((r) => r.path)).sort()).toEqual(["/t/0", "/t/1"]);
       expect(h[2]!.upstream).toBeUndefined();
 
       await new Promise((r) => setTimeout(r, 1_300));
