@@ -447,8 +447,9 @@ export class Stream extends ContextBase {
 
   private finish(status: EnvoyFilterStatus, direction: "request" | "response"): StreamStatus {
     this.lastStatus = status;
-    // Envoy runs a continue the callback itself asked for right after it returns: the stop does not hold.
-    const stopped = status !== "Continue" && !this.continuedInCallback[direction];
+    // Measured on Envoy 1.40: a request-side continue the callback itself asked for runs right after
+    // it returns, so its stop does not hold; a response-side one does not release the response.
+    const stopped = status !== "Continue" && !(direction === "request" && this.continuedInCallback.request);
     this.continuedInCallback.request = this.continuedInCallback.response = false;
     if (direction === "request") this.requestPaused = stopped;
     else this.responsePaused = stopped;

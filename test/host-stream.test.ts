@@ -189,6 +189,15 @@ describe("pause and resume", () => {
     expect(s.onRequestTrailers({ "x-t": "1" })).toBe("Continue");
   });
 
+  it("a response-side continue from inside the pausing response callback does not release the response (as Envoy 1.40)", async () => {
+    const { vm } = await probeVm();
+    const s = vm.createStream();
+    s.onRequestHeaders({ ":path": "/", "x-probe-response": "continue response;ret 1" }, true);
+    expect(s.onResponseHeaders({ ":status": "200" }, false)).toBe("StopIteration");
+    expect(s.continueCount).toBe(1);
+    expect(s.responsePaused).toBe(true);
+  });
+
   it("a continue from a tick (not inside the stream's callback) still releases a later pause only when called", async () => {
     const { envoy, vm } = await probeVm({ config: "configure=tick 10\ntick=resumeall" });
     const s = vm.createStream();

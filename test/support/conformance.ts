@@ -43,6 +43,8 @@ export interface ScriptedRequest {
   /** Client headers, sent in this order. */
   headers?: Record<string, string>;
   body?: string;
+  /** The client gives up after this long (a response the filter holds for good). */
+  timeoutMs?: number;
 }
 
 export interface Observation {
@@ -121,7 +123,7 @@ export function send(url: string, req: ScriptedRequest): Promise<ClientResponse>
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     if (req.body !== undefined) headers["content-length"] = String(Buffer.byteLength(req.body));
-    const r = httpRequest(url, { method: req.method ?? "GET", headers }, (res) => {
+    const r = httpRequest(url, { method: req.method ?? "GET", headers, ...(req.timeoutMs ? { timeout: req.timeoutMs } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (d: Buffer) => chunks.push(d));
       res.on("end", () => {
@@ -132,6 +134,7 @@ export function send(url: string, req: ScriptedRequest): Promise<ClientResponse>
       res.on("error", reject);
     });
     r.on("error", reject);
+    r.on("timeout", () => r.destroy(new Error("client timeout")));
     if (req.body !== undefined) r.write(req.body);
     r.end();
   });
@@ -256,6 +259,8 @@ export class HostSide {
   private readonly rotation = new Map<string, number>();
   private logCursor = 0;
   private readonly authority: string;
+  /** How Envoy 1.40 ends a stream whose client disconnected while the response was held (measured). */
+  private readonly clientGaveUp = { responseFlags: RESPONSE_FLAGS.DownstreamConnectionTermination, responseCodeDetails: "downstream_remote_disconnect" };
 
   constructor(module: CompiledModule, bootstrap: unknown, options: HostSideOptions) {
     this.authority = options.authority;
@@ -407,6 +412,16 @@ export class HostSide {
       [[":status", String(answer.status)], ...answer.headers, ["date", HTTP_DATE()], ["connection", "keep-alive"], ["transfer-encoding", "chunked"], ["x-envoy-upstream-service-time", "0"]],
       false,
     );
+    if (s.responsePaused && !s.localReply) {
+      // The filter holds the response for good: the client gives up and disconnects. The connection
+      // manager's edits of the response map still show in proxy_on_log.
+      for (const h of HOP_BY_HOP) s.responseHeaders.remove(h);
+      s.responseHeaders.set("server", "envoy");
+      s.end({ responseCode: answer.status, ...this.clientGaveUp });
+      r.done = true;
+      r.result = { wasm: [], status: 0, responseHeaders: [], body: "", ...(r.upstream ? { upstream: r.upstream } : {}) };
+      return;
+    }
     if (!s.localReply) {
       s.onResponseBody(answer.body, false);
       s.onResponseBody("", true);
