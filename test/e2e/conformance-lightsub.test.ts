@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
 import { Envoy } from "../../host/index.js";
-import { EnvoySide, HostSide, type HostRequest, type Observation, type ScriptedRequest } from "../support/conformance.js";
+import { EnvoySide, HostSide, wasmLines, type HostRequest, type Observation, type ScriptedRequest } from "../support/conformance.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 import { UPSTREAM_HEADER, startUpstream, type UpstreamServer } from "../support/upstream-server.js";
 
@@ -351,5 +351,53 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's consistent
       await sidecar.stop();
       for (const u of ups) await u.close();
     }
+  }, 60_000);
+});
+
+describeWithEnvoy("conformance: host/ vs Envoy, a plugin configuration the filter refuses", (envoyBinary) => {
+  it("the filter's own log lines are the same, and both refuse it", async () => {
+    const broken = JSON.stringify({
+      version: 1,
+      service: "client",
+      header: "x-lightsub-endpoint",
+      failMode: "open",
+      destinations: [{ service: "svc", cluster: "svc", strategy: "no_such_strategy", endpoints: [{ cluster: "svc_ep0", stat: "127_0_0_1_28411", weight: 1 }] }],
+    });
+    let failure = "";
+    try {
+      const sidecar = await startSidecar({
+        envoy: envoyBinary,
+        policy: HASH_POLICY,
+        service: "client",
+        concurrency: 1,
+        logLevel: "info",
+        readyTimeoutMs: 15_000,
+        editBootstrap: (bootstrap) => {
+          // Every Wasm filter's plugin configuration becomes `broken`.
+          const visit = (node: unknown): void => {
+            if (Array.isArray(node)) return node.forEach(visit);
+            if (typeof node !== "object" || node === null) return;
+            const record = node as Record<string, unknown>;
+            if (record.root_id === "lightsub" && typeof record.configuration === "object") {
+              (record.configuration as Record<string, unknown>).value = broken;
+            }
+            Object.values(record).forEach(visit);
+          };
+          visit(bootstrap);
+        },
+      });
+      await sidecar.stop();
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+    // Envoy refuses the bootstrap; what the filter logged on the way is in the log tail.
+    expect(failure).toMatch(/envoy is not ready|exited/);
+    const fromEnvoy = [...new Set(wasmLines(failure).map((l) => `${l.level} ${l.message}`))];
+    const host = new Envoy({ logLevel: "info" });
+    const vm = host.createVm(await Envoy.compile(readFileSync(WASM)), { vmId: "lightsub" });
+    expect(vm.configure(broken, { rootId: "lightsub", name: "lightsub" })).toBe(false);
+    const fromHost = [...new Set(host.logs.filter((l) => !l.message.startsWith("Failed to")).map((l) => `${l.level} ${l.message}`))];
+    expect(fromEnvoy.length).toBeGreaterThan(0);
+    expect(fromHost).toEqual(fromEnvoy);
   }, 60_000);
 });
