@@ -62,6 +62,22 @@ export class HeaderMap {
     this.add(name, value);
   }
 
+  /**
+   * Envoy's inline setters (setContentLength, setReferenceContentType, setStatus…):
+   * an existing header keeps its place and takes the value (later copies go),
+   * a missing one is appended.
+   */
+  setInPlace(name: string, value: string): void {
+    const key = lower(name);
+    const at = this.entries.findIndex((e) => e[0] === key);
+    if (at < 0) {
+      this.add(key, value);
+      return;
+    }
+    this.entries = this.entries.filter((e, i) => i <= at || e[0] !== key);
+    this.entries[at] = [key, value];
+  }
+
   remove(name: string): void {
     const key = lower(name);
     if (!this.entries.some((e) => e[0] === key)) return;

@@ -80,6 +80,27 @@ function int64Shared(n: number): Uint8Array {
   return int64Bytes(n);
 }
 
+/** Grpc::Utility::httpToGrpcStatus: the gRPC status Envoy derives from an HTTP status. */
+export function httpToGrpcStatus(status: number): number {
+  switch (status) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
+  }
+}
+
 /** Encoded driver strings, reused across streams (values are never mutated). */
 const stringCache = new Map<string, Uint8Array>();
 const STRING_CACHE_MAX = 4096;
@@ -205,8 +226,10 @@ function responseValue(ctx: PropertyContext, info: StreamInfo, field: string | u
     case "total_size":
       return int64Bytes(info.bytesSent + (ctx.celResponseHeaders()?.byteSize() ?? 0) + (ctx.celResponseTrailers()?.byteSize() ?? 0));
     case "grpc_status": {
+      // Grpc::Common::getGrpcStatus: trailers, then headers, then derived from the HTTP status.
       const g = ctx.celResponseTrailers()?.get("grpc-status") ?? ctx.celResponseHeaders()?.get("grpc-status");
-      return g !== undefined && /^\d+$/.test(g) ? int64Bytes(Number(g)) : NOT_FOUND;
+      if (g !== undefined) return /^\d+$/.test(g) ? int64Bytes(Number(g)) : NOT_FOUND;
+      return info.responseCode === undefined ? NOT_FOUND : int64Shared(httpToGrpcStatus(info.responseCode));
     }
   }
   return NOT_FOUND;
@@ -247,6 +270,10 @@ export function resolveProperty(path: string, ctx: PropertyContext): Lookup {
       if (!info || extra !== undefined || (sub !== undefined && field !== "headers" && field !== "trailers")) return NOT_FOUND;
       if (field === undefined) return WasmResult.SerializationFailure;
       return responseValue(ctx, info, field, sub);
+    case "xds":
+      // Envoy's xds attributes are a message: the bare "xds" does not serialise.
+      if (field === undefined && info) return WasmResult.SerializationFailure;
+      break;
     case "plugin_name":
       return field === undefined ? str(ctx.pluginName()) : NOT_FOUND;
     case "plugin_root_id":

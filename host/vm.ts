@@ -175,7 +175,7 @@ export class Vm {
       // Fixed arity (no spread): callbacks take at most five arguments; a missing one reaches Wasm as 0.
       return fn(a0!, a1!, a2!, a3!, a4!);
     } catch (e) {
-      this.fail("RuntimeError", `Function: ${name} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+      this.fail("RuntimeError", `Function: ${name} failed: ${trapMessage(e)}`, e);
       return undefined;
     } finally {
       this.current = savedCurrent;
@@ -235,7 +235,7 @@ export class Vm {
       const ptr = fn(size);
       return ptr === undefined ? 0 : ptr >>> 0;
     } catch (e) {
-      this.fail("RuntimeError", `Function: ${this.allocName} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+      this.fail("RuntimeError", `Function: ${this.allocName} failed: ${trapMessage(e)}`, e);
       return 0;
     } finally {
       this.restricted = savedRestricted;
@@ -370,6 +370,12 @@ export class Vm {
     for (const c of this.contexts.values()) if (c instanceof Stream) n++;
     return n;
   }
+}
+
+/** The trap as Envoy's V8 reports it ("Uncaught RuntimeError: unreachable"); host-side errors as they are. */
+function trapMessage(e: unknown): string {
+  if (e instanceof WebAssembly.RuntimeError) return `Uncaught RuntimeError: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** How Envoy turns a headers-callback result into a filter status (ABI 0.2.x). */

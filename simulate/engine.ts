@@ -319,7 +319,9 @@ class Engine {
       return;
     }
     // Envoy (ABI 0.2.1) clears the route cache when a filter changes request headers.
-    this.routeTo(request, this.setup.routes.selectBy((name) => stream.header(name)));
+    const decision = this.setup.routes.selectBy((name) => stream.header(name));
+    stream.routed(decision.kind === "cluster" ? decision.cluster : undefined, decision.kind === "noRoute" ? undefined : decision.routeName);
+    this.routeTo(request, decision);
   }
 
   private markDirty(worker: number): void {

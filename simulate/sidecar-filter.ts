@@ -16,6 +16,10 @@ export interface WasmFilterConfig {
   rootId: string;
   vmId: string;
   failOpen: boolean;
+  /** The filter config's `name` (property plugin_name); Envoy's default is empty. */
+  name?: string;
+  /** vm_config.configuration's StringValue (what the module reads as VM configuration), when set. */
+  vmConfig?: string;
 }
 
 /** The lightsub filter entry of a listener's HTTP filter chain. */
@@ -27,10 +31,13 @@ export function readWasmFilterConfig(listener: Json): WasmFilterConfig {
     const config = field(wasm, "config");
     const pluginJson = stringField(field(config, "configuration"), "value");
     if (pluginJson === undefined) throw new EnvoyConfigError("the Wasm filter has no StringValue configuration");
+    const vmConfig = stringField(field(field(config, "vm_config"), "configuration"), "value");
     return {
       pluginJson,
       rootId: stringField(config, "root_id") ?? "",
       vmId: stringField(field(config, "vm_config"), "vm_id") ?? "",
+      name: stringField(config, "name") ?? "",
+      ...(vmConfig !== undefined ? { vmConfig } : {}),
       // failure_policy (Envoy >= 1.33; what lightsub writes) wins; unset, the deprecated fail_open decides.
       failOpen: { FAIL_OPEN: true, FAIL_CLOSED: false, FAIL_RELOAD: false }[stringField(config, "failure_policy") ?? ""] ?? boolField(config, "fail_open") ?? false,
     };
@@ -50,6 +57,11 @@ export interface FilterStream {
   header(name: string): string | undefined;
   /** The response (from the upstream or the router): response headers, then the stream's end. */
   respond(code: number, flags: number): void;
+  /**
+   * The route selected again after the filter: like Envoy once the route cache is cleared,
+   * xds.cluster_name / xds.route_name read later (e.g. in proxy_on_log) name the new route.
+   */
+  routed(clusterName: string | undefined, routeName: string | undefined): void;
 }
 
 /** Virtual time of the host at simulation time 0 (an arbitrary wall-clock-like epoch). */
@@ -69,8 +81,8 @@ export class SidecarFilter {
     this.envoy = new Envoy({ startTimeMs: HOST_EPOCH_MS - seedShiftMs - workers * startGapMs, seed: seed >>> 0 || 1 });
     for (let w = 0; w < workers; w++) {
       this.envoy.advance(startGapMs);
-      const vm = this.envoy.createVm(module, { vmId: config.vmId });
-      if (!vm.configure(config.pluginJson, { rootId: config.rootId, failOpen: config.failOpen })) {
+      const vm = this.envoy.createVm(module, { vmId: config.vmId, ...(config.vmConfig !== undefined ? { vmConfig: config.vmConfig } : {}) });
+      if (!vm.configure(config.pluginJson, { rootId: config.rootId, name: config.name ?? config.rootId, failOpen: config.failOpen })) {
         const log = this.envoy.logs.map((l) => l.message).join("\n");
         throw new EnvoyConfigError(`the filter refused the compiled plugin configuration:\n${log}`);
       }
@@ -150,6 +162,11 @@ class HostFilterStream implements FilterStream {
     const values = this.stream.requestHeaders.getAll(name);
     if (values.length === 0) return undefined;
     return values.length === 1 ? values[0] : values.join(",");
+  }
+
+  routed(clusterName: string | undefined, routeName: string | undefined): void {
+    if (clusterName !== undefined) this.stream.setProperty("xds.cluster_name", clusterName);
+    if (routeName !== undefined) this.stream.setProperty("xds.route_name", routeName);
   }
 
   respond(code: number, flags: number): void {

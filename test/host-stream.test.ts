@@ -51,6 +51,37 @@ describe("lifecycle", () => {
 });
 
 describe("local replies", () => {
+  it("keeps the module's content-type and sets content-length in place of the module's (as Envoy 1.40)", async () => {
+    const { vm } = await probeVm();
+    const s = vm.createStream();
+    s.onRequestHeaders({ ":path": "/", "x-probe": `local 422 bad ${arg("{}")} content-length 99 content-type application/json` }, true);
+    expect(s.localReply?.headers).toEqual([
+      [":status", "422"],
+      ["content-length", "2"],
+      ["content-type", "application/json"],
+    ]);
+  });
+
+  it("response.grpc_status of a non-gRPC response is derived from the HTTP status (as Envoy 1.40)", async () => {
+    const { envoy, vm } = await probeVm();
+    const codes: string[] = [];
+    for (const status of [200, 400, 503]) {
+      take(envoy);
+      const s = vm.createStream();
+      s.onRequestHeaders({ ":path": "/", "x-probe-log": "prop response.grpc_status" }, true);
+      s.onResponseHeaders({ ":status": String(status) }, true);
+      s.end({ responseCode: status });
+      codes.push(...takeResults(envoy));
+    }
+    expect(codes.map((c) => int64Of(okBytes(c)))).toEqual([2n, 13n, 14n]);
+    take(envoy);
+    const s = vm.createStream();
+    s.onRequestHeaders({ ":path": "/", "x-probe-log": "prop response.grpc_status" }, true);
+    s.onResponseHeaders({ ":status": "200", "grpc-status": "5" }, true);
+    s.end({ responseCode: 200 });
+    expect(int64Of(okBytes(takeResults(envoy)[0]!))).toBe(5n);
+  });
+
   it("records the reply and runs its headers and body through the filter's response callbacks", async () => {
     const { envoy, vm } = await probeVm();
     take(envoy);
@@ -71,11 +102,12 @@ describe("local replies", () => {
       status: 429,
       details: "rate_limited",
       body: "slow down",
+      // As Envoy 1.40 (test/e2e/conformance-probe.test.ts): the module's headers right after :status.
       headers: [
         [":status", "429"],
+        ["x-a", "1"],
         ["content-length", "9"],
         ["content-type", "text/plain"],
-        ["x-a", "1"],
       ],
     });
     expect(s.responseHeaders.get(":status")).toBe("429");
@@ -93,6 +125,20 @@ describe("local replies", () => {
     s.onRequestHeaders({ ":path": "/pkg.Svc/M", "content-type": "application/grpc", "x-probe": "localgrpc 503 14 no_backend" }, true);
     expect(s.localReply?.grpcStatus).toBe(14);
     expect(s.responseHeaders.toObject()).toEqual({ ":status": "200", "content-type": "application/grpc", "grpc-status": "14" });
+  });
+
+  it("gRPC local reply: module headers after :status, grpc-message encoded as Envoy 1.40 does (printable ASCII kept)", async () => {
+    const { vm } = await probeVm();
+    const s = vm.createStream();
+    s.onRequestHeaders({ ":path": "/pkg.Svc/M", "content-type": "application/grpc", "x-probe": `localgrpc 503 5 d ${arg("not here%\né")} x-a b` }, true);
+    expect(s.responseHeaders.toPairs()).toEqual([
+      [":status", "200"],
+      ["x-a", "b"],
+      ["content-type", "application/grpc"],
+      ["grpc-status", "5"],
+      ["grpc-message", "not here%25%0A%C3%A9"],
+    ]);
+    expect(s.responseBody.byteLength).toBe(0);
   });
 });
 
@@ -133,12 +179,33 @@ describe("pause and resume", () => {
     expect(s.continueCount).toBe(0);
   });
 
-  it("continuing from inside the pausing callback counts but does not unpause", async () => {
+  it("continuing from inside the pausing callback counts and does not hold the request (as Envoy 1.40)", async () => {
     const { vm } = await probeVm();
     const s = vm.createStream();
-    expect(s.onRequestHeaders({ "x-probe": "pause;continue request" }, true)).toBe("StopIteration");
+    expect(s.onRequestHeaders({ "x-probe": "pause;continue request" }, true)).toBe("Continue");
     expect(s.continueCount).toBe(1);
-    expect(s.requestPaused).toBe(true);
+    expect(s.requestPaused).toBe(false);
+    // The continue was for that callback only: a later stop holds.
+    expect(s.onRequestTrailers({ "x-t": "1" })).toBe("Continue");
+  });
+
+  it("a response-side continue from inside the pausing response callback does not release the response (as Envoy 1.40)", async () => {
+    const { vm } = await probeVm();
+    const s = vm.createStream();
+    s.onRequestHeaders({ ":path": "/", "x-probe-response": "continue response;ret 1" }, true);
+    expect(s.onResponseHeaders({ ":status": "200" }, false)).toBe("StopIteration");
+    expect(s.continueCount).toBe(1);
+    expect(s.responsePaused).toBe(true);
+  });
+
+  it("a continue from a tick (not inside the stream's callback) still releases a later pause only when called", async () => {
+    const { envoy, vm } = await probeVm({ config: "configure=tick 10\ntick=resumeall" });
+    const s = vm.createStream();
+    expect(s.onRequestHeaders({ "x-probe": "pause" }, true)).toBe("StopIteration");
+    envoy.advance(10);
+    expect(s.requestPaused).toBe(false);
+    expect(s.onResponseHeaders({ ":status": "200", "x-probe": "pause" }, true)).toBe("StopIteration");
+    expect(s.responsePaused).toBe(true);
   });
 
   it("proxy_close_stream resets the stream; later callbacks do not reach the module", async () => {
@@ -179,18 +246,19 @@ describe("bodies", () => {
 });
 
 describe("traps", () => {
-  it("fail open: the trapping request continues, the VM is failed, later streams skip the plugin", async () => {
+  it("fail open: the trapping request fails closed (as Envoy 1.40), the VM is failed, later streams skip the plugin", async () => {
     const { envoy, vm } = await probeVm({ config: "configure=tick 10\ntick=now" });
     const s = vm.createStream();
     let status: string | undefined;
     expect(() => {
       status = s.onRequestHeaders({ ":path": "/", "x-probe": "trap" }, true);
     }).not.toThrow();
-    expect(status).toBe("Continue");
+    expect(status).toBe("StopIteration");
+    expect(s.localReply).toMatchObject({ status: 503, details: "wasm_fail_stream" });
     expect(vm.failed).toBe(true);
     expect(vm.failState).toBe("RuntimeError");
     expect(vm.trap).toBeInstanceOf(WebAssembly.RuntimeError);
-    expect(envoy.logs.some((l) => l.level === "error" && /^Function: proxy_on_request_headers failed: unreachable/.test(l.message))).toBe(true);
+    expect(envoy.logs.some((l) => l.level === "error" && /^Function: proxy_on_request_headers failed: Uncaught RuntimeError: unreachable$/.test(l.message))).toBe(true);
     // Nothing reaches the module any more: no host calls, no ticks, no log callbacks.
     const calls = envoy.hostCalls;
     const seen = events(envoy).length;

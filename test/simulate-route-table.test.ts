@@ -12,6 +12,7 @@ import { findListener } from "../simulate/envoy-json.js";
 import { RouteTable, type HeaderPairs } from "../simulate/route-table.js";
 import { SidecarFilter, readWasmFilterConfig } from "../simulate/sidecar-filter.js";
 import { DEFAULT_WASM_PATH } from "../simulate/simulation.js";
+import { fixtureModule } from "./fixtures/host/probe-driver.js";
 import { policy } from "./simulate-helpers.js";
 
 function compiled(text: string) {
@@ -108,6 +109,25 @@ describe("the compiled routes together with the real filter", () => {
     expect(stream.header("x-lightsub-endpoint")).toBeUndefined();
     expect(routes.selectBy((name) => stream.header(name))).toMatchObject({ routeName: "api/fallback" });
     stream.respond(503, RESPONSE_FLAGS.UpstreamConnectionFailure);
+  });
+});
+
+describe("what the filter reads after the simulator re-routes", () => {
+  it("the Wasm filter config gives the plugin's name (property plugin_name) and VM configuration", () => {
+    const { listener } = compiled(text);
+    expect(readWasmFilterConfig(listener)).toMatchObject({ name: "lightsub", rootId: "lightsub", vmId: "lightsub" });
+    expect(readWasmFilterConfig(listener).vmConfig).toBeUndefined();
+  });
+
+  it("xds.cluster_name / xds.route_name name the new route in proxy_on_log, as on Envoy 1.40 (test/e2e/conformance-probe.test.ts)", async () => {
+    const module = await fixtureModule();
+    const filter = new SidecarFilter(module, { pluginJson: "", rootId: "lightsub", vmId: "lightsub", failOpen: true, name: "lightsub" }, 1);
+    const stream = filter.start(0, request([["x-probe-log", "prop xds.cluster_name; prop xds.route_name; prop plugin_name"]]), "api", "api/fallback");
+    stream.routed("api_ep1", "api/scheduled");
+    stream.respond(200, 0);
+    const results = filter.envoy.logs.map((l) => l.message).filter((m) => m.startsWith("probe|log|prop|"));
+    const text = (hex: string) => Buffer.from(hex, "hex").toString("utf8");
+    expect(results.map((r) => text(r.slice("probe|log|prop|0:".length)))).toEqual(["api_ep1", "api/scheduled", "lightsub"]);
   });
 });
 

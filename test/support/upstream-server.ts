@@ -52,6 +52,8 @@ export interface SeenRequest {
   /** "1.1" or "2.0". */
   httpVersion: string;
   headers: Record<string, string | string[] | undefined>;
+  /** The headers as received: names lower-cased, wire order, repeated names kept (test/support/conformance.ts compares them). */
+  rawHeaders: [string, string][];
   /** performance.now() at arrival. */
   atMs: number;
 }
@@ -101,6 +103,19 @@ export interface UpstreamServer {
   close(): Promise<void>;
 }
 
+/** What an upstream answers when `respond` does not say otherwise: one definition for the server and for models of it (test/support/conformance.ts). */
+export function defaultAnswer(name: string, fail: boolean): { status: number; headers: [string, string][]; body: string } {
+  const headers: [string, string][] = [["content-type", "text/plain"], [UPSTREAM_HEADER, name]];
+  if (fail) headers.push([INJECTED_FAILURE_HEADER, "1"]);
+  return { status: fail ? 503 : 200, headers, body: fail ? "injected failure\n" : "ok\n" };
+}
+
+function pairsOf(raw: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
+
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
@@ -124,6 +139,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
       path: req.url ?? "",
       httpVersion: req.httpVersion,
       headers: { ...req.headers },
+      rawHeaders: pairsOf(req.rawHeaders),
       atMs: performance.now(),
     };
     seen.push(request);
@@ -136,14 +152,10 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
     const respond = () => {
       inFlight--;
       if (fail) counts.injectedFailures++;
-      const status = custom?.status ?? (fail ? 503 : 200);
-      res.writeHead(status, {
-        "content-type": "text/plain",
-        [UPSTREAM_HEADER]: name,
-        ...(fail ? { [INJECTED_FAILURE_HEADER]: "1" } : {}),
-        ...custom?.headers,
-      });
-      res.end(custom?.body ?? (fail ? "injected failure\n" : status === 200 ? "ok\n" : `status ${status}\n`));
+      const base = defaultAnswer(name, fail);
+      const status = custom?.status ?? base.status;
+      res.writeHead(status, { ...Object.fromEntries(base.headers), ...custom?.headers });
+      res.end(custom?.body ?? (fail || status === 200 ? base.body : `status ${status}\n`));
     };
     if (hold) {
       const release = () => {
@@ -202,7 +214,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
       for (const respond of answers) respond();
       return answers.length;
     },
-    seen: () => seen.map((r) => ({ ...r })),
+    seen: () => seen.map((r) => ({ ...r, rawHeaders: r.rawHeaders.map(([k, v]) => [k, v] as [string, string]) })),
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const timer of pending) clearTimeout(timer);
