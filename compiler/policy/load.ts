@@ -63,6 +63,30 @@ export async function readPolicyFile(path: string): Promise<{ text?: string; pro
   }
 }
 
+/** The file name diagnostics carry for a policy read from standard input (`lightsub compile -`). */
+export const STDIN_FILE_NAME = "<stdin>";
+
+/** Reads a policy from standard input (the policy path `-`) as UTF-8 text; problems are LS001. */
+export async function readPolicyStdin(input: NodeJS.ReadableStream = process.stdin): Promise<{ text?: string; problems: SourceProblem[] }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of input) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+      size += bytes.length;
+      if (size > MAX_FILE_BYTES) return { problems: [tooLarge(size)] };
+      chunks.push(bytes);
+    }
+  } catch (e) {
+    return { problems: [problem("LS001", 0, `cannot read standard input: ${(e as Error).message}`)] };
+  }
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)), problems: [] };
+  } catch {
+    return { problems: [problem("LS001", 0, "the policy is not valid UTF-8 text")] };
+  }
+}
+
 function tooLarge(bytes: number): SourceProblem {
   return problem("LS001", 0, `the policy is ${(bytes / MIB).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / MIB} MiB`);
 }
