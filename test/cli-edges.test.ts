@@ -434,3 +434,59 @@ describe("--warnings-as-errors (item 8)", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("wrong indentation is one error with a fix hint (item 8)", () => {
+  const text = readFileSync(SHOP, "utf8");
+  const catalogPort = "      port: 9090\n";
+  it.each([
+    ["one space too many", text.replace(catalogPort, " " + catalogPort), /^<stdin>:18:8: error LS002: line 18 is indented deeper \(7 spaces\) than the key on line 17 \(6 spaces\) and so reads as part of that key/],
+    ["one space too few", text.replace("      protocol: grpc\n", "     protocol: grpc\n"), /^<stdin>:19:1: error LS002: .*check the indentation of line 19 \(5 spaces\) against line 18 above it \(6 spaces\)/],
+    ["a tab", text.replace(catalogPort, "\tport: 9090\n"), /^<stdin>:18:1: error LS002: line 18 is indented with a tab; YAML indents with spaces only: replace the tab with spaces \(6 more syntax errors/],
+    ["a tab after spaces", text.replace(catalogPort, "      \tport: 9090\n"), /^<stdin>:18:7: error LS002: line 18 is indented with a tab/],
+  ])("%s", async (_, policy, message) => {
+    expect(policy).not.toBe(text);
+    const result = await lightsub(["validate", "-"], { input: policy });
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(message);
+    expect(lines[1]).toBe("1 error, 0 warnings");
+  });
+
+  it("errors that do not follow from one another are all still reported", async () => {
+    const policy = text.replace("kind: Mesh\n", "kind: Mesh\nkind: Mesh\n").replace("metadata: { name: shop }\n", "metadata: { name: shop }\nmetadata: {}\n");
+    const result = await lightsub(["validate", "-"], { input: policy });
+    expect(result.code).toBe(1);
+    expect(result.stderr.match(/error LS002: duplicate key/g)).toHaveLength(2);
+  });
+});
+
+describe("retries.statusCodes and gRPC health checks (item 8)", () => {
+  const base = readFileSync(SHOP, "utf8");
+
+  it("statusCodes with retriable-status-codes compiles to Envoy's retriable_status_codes, which pass the strict check", async () => {
+    const policy = base.replace("on: [5xx, reset, connect-failure]", "on: [reset, retriable-status-codes], statusCodes: [503, 429]");
+    expect(policy).not.toBe(base);
+    const out = join(scratch(), "out");
+    const result = await lightsub(["compile", "-", "--out", out], { input: policy });
+    expect(result.code, result.stderr).toBe(0);
+    const frontend = readFileSync(join(out, "frontend", "envoy.yaml"), "utf8");
+    expect(frontend).toMatch(/retry_on: "reset,retriable-status-codes"/);
+    expect(frontend).toMatch(/retriable_status_codes:\s*\n\s*- 503\s*\n\s*- 429/);
+  });
+
+  it("retriable-status-codes without statusCodes is an error (LS061), not silently accepted", async () => {
+    const policy = base.replace("on: [5xx, reset, connect-failure]", "on: [reset, retriable-status-codes]");
+    const result = await lightsub(["validate", "-"], { input: policy });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^<stdin>:26:\d+: error LS061: retry condition "retriable-status-codes" needs the codes: add retries.statusCodes/m);
+  });
+
+  it("a health-check path on a grpc service warns (LS053) instead of being dropped silently", async () => {
+    const policy = base.replace("healthCheck: { interval: 5s", "healthCheck: { path: /healthz, interval: 5s");
+    expect(policy).not.toBe(base);
+    const result = await lightsub(["validate", "-"], { input: policy });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^<stdin>:29:\d+: warning LS053: healthCheck.path has no effect on a grpc service/m);
+  });
+});

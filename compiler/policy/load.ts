@@ -17,6 +17,7 @@ import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";
 import { MAX_ALIAS_COUNT, MAX_FILE_BYTES, MAX_SYNTAX_ERRORS } from "./limits.js";
 import { ParseFailure } from "./parse-failure.js";
+import { reportedSyntaxErrors } from "./syntax-errors.js";
 import type { Locator } from "./positions.js";
 import { YamlDocumentLocator } from "./yaml-locator.js";
 
@@ -135,7 +136,8 @@ function loadWithYamlPackage(source: string): LoadResult {
   // The yaml package turns a stack overflow on absurd nesting into (many) errors: report one limit instead.
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
   if (overflow !== undefined) return { problems: [problem("LS011", overflow.pos[0], "the document is nested too deeply")] };
-  for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) problems.push(problem("LS002", e.pos[0], syntaxMessage(e.message)));
+  // A broken structure is reported once, with a hint, not with every line it makes unparseable.
+  for (const e of reportedSyntaxErrors(doc.errors, source, MAX_SYNTAX_ERRORS, syntaxMessage)) problems.push(problem("LS002", e.offset, e.message));
   if (problems.length > 0) return { problems };
   for (const w of doc.warnings) problems.push(problem("LS002", w.pos[0], syntaxMessage(w.message), "warning"));
 
