@@ -75,23 +75,36 @@ const SIGNALS = ["SIGINT", "SIGTERM"] as const;
  * compile removes its staging directory and stops. The signal is then raised
  * again with the default action, so the caller sees the process end by it.
  */
-async function withInterruptCleanup<T>(work: (signal: AbortSignal) => Promise<T>, onInterrupted: () => void): Promise<T> {
+async function withInterruptCleanup<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  onInterrupted: () => void,
+  onInterruptedAfterWrite: () => void,
+): Promise<T> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
     received ??= signal;
     controller.abort();
   };
+  const raiseAgain = async (): Promise<never> => {
+    for (const s of SIGNALS) process.off(s, handler);
+    process.kill(process.pid, received ?? "SIGINT");
+    // Only reached where the default action does not end the process.
+    return await new Promise<never>(() => {});
+  };
   for (const s of SIGNALS) process.on(s, handler);
   try {
-    return await work(controller.signal);
+    const result = await work(controller.signal);
+    // The signal came while the last step (the swap) ran: the new output is complete and in place.
+    if (received !== undefined) {
+      onInterruptedAfterWrite();
+      await raiseAgain();
+    }
+    return result;
   } catch (error) {
     if (error instanceof CompileAbortedError) {
       onInterrupted();
-      for (const s of SIGNALS) process.off(s, handler);
-      process.kill(process.pid, received ?? "SIGINT");
-      // Only reached where the default action does not end the process.
-      return await new Promise<T>(() => {});
+      await raiseAgain();
     }
     throw error;
   } finally {
@@ -133,6 +146,7 @@ async function compileCommand(args: string[], io: Io, write: boolean): Promise<n
     const result = await withInterruptCleanup(
       (signal) => compileToDirectory(text, file, outDir!, { wasm, warningsAsErrors, signal }),
       () => io.err(`lightsub compile: interrupted; ${out} is unchanged`),
+      () => io.err(`lightsub compile: interrupted after ${out} was written in full`),
     );
     report(result.diagnostics, io, warningsAsErrors);
     if (hasErrors(result.diagnostics) || !result.written) return EXIT.policyErrors;
