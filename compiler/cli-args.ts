@@ -23,12 +23,6 @@ export class UsageError extends Error {
   }
 }
 
-/**
- * A path given on the command line cannot be used as asked (exit code 2, like
- * a usage error, but the message needs no usage hint).
- */
-export class PathError extends Error {}
-
 type OptionSpec = { type: "string" | "boolean"; short?: string };
 
 export interface ParsedCommandLine {

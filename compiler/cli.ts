@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
-import { parseCommandLine, PathError, UsageError, usageErrorText } from "./cli-args.js";
+import { parseCommandLine, UsageError, usageErrorText } from "./cli-args.js";
 import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, InternalCompilerError, validatePolicy } from "./compile.js";
 import { FilterFileError, readFilterFile } from "./filter-file.js";
 import { checkOutputDir, OutputDirError, resolveOutputDir } from "./output/write.js";
@@ -112,6 +112,18 @@ async function withInterruptCleanup<T>(
   }
 }
 
+/** Where `--out` writes (a symbolic link resolved); OutputDirError when it cannot be used. */
+function usableOutputDir(out: string): string {
+  try {
+    const target = resolveOutputDir(out);
+    checkOutputDir(target);
+    return target;
+  } catch (error) {
+    if (error instanceof OutputDirError) throw error;
+    throw new OutputDirError(`cannot use ${out}: ${(error as Error).message}`);
+  }
+}
+
 async function compileCommand(args: string[], io: Io, write: boolean): Promise<number> {
   const command = write ? "compile" : "validate";
   const { values, positionals, help } = parseCommandLine(command, args, {
@@ -131,10 +143,7 @@ async function compileCommand(args: string[], io: Io, write: boolean): Promise<n
   if (!write && out) throw new UsageError("validate writes nothing; use compile --out", command);
   // Paths first: a mistake in --out or --wasm is reported before any work is done.
   let outDir: string | undefined;
-  if (write) {
-    outDir = resolveOutputDir(out!);
-    checkOutputDir(outDir);
-  }
+  if (write) outDir = usableOutputDir(out!);
   const wasm = write || wasmPath !== undefined ? readFilterFile(wasmPath ?? DEFAULT_WASM, wasmPath === undefined) : undefined;
   const policy = await readPolicy(positionals[0]!);
   if (Array.isArray(policy)) {
@@ -191,7 +200,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(usageErrorText(error));
       return EXIT.usage;
     }
-    if (error instanceof OutputDirError || error instanceof FilterFileError || error instanceof PathError) {
+    if (error instanceof OutputDirError || error instanceof FilterFileError) {
       io.err(`lightsub${command === "compile" || command === "validate" ? ` ${command}` : ""}: ${error.message}`);
       return EXIT.usage;
     }
