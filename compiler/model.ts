@@ -75,6 +75,8 @@ export interface RetriesModel {
   attempts: number;
   on: RetryOn[];
   perTryTimeoutMs?: number;
+  /** Envoy's retriable_status_codes (with the condition retriable-status-codes). */
+  statusCodes?: number[];
 }
 
 export interface CircuitBreakerModel {
@@ -92,7 +94,8 @@ export interface OutlierDetectionModel {
 }
 
 export interface HealthCheckModel {
-  path: string;
+  /** The HTTP check's path (http, http2); absent for grpc, which uses the gRPC health protocol. */
+  path?: string;
   intervalMs: number;
   timeoutMs: number;
   unhealthyThreshold: number;

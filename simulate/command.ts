@@ -1,13 +1,16 @@
 /**
- * `lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html] [--wasm <file>]`
+ * `lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>]`
  *
  * Exit codes as the other commands: 0 ok, 1 policy or workload errors
  * (printed as file:line:col: error CODE: message), 2 usage errors. Anything
  * else thrown is a lightsub bug; the CLI reports it (exit 3).
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { parseCommandLine, UsageError, usageErrorText } from "../compiler/cli-args.js";
 import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics.js";
+import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
+import { readPolicyStdin, STDIN_FILE_NAME } from "../compiler/policy/load.js";
+import { checkReportPath, ReportPathError, writeReportAtomically } from "./output/report-file.js";
 import { resultTable } from "./output/table.js";
 import { htmlReport } from "./output/html.js";
 import { terminalProgress, type Progress } from "./progress.js";
@@ -23,43 +26,45 @@ export interface SimulateIo {
 }
 
 export const SIMULATE_USAGE = `usage:
-  lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html] [--wasm <file>]
+  lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>]
     runs the policy's scheduling against a simulated destination, next to every other strategy,
     Envoy's native load balancers and an oracle; the workload is the policy's simulation: section
     or --workload <file> (schemas/workload.schema.json)
     --json             print the result as JSON (format: simulate/README.md)
-    --report out.html  also write a self-contained HTML report with charts
+    <policy>           the policy file; - reads it from standard input
+    --report out.html  also write a self-contained HTML report with charts; it never replaces the policy,
+                       the workload or the filter, and replaces another existing file only when it is
+                       an earlier lightsub report (checked before the simulation runs)
+    --force            let --report replace an existing file that is not a lightsub report
     --seed N           random seed (default: the workload's seed, else 1); same seed, same result
     --wasm <file>      the built filter (default build/lightsub.wasm)`;
 
 const EXIT = { ok: 0, errors: 1, usage: 2 } as const;
 
+/** A usage error: one line and a hint to --help. */
 function usage(io: SimulateIo, message: string): number {
-  io.err(`lightsub simulate: ${message}\n${SIMULATE_USAGE}`);
+  io.err(usageErrorText(new UsageError(message, "simulate")));
   return EXIT.usage;
 }
 
 export async function simulateCommand(args: string[], io: SimulateIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      options: {
-        workload: { type: "string", short: "w" },
-        seed: { type: "string" },
-        json: { type: "boolean" },
-        report: { type: "string" },
-        wasm: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
+    parsed = parseCommandLine("simulate", args, {
+      workload: { type: "string", short: "w" },
+      seed: { type: "string" },
+      json: { type: "boolean" },
+      report: { type: "string" },
+      force: { type: "boolean" },
+      wasm: { type: "string" },
     });
   } catch (error) {
-    return usage(io, (error as Error).message);
+    if (error instanceof UsageError) return usage(io, error.message);
+    throw error;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  const { positionals, help } = parsed;
+  const values = parsed.values as { workload?: string; seed?: string; json?: boolean; report?: string; force?: boolean; wasm?: string };
+  if (help) {
     io.out(SIMULATE_USAGE);
     return EXIT.ok;
   }
@@ -69,10 +74,31 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
     if (!/^[0-9]+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed))) return usage(io, `--seed must be a whole number ≥ 0, got "${values.seed}"`);
     seed = Number(values.seed);
   }
-  if (values.report !== undefined && values.report === "") return usage(io, "--report needs a file name");
+  if (values.force && values.report === undefined) return usage(io, "--force only applies to --report");
 
-  const file = positionals[0]!;
-  const policy = readText(file, "LS001", "the policy");
+  // Paths first: a mistake in --report or --wasm is reported before the simulation runs.
+  const file = positionals[0] === "-" ? STDIN_FILE_NAME : positionals[0]!;
+  let reportTarget: string | undefined;
+  let wasm: Uint8Array | undefined;
+  try {
+    if (values.report !== undefined) {
+      const inputs = [
+        ...(positionals[0] === "-" ? [] : [{ what: "the policy", path: file }]),
+        ...(values.workload === undefined ? [] : [{ what: "the workload", path: values.workload }]),
+        ...(values.wasm === undefined ? [] : [{ what: "the filter", path: values.wasm }]),
+      ];
+      reportTarget = checkReportPath(values.report, inputs, values.force === true);
+    }
+    if (values.wasm !== undefined) wasm = readFilterFile(values.wasm, false);
+  } catch (error) {
+    if (error instanceof ReportPathError || error instanceof FilterFileError) {
+      io.err(`lightsub simulate: ${error.message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+
+  const policy = positionals[0] === "-" ? await readStdin() : readText(file, "LS001", "the policy");
   if (typeof policy !== "string") return report([policy], io);
   let workload: { text: string; file: string } | undefined;
   if (values.workload !== undefined) {
@@ -87,7 +113,7 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
     result = await runSimulation(policy, file, {
       workload,
       seed,
-      wasm: values.wasm,
+      wasm,
       onProgress: (run, index, runs, done, total) => progress.update(run, index, runs, done, total),
     });
   } catch (error) {
@@ -102,8 +128,14 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
   if ("diagnostics" in result) return report(result.diagnostics, io);
   if (values.json) io.out(resultJson(result));
   else io.out(resultTable(result));
-  if (values.report !== undefined) {
-    writeFileSync(values.report, htmlReport(result));
+  if (reportTarget !== undefined) {
+    try {
+      writeReportAtomically(reportTarget, htmlReport(result));
+    } catch (error) {
+      if (!(error instanceof ReportPathError)) throw error;
+      io.err(`lightsub simulate: ${error.message}`);
+      return EXIT.usage;
+    }
     io.err(`wrote ${values.report}`);
   }
   return EXIT.ok;
@@ -116,6 +148,13 @@ function readText(path: string, code: string, what: string): string | Diagnostic
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
     return { file: path, line: 1, column: 1, severity: "error", code, message: `cannot read ${what}: ${reason}` };
   }
+}
+
+async function readStdin(): Promise<string | Diagnostic> {
+  const read = await readPolicyStdin();
+  if (read.text !== undefined) return read.text;
+  const p = read.problems[0]!;
+  return { file: STDIN_FILE_NAME, line: 1, column: 1, severity: "error", code: p.code, message: p.message };
 }
 
 function report(diagnostics: readonly Diagnostic[], io: SimulateIo): number {

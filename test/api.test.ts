@@ -38,7 +38,7 @@ function shop(): Mesh {
       retries: { attempts: 2, on: ["5xx", "reset", "connect-failure"], perTryTimeout: "500ms" },
       circuitBreaker: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },
       outlierDetection: { consecutive5xx: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 50 },
-      healthCheck: { path: "/healthz", interval: "5s", timeout: "1s", unhealthyThreshold: 3, healthyThreshold: 2 },
+      healthCheck: { interval: "5s", timeout: "1s", unhealthyThreshold: 3, healthyThreshold: 2 },
     });
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import { compile, compileToDirectory, hasErrors, InternalCompilerError, validatePolicy, type CompileOptions } from "../compiler/compile.js";
+import { compile, compileToDirectory, FilterFileError, hasErrors, InternalCompilerError, validatePolicy, type CompileOptions } from "../compiler/compile.js";
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
 import type { MeshModel } from "../compiler/model.js";
 import { BackgroundWriter } from "../compiler/output/background-writer.js";
@@ -521,11 +521,11 @@ describe("compileToDirectory when it must not write", () => {
     expect(readdirSync(parent)).toEqual([]);
   });
 
-  it("a missing wasm: InternalCompilerError, no output directory, no staging left", async () => {
+  it("a missing wasm: FilterFileError, no output directory, no staging left", async () => {
     const { parent, out } = scratch();
     const wasmPath = join(scratchRoot, "not-built.wasm");
-    await expect(compileToDirectory(SHOP.text, SHOP.file, out, { wasmPath })).rejects.toBeInstanceOf(InternalCompilerError);
-    await expect(compileToDirectory(SHOP.text, SHOP.file, out, { wasmPath })).rejects.toThrow(/not built/);
+    await expect(compileToDirectory(SHOP.text, SHOP.file, out, { wasmPath })).rejects.toBeInstanceOf(FilterFileError);
+    await expect(compileToDirectory(SHOP.text, SHOP.file, out, { wasmPath })).rejects.toThrow(/does not exist/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(parent)).toEqual([]);
   });
@@ -535,7 +535,7 @@ describe("compileToDirectory when it must not write", () => {
     writeOutputAtomically(out, new Map([["frontend/envoy.yaml", "old\n"], ["lightsub.wasm", "\0asm old"]]));
     const before = snapshot(out);
     await expect(compileToDirectory(SHOP.text, SHOP.file, out, { wasmPath: join(scratchRoot, "not-built.wasm") })).rejects.toBeInstanceOf(
-      InternalCompilerError,
+      FilterFileError,
     );
     const after = snapshot(out);
     expect([...after.keys()]).toEqual([...before.keys()]);
@@ -547,7 +547,7 @@ describe("compileToDirectory when it must not write", () => {
     const { parent } = scratch();
     const out = join(parent, "a", "b", "out");
     await expect(compileToDirectory(SHOP.text, SHOP.file, out, { wasmPath: join(scratchRoot, "not-built.wasm") })).rejects.toBeInstanceOf(
-      InternalCompilerError,
+      FilterFileError,
     );
     expect(readdirSync(parent)).toEqual([]);
   });

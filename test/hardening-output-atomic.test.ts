@@ -165,7 +165,7 @@ describe("through the CLI", () => {
     const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
     const code = await main(["compile", new URL("../examples/shop.yaml", import.meta.url).pathname, "--out", join(parent, "a-file", "out")], io);
     expect(code).toBe(2);
-    expect(lines.join("\n")).toMatch(/^lightsub: cannot write .*a-file\/out: E[A-Z]+: .*; .* was left as it was$/m);
+    expect(lines.join("\n")).toMatch(/^lightsub compile: cannot write .*a-file\/out: E[A-Z]+: .*; .* was left as it was$/m);
     expect(lines.join("\n")).not.toMatch(/\n\s+at /);
     expect(readFileSync(join(parent, "a-file"), "utf8")).toBe("x");
   });

@@ -153,6 +153,18 @@ const cases: Case[] = [
     messages: ["retries.perTryTimeout (2s) is not shorter than timeout (2s)", 'retry condition "unavailable" only matches gRPC', "healthCheck.timeout (1.5s) is not shorter than healthCheck.interval (1s)"],
   },
   {
+    name: "LS053 a health-check path on a grpc service; LS005 an http service's health check without one",
+    source: `${HEAD}\n  services:\n    - name: a\n      port: 1\n      protocol: grpc\n      endpoints: [{ address: a, port: 2 }]\n      connector:\n        healthCheck: { path: «/healthz }\n    - name: b\n      port: 1\n      endpoints: [{ address: b, port: 2 }]\n      connector:\n        healthCheck: «{ interval: 5s }\n    - name: c\n      port: 1\n      protocol: grpc\n      endpoints: [{ address: c, port: 2 }]\n      connector:\n        healthCheck: { interval: 5s }\n`,
+    expect: ["LS053", "LS005"],
+    messages: ["healthCheck.path has no effect on a grpc service", 'missing required property "path" in connector.healthCheck (the HTTP path an http health check requests'],
+  },
+  {
+    name: "LS061 retriable-status-codes without statusCodes, and statusCodes without the condition",
+    source: `${HEAD}\n  services:\n    - name: a\n      port: 1\n      endpoints: [{ address: a, port: 2 }]\n      connector:\n        retries: { on: [reset, «retriable-status-codes] }\n    - name: b\n      port: 1\n      endpoints: [{ address: b, port: 2 }]\n      connector:\n        retries: { on: [reset], statusCodes: «[503] }\n    - name: c\n      port: 1\n      endpoints: [{ address: c, port: 2 }]\n      connector:\n        retries: { on: [retriable-status-codes], statusCodes: [503, 429] }\n`,
+    expect: ["LS061", "LS061"],
+    messages: ['retry condition "retriable-status-codes" needs the codes: add retries.statusCodes', 'retries.statusCodes only applies with the retry condition "retriable-status-codes"'],
+  },
+  {
     // web and edge call api and auth; auth's endpoint is named "API", a name both map to 127.0.0.1, and so is api's second one.
     name: "LS071 endpoint hostname that its callers map to 127.0.0.1",
     source: `${HEAD}\n  services:\n    - name: web\n      port: 8080\n      endpoints: [{ address: web-1, port: 15006 }]\n      calls: [api, auth]\n    - name: edge\n      port: 8081\n      endpoints: [{ address: edge-1, port: 15006 }]\n      calls: [auth, api]\n    - name: api\n      port: 9090\n      endpoints: [{ address: api-1, port: 15006 }, { address: «api, port: 15007 }]\n    - name: auth\n      port: 9091\n      endpoints: [{ address: «API, port: 15008 }]\n`,

@@ -68,7 +68,7 @@ describe("the issue's example policy (shop.yaml)", () => {
             retries: { attempts: 2, on: ["5xx", "reset", "connect-failure"], perTryTimeoutMs: 500 },
             circuitBreaker: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },
             outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50 },
-            healthCheck: { path: "/healthz", intervalMs: 5_000, timeoutMs: 1_000, unhealthyThreshold: 3, healthyThreshold: 2 },
+            healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, unhealthyThreshold: 3, healthyThreshold: 2 },
           },
           failMode: "open",
         },

@@ -191,7 +191,7 @@ describe("the JSON result", () => {
     expect(result.scenario.endpoints[0]).toEqual({
       cluster: "orders_ep0",
       address: "orders-1",
-      port: 7070,
+      port: 15006,
       weight: 1,
       latency: "exponential mean 20ms",
       meanServiceMs: 20,

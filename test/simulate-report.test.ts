@@ -36,7 +36,7 @@ describe("the HTML report", () => {
 
   it("carries the seed, the scenario and the table", () => {
     expect(html.includes("seed <code>3</code>")).toBe(true);
-    expect(html.includes("catalog-2:9090")).toBe(true);
+    expect(html.includes("catalog-2:15006")).toBe(true);
     expect(/<td>availability \*<\/td>/.test(html)).toBe(true);
     // The table's numbers are the terminal table's numbers.
     const rr = tableOut.split("\n").find((l) => l.trim().startsWith("round_robin"))!;

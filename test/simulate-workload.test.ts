@@ -175,7 +175,7 @@ describe("usage errors exit 2", () => {
     for (const args of [[], ["a.yaml", "b.yaml"], ["a.yaml", "--seed", "x"], ["a.yaml", "--bogus"], ["a.yaml", "--seed", "-1"]]) {
       const run = await simulate(args);
       expect(run.code, args.join(" ")).toBe(2);
-      expect(run.err).toContain("usage:");
+      expect(run.err).toContain('hint: "lightsub simulate --help" shows its usage');
     }
   });
 
@@ -189,7 +189,7 @@ describe("usage errors exit 2", () => {
     const file = writeTemp("nofilter.yaml", basePolicy(`  arrivals: { rate: 10, requests: 5 }`));
     const run = await simulate([file, "--wasm", "/nonexistent/lightsub.wasm"]);
     expect(run.code).toBe(2);
-    expect(run.err).toContain('the filter /nonexistent/lightsub.wasm is not built: run "npm run build" first');
+    expect(run.err).toContain("the filter /nonexistent/lightsub.wasm does not exist");
   });
 });
 

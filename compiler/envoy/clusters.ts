@@ -165,6 +165,8 @@ function healthCheck(hc: HealthCheckModel, protocol: Protocol): JsonObject {
   if (protocol === "grpc") {
     check.grpc_health_check = {};
   } else {
+    // The policy check makes path required for http and http2 (LS005).
+    if (hc.path === undefined) throw new Error("an http health check without a path passed the policy check");
     const http: JsonObject = { path: hc.path };
     if (protocol === "http2") http.codec_client_type = "HTTP2";
     check.http_health_check = http;

@@ -87,6 +87,7 @@ function putCallPolicy(action: JsonObject, callee: ServiceModel, manyHosts: bool
 function retryPolicy(retries: RetriesModel, manyHosts: boolean): JsonObject {
   const policy: JsonObject = { retry_on: retries.on.join(","), num_retries: retries.attempts };
   if (retries.perTryTimeoutMs !== undefined) policy.per_try_timeout = duration(retries.perTryTimeoutMs);
+  if (retries.statusCodes !== undefined) policy.retriable_status_codes = [...retries.statusCodes];
   if (manyHosts) {
     // Native LB: a retry should try another host. A scheduled route has one host only.
     policy.retry_host_predicate = [

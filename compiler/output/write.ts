@@ -10,8 +10,15 @@
  * directory. A process killed between the two renames leaves <out> missing
  * and the complete old directory beside it: the next write puts it back
  * before doing anything else (recoverInterruptedWrite).
+ *
+ * An output path that is a symbolic link is resolved: the output goes where
+ * the link points and the link stays (resolveOutputDir). A directory without
+ * the owner's write permission is refused and left untouched, also for root,
+ * who could otherwise write anywhere: a read-only directory says "do not
+ * replace this", and replacing it would also leave an old copy behind that a
+ * non-root user cannot delete.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 
 /** Marks a directory as lightsub output, so a later compile may replace it. */
@@ -54,6 +61,46 @@ export function checkOutputDir(dir: string): void {
   }
 }
 
+/**
+ * The directory a write to `dir` replaces: `dir` resolved, with a symbolic
+ * link followed to its target (the link itself is kept). Throws
+ * OutputDirError, touching nothing, for a link to nowhere, a path that is not
+ * a directory, or a directory that may not be written.
+ */
+export function resolveOutputDir(dir: string): string {
+  let target = resolve(dir);
+  let link;
+  try {
+    link = lstatSync(target);
+  } catch {
+    return target; // does not exist yet: created by the write
+  }
+  if (link.isSymbolicLink()) {
+    try {
+      target = realpathSync(target);
+    } catch {
+      throw new OutputDirError(`${dir}: is a symbolic link to ${readlinkSync(target)}, which does not exist; create that directory or give another --out`);
+    }
+  }
+  const info = statSync(target);
+  if (!info.isDirectory()) throw new OutputDirError(`${dir}: exists and is not a directory`);
+  if (!writable(target, info.mode)) {
+    throw new OutputDirError(`${dir}: the directory is read-only (mode ${(info.mode & 0o777).toString(8)}); lightsub leaves it untouched. Make it writable (chmod u+w) or give another --out`);
+  }
+  return target;
+}
+
+/** The owner's write bit (checked also for root, who passes every access check) and the caller's own access. */
+function writable(path: string, mode: number): boolean {
+  if ((mode & 0o200) === 0) return false;
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `sequence` is NaN in names older versions wrote (pid only). */
 function leftBehind(pid: number, sequence: number): boolean {
   // This process's own names: a write that has ended, or one of a dead process whose pid is reused.
@@ -87,7 +134,13 @@ export function recoverInterruptedWrite(dir: string): void {
   for (const { name, match } of leftovers) {
     const path = join(parent, name);
     if (match![1] === PREVIOUS && !existsSync(target)) renameSync(path, target);
-    else rmSync(path, { recursive: true, force: true });
+    else {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        // Garbage that cannot be removed (say, a read-only copy an older version left) must not block every later write.
+      }
+    }
   }
 }
 
@@ -130,7 +183,8 @@ export class StagingDirectory {
 }
 
 export function writeOutputAtomically(dir: string, files: OutputFiles): void {
-  const staging = openStaging(dir);
+  const target = resolveTarget(dir);
+  const staging = openStaging(dir, target);
   try {
     try {
       for (const [relative, content] of files) staging.write(relative, content);
@@ -138,9 +192,17 @@ export function writeOutputAtomically(dir: string, files: OutputFiles): void {
       abandonStaging(staging);
       throw describeFailure(dir, error);
     }
-    commitStaging(dir, staging);
+    commitStaging(dir, target, staging);
   } finally {
     writesInProgress.delete(staging.sequence);
+  }
+}
+
+function resolveTarget(dir: string): string {
+  try {
+    return resolveOutputDir(dir);
+  } catch (error) {
+    throw describeFailure(dir, error);
   }
 }
 
@@ -148,18 +210,26 @@ export function writeOutputAtomically(dir: string, files: OutputFiles): void {
  * The same atomic write for output produced piece by piece (compiler/compile.ts
  * streams each sidecar's config into staging instead of holding them all).
  * Errors of `produce` other than file-system ones reach the caller unchanged;
- * either way nothing is left behind.
+ * either way nothing is left behind. `beforeCommit` runs right before the
+ * swap (nothing else can run in between); if it throws, staging is removed
+ * and the output stays as it was.
  */
-export async function writeOutputAtomicallyWith(dir: string, produce: (staging: StagingDirectory) => Promise<void>): Promise<void> {
-  const staging = openStaging(dir);
+export async function writeOutputAtomicallyWith(
+  dir: string,
+  produce: (staging: StagingDirectory) => Promise<void>,
+  beforeCommit: () => void = () => {},
+): Promise<void> {
+  const target = resolveTarget(dir);
+  const staging = openStaging(dir, target);
   try {
     try {
       await produce(staging);
+      beforeCommit();
     } catch (error) {
       abandonStaging(staging);
       throw isFileSystemError(error) ? describeFailure(dir, error) : error;
     }
-    commitStaging(dir, staging);
+    commitStaging(dir, target, staging);
   } finally {
     writesInProgress.delete(staging.sequence);
   }
@@ -170,8 +240,7 @@ function isFileSystemError(error: unknown): boolean {
 }
 
 /** Checks the output directory may be replaced, then makes an empty staging directory beside it. */
-function openStaging(dir: string): StagingDirectory {
-  const target = resolve(dir);
+function openStaging(dir: string, target: string): StagingDirectory {
   try {
     mkdirSync(dirname(target), { recursive: true });
     recoverInterruptedWrite(target);
@@ -194,8 +263,7 @@ function openStaging(dir: string): StagingDirectory {
 }
 
 /** Marks staging complete and swaps it in for the output directory. */
-function commitStaging(dir: string, staging: StagingDirectory): void {
-  const target = resolve(dir);
+function commitStaging(dir: string, target: string, staging: StagingDirectory): void {
   const previous = staging.previous;
   try {
     // The marker goes last: a staging directory without it was never complete.

@@ -375,6 +375,41 @@ function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
       }
     }
     const protocol = service.rec["protocol"] ?? DEFAULT_PROTOCOL;
+    if (healthCheck !== undefined) {
+      const at: PathSegment[] = [...path, "healthCheck"];
+      if (protocol === "grpc" && healthCheck["path"] !== undefined) {
+        findings.push(
+          warning(
+            "LS053",
+            [...at, "path"],
+            "healthCheck.path has no effect on a grpc service: Envoy checks it with the gRPC health service (grpc.health.v1.Health/Check); remove path",
+          ),
+        );
+      } else if ((protocol === "http" || protocol === "http2") && healthCheck["path"] === undefined) {
+        findings.push(error("LS005", at, `missing required property "path" in connector.healthCheck (the HTTP path an ${protocol} health check requests, e.g. /healthz)`));
+      }
+    }
+    const statusCodes = retries?.["statusCodes"];
+    const on = list(retries?.["on"]);
+    const retriesStatusCodes = on?.includes("retriable-status-codes") === true;
+    if (retries !== undefined && retriesStatusCodes && statusCodes === undefined) {
+      const index = on!.indexOf("retriable-status-codes");
+      findings.push(
+        error(
+          "LS061",
+          [...path, "retries", "on", index],
+          'retry condition "retriable-status-codes" needs the codes: add retries.statusCodes, e.g. statusCodes: [503]',
+        ),
+      );
+    } else if (statusCodes !== undefined && !retriesStatusCodes) {
+      findings.push(
+        error(
+          "LS061",
+          [...path, "retries", "statusCodes"],
+          'retries.statusCodes only applies with the retry condition "retriable-status-codes": add it to retries.on',
+        ),
+      );
+    }
     // An unknown protocol is the schema's finding (LS007); no warning about it here.
     if (protocol === "http" || protocol === "http2") {
       (list(retries?.["on"]) ?? []).forEach((condition, index) => {

@@ -17,6 +17,7 @@ import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";
 import { MAX_ALIAS_COUNT, MAX_FILE_BYTES, MAX_SYNTAX_ERRORS } from "./limits.js";
 import { ParseFailure } from "./parse-failure.js";
+import { reportedSyntaxErrors } from "./syntax-errors.js";
 import type { Locator } from "./positions.js";
 import { YamlDocumentLocator } from "./yaml-locator.js";
 
@@ -60,6 +61,30 @@ export async function readPolicyFile(path: string): Promise<{ text?: string; pro
   } catch (e) {
     const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
     return { problems: [problem("LS001", 0, `cannot read ${path}: ${reason}`)] };
+  }
+}
+
+/** The file name diagnostics carry for a policy read from standard input (`lightsub compile -`). */
+export const STDIN_FILE_NAME = "<stdin>";
+
+/** Reads a policy from standard input (the policy path `-`) as UTF-8 text; problems are LS001. */
+export async function readPolicyStdin(input: NodeJS.ReadableStream = process.stdin): Promise<{ text?: string; problems: SourceProblem[] }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of input) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+      size += bytes.length;
+      if (size > MAX_FILE_BYTES) return { problems: [tooLarge(size)] };
+      chunks.push(bytes);
+    }
+  } catch (e) {
+    return { problems: [problem("LS001", 0, `cannot read standard input: ${(e as Error).message}`)] };
+  }
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)), problems: [] };
+  } catch {
+    return { problems: [problem("LS001", 0, "the policy is not valid UTF-8 text")] };
   }
 }
 
@@ -111,7 +136,8 @@ function loadWithYamlPackage(source: string): LoadResult {
   // The yaml package turns a stack overflow on absurd nesting into (many) errors: report one limit instead.
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
   if (overflow !== undefined) return { problems: [problem("LS011", overflow.pos[0], "the document is nested too deeply")] };
-  for (const e of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) problems.push(problem("LS002", e.pos[0], syntaxMessage(e.message)));
+  // A broken structure is reported once, with a hint, not with every line it makes unparseable.
+  for (const e of reportedSyntaxErrors(doc.errors, source, MAX_SYNTAX_ERRORS, syntaxMessage)) problems.push(problem("LS002", e.offset, e.message));
   if (problems.length > 0) return { problems };
   for (const w of doc.warnings) problems.push(problem("LS002", w.pos[0], syntaxMessage(w.message), "warning"));
 

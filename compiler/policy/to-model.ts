@@ -123,9 +123,10 @@ function connectorModel(spec: ConnectorSpec | undefined): ConnectorModel {
   if (spec === undefined) return model;
   if (spec.timeout !== undefined) model.timeoutMs = ms(spec.timeout);
   if (spec.retries !== undefined) {
-    const { attempts, on, perTryTimeout } = spec.retries;
+    const { attempts, on, perTryTimeout, statusCodes } = spec.retries;
     model.retries = { attempts: attempts ?? RETRY_DEFAULTS.attempts, on: [...(on ?? RETRY_DEFAULTS.on)] };
     if (perTryTimeout !== undefined) model.retries.perTryTimeoutMs = ms(perTryTimeout);
+    if (statusCodes !== undefined) model.retries.statusCodes = [...statusCodes];
   }
   if (spec.circuitBreaker !== undefined) model.circuitBreaker = { ...spec.circuitBreaker };
   if (spec.outlierDetection !== undefined) {
@@ -139,7 +140,7 @@ function connectorModel(spec: ConnectorSpec | undefined): ConnectorModel {
   if (spec.healthCheck !== undefined) {
     const hc = spec.healthCheck;
     model.healthCheck = {
-      path: hc.path,
+      ...(hc.path === undefined ? {} : { path: hc.path }),
       intervalMs: hc.interval === undefined ? HEALTH_CHECK_DEFAULTS.intervalMs : ms(hc.interval),
       timeoutMs: hc.timeout === undefined ? HEALTH_CHECK_DEFAULTS.timeoutMs : ms(hc.timeout),
       unhealthyThreshold: hc.unhealthyThreshold ?? HEALTH_CHECK_DEFAULTS.unhealthyThreshold,

@@ -32,6 +32,8 @@ export interface RetriesSpec {
   attempts?: number;
   on?: RetryOn[];
   perTryTimeout?: Duration;
+  /** With the condition retriable-status-codes: the HTTP status codes to retry. */
+  statusCodes?: number[];
 }
 
 export interface CircuitBreakerSpec {
@@ -49,7 +51,8 @@ export interface OutlierDetectionSpec {
 }
 
 export interface HealthCheckSpec {
-  path: string;
+  /** Required for http and http2; grpc services use the gRPC health protocol. */
+  path?: string;
   interval?: Duration;
   timeout?: Duration;
   unhealthyThreshold?: number;
