@@ -42,7 +42,7 @@ spec:
       scheduler: { strategy: round_robin }
       connector:
         timeout: 5s
-        healthCheck: { path: /grpc.health.v1.Health/Check, interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1 }
+        healthCheck: { interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1 }
     # The same gRPC servers on their second ports, called with retries on the gRPC status UNAVAILABLE.
     - name: users-retry
       port: 26392
