@@ -62,6 +62,8 @@ export const PICK_CAS_EXHAUSTED: i32 = -2;
 
 /** Chooses an endpoint for a request and claims it (shared in-flight + 1). */
 export class Strategy {
+  /** Set by pick: the endpoint it returned was claimed as a probe (its latency resets the EWMA, shared.ts release). */
+  probed: bool = false;
   /** Index of the chosen endpoint, in-flight already incremented; or a PICK_* code. */
   pick(destination: Destination, nowNs: u64): i32 {
     return PICK_SHARED_DATA_FAILED;

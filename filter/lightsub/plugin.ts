@@ -39,7 +39,7 @@ function strategyFor(destination: Destination): Strategy {
     case StrategyKind.Random: return new RandomChoice();
     case StrategyKind.Weighted: return new Weighted(destination);
     case StrategyKind.LeastLoad: return new LeastLoad(destination);
-    case StrategyKind.LeastLatency: return new LeastLatency();
+    case StrategyKind.LeastLatency: return new LeastLatency(destination);
     case StrategyKind.Availability: return new Availability(destination);
     default: return new ConsistentHash(destination);
   }

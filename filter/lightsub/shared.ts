@@ -77,9 +77,13 @@ export function acquire(ep: Endpoint, fresh: bool, probeAtMs: u64 = 0): Update {
 /**
  * Accounts a finished request: in-flight - 1, latency into the EWMA, outcome
  * into the error window. If the record cannot be written, the decrement is kept
- * in ep.pendingInFlight for the next write.
+ * in ep.pendingInFlight for the next write. A successful `probe` (a request to
+ * an endpoint its strategy had set aside) faster than the EWMA halves it (not
+ * below the probe's latency): the old estimate is what set the endpoint aside,
+ * and only fresh evidence can bring it back, within a few probes instead of
+ * the tens of seconds the time decay alone would take.
  */
-export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64): Update {
+export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64, probe: bool = false): Update {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     if (!readState(ep)) {
       ep.pendingInFlight -= 1;
@@ -92,7 +96,13 @@ export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u
       let sampleUs = <f64>latencyNs / 1000;
       // A failure must never make an endpoint look faster than it is.
       if (outcome != Outcome.Ok && sampleUs < state.ewmaUs) sampleUs = state.ewmaUs;
-      state.observeLatency(sampleUs, nowNs, decayNs);
+      if (probe && outcome == Outcome.Ok && sampleUs < state.ewmaUs) {
+        // A fast probe halves the estimate at once (at least to its own latency): a few
+        // fast probes in a row bring the endpoint back; one lucky sample does not.
+        const halved = state.ewmaUs * 0.5;
+        state.ewmaUs = sampleUs > halved ? sampleUs : halved;
+        if (nowNs > state.ewmaStampNs) state.ewmaStampNs = nowNs;
+      } else state.observeLatency(sampleUs, nowNs, decayNs);
       state.recordInWindow(<u32>(nowNs / 1000000 / bucketMs), isEndpointFailure(outcome));
     }
     const result = writeState(ep);

@@ -27,6 +27,8 @@ export class LightsubStream extends HttpContext {
   endpoint: Endpoint | null = null;
   startNs: u64 = 0;
   accounted: bool = false;
+  /** The request is a probe of an endpoint its strategy had set aside (least_latency): its latency replaces the EWMA. */
+  probe: bool = false;
   /** While the request waits in an admission queue (admission/): its task and that queue's owner. */
   task: Task | null = null;
   waitingIn: Admission | null = null;
@@ -55,6 +57,7 @@ export class LightsubStream extends HttpContext {
       return this.unscheduled(plugin, destination, index == PICK_CAS_EXHAUSTED ? REASON_CONTENTION : REASON_SHARED_DATA);
     }
     this.steer(plugin.headerBytes, destination, destination.endpoints[index], nowNs);
+    this.probe = destination.strategy.probed;
     return FilterHeadersStatus.Continue;
   }
 
@@ -108,7 +111,7 @@ export class LightsubStream extends HttpContext {
     const destination = this.destination as Destination;
     const nowNs = currentTimeNanos();
     const latencyNs = nowNs > this.startNs ? nowNs - this.startNs : 0;
-    const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs);
+    const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe);
     if (stored == Update.CasExhausted) incrementMetric(destination.casExhaustedMetric, 1);
 
     // Counters and gauges are batched per worker (metric-batch.ts); the histogram takes every sample.
