@@ -26,6 +26,7 @@ import { EventQueue } from "./event-queue.js";
 import { RunRecorder, Outcome, type RunMetrics } from "./metrics.js";
 import { createNativeLb, type LoadBalancer } from "./native-lb.js";
 import { OracleLb } from "./oracle.js";
+import { FullScanPeakEwma, P2cPeakEwma, PeakEwmaTable, type LearningLoadBalancer } from "./peer-lb.js";
 import { Random, STREAM } from "./random.js";
 import type { HeaderPairs, RetryPolicy, RouteDecision, RouteTable } from "./route-table.js";
 import type { FilterStream, SidecarFilter } from "./sidecar-filter.js";
@@ -45,7 +46,12 @@ export interface ResponseFlagBits {
 }
 
 /** Who picks the host when a request reaches the destination's aggregate cluster. */
-export type AggregateBalancer = { kind: "native"; policy: ClusterInfo["lbPolicy"] } | { kind: "oracle" } | { kind: "compiled" };
+export type AggregateBalancer =
+  | { kind: "native"; policy: ClusterInfo["lbPolicy"] }
+  | { kind: "oracle" }
+  | { kind: "compiled" }
+  /** A peer balancer (peer-lb.ts) with the destination scheduler's EWMA decay. */
+  | { kind: "peer"; policy: "P2C_PEAK_EWMA" | "FASTEST"; decayMs: number };
 
 export interface EngineSetup {
   workload: WorkloadModel;
@@ -61,6 +67,8 @@ export interface EngineSetup {
   aggregateWeights?: readonly number[];
   hashOn?: HashOn;
   filter?: SidecarFilter;
+  /** With several callers (workload.callers > 1): each caller's own filter (the first is `filter`). */
+  callerFilters?: SidecarFilter[];
   flags: ResponseFlagBits;
   /** Called about every 1% of requests. */
   onProgress?: (done: number, total: number) => void;
@@ -91,8 +99,10 @@ type Failure = (typeof FAILURE)[keyof typeof FAILURE];
 interface ClusterRuntime {
   info: ClusterInfo;
   endpointOf: number[];
-  /** One LB per worker, like Envoy's thread-local LBs. */
+  /** One LB per worker of each caller (index caller × workers + worker), like Envoy's thread-local LBs. */
   lbs: LoadBalancer[];
+  /** Balancers that learn from responses (the peers), by the same index; undefined otherwise. */
+  learners: (LearningLoadBalancer | undefined)[];
   active: number;
   activeRetries: number;
 }
@@ -115,6 +125,8 @@ class Request {
     readonly arrivalMs: number,
     readonly worker: number,
     readonly hashKey: string | undefined,
+    /** Which caller sidecar sends it (0 with one caller). */
+    readonly caller = 0,
   ) {}
 }
 
@@ -131,6 +143,7 @@ class Try implements BackendTry {
     readonly request: Request,
     readonly endpoint: number,
     readonly position: number,
+    readonly startMs: number,
   ) {}
 }
 
@@ -143,7 +156,11 @@ export function runEngine(setup: EngineSetup): RunMetrics {
 class Engine {
   private readonly queue = new EventQueue<Ref>();
   private readonly backends: Backend<Try>[];
-  private readonly active: Int32Array;
+  /** Requests in flight per endpoint, per caller sidecar (Envoy's host stats are per sidecar). */
+  private readonly activeByCaller: Int32Array[];
+  /** Every caller's filter (lightsub runs), index = caller. */
+  private readonly filters: SidecarFilter[];
+  private readonly callersRng: Random;
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly endpointByAddress = new Map<string, number>();
   private readonly arrivalsRng: Random;
@@ -167,6 +184,8 @@ class Engine {
   private readonly headerTemplate: HeaderPairs;
   private now = 0;
   private arrived = 0;
+  /** Closed loop: arrivals queued so far (the clients' requests sent or about to be). */
+  private issued = 0;
   private completed = 0;
   private progressStep: number;
 
@@ -174,7 +193,9 @@ class Engine {
     const { workload, seed } = setup;
     this.total = workload.arrivals.requests;
     this.backends = workload.endpoints.map((behaviour, i) => new Backend<Try>(behaviour, seed, i));
-    this.active = new Int32Array(setup.endpoints.length);
+    this.activeByCaller = Array.from({ length: workload.callers ?? 1 }, () => new Int32Array(setup.endpoints.length));
+    this.filters = setup.callerFilters ?? (setup.filter ? [setup.filter] : []);
+    this.callersRng = new Random(seed, STREAM.callers);
     setup.endpoints.forEach((ep, i) => this.endpointByAddress.set(`${ep.address}:${ep.port}`, i));
     this.arrivalsRng = new Random(seed, STREAM.arrivals);
     this.workersRng = new Random(seed, STREAM.workers);
@@ -190,7 +211,10 @@ class Engine {
   }
 
   run(): RunMetrics {
-    this.queue.push(0, EVENT.arrival, 0);
+    // Closed loop: every client sends its first request at 0; open loop: the first arrival.
+    const clients = this.setup.workload.arrivals.clients;
+    this.issued = Math.min(clients ?? 1, this.total);
+    for (let c = 0; c < this.issued; c++) this.queue.push(0, EVENT.arrival, 0);
     this.backends.forEach((b, i) => {
       b.behaviour.timeline.forEach((change, k) => {
         if (k > 0) this.queue.push(change.atMs, EVENT.stateChange, i * 65536 + k);
@@ -200,7 +224,7 @@ class Engine {
     while (this.queue.pop(this.dispatch)) {
       if (this.completed === this.total) break;
     }
-    filter?.advanceTo(this.now);
+    for (const f of this.filters) f.advanceTo(this.now);
     return this.recorder.finish();
   }
 
@@ -276,8 +300,10 @@ class Engine {
   private onArrival(): void {
     const { arrivals, workers } = this.setup.workload;
     const id = this.arrived++;
-    if (this.arrived < this.total) this.queue.push(nextArrivalMs(arrivals, this.now, this.arrived, this.arrivalsRng), EVENT.arrival, 0);
-    const request = new Request(id, this.now, this.workersRng.int(workers), this.drawHashKey());
+    const closed = arrivals.clients !== undefined;
+    if (!closed && this.arrived < this.total) this.queue.push(nextArrivalMs(arrivals, this.now, this.arrived, this.arrivalsRng), EVENT.arrival, 0);
+    const callers = this.setup.workload.callers ?? 1;
+    const request = new Request(id, this.now, this.workersRng.int(workers), this.drawHashKey(), callers > 1 ? this.callersRng.int(callers) : 0);
     this.recorder.arrive(id, this.now);
     const headers = this.requestHeaders(request.hashKey);
     const mix = this.setup.workload.request.mix;
@@ -290,11 +316,12 @@ class Engine {
     }
     this.setup.routes.applyEarlyMutations(headers);
     const first = this.setup.routes.select(headers);
-    const filter = this.setup.filter;
+    const filter = this.filters[request.caller];
     if (!filter) {
       this.routeTo(request, first);
       return;
     }
+    if (request.caller > 0) filter.advanceTo(this.now);
     const onCluster = first.kind === "cluster";
     request.stream = filter.start(request.worker, headers, onCluster ? first.cluster : undefined, first.kind === "noRoute" ? undefined : first.routeName);
     this.markDirty(request.worker);
@@ -401,15 +428,27 @@ class Engine {
     const balancer = aggregate ? this.setup.aggregateBalancer : ({ kind: "compiled" } as const);
     const weights = aggregate && this.setup.aggregateWeights ? this.setup.aggregateWeights : info.hosts.map((h) => h.weight);
     const lbs: LoadBalancer[] = [];
-    for (let w = 0; w < workers; w++) {
-      const rng = new Random(this.setup.seed, STREAM.balancer * 1000 + w);
-      if (balancer.kind === "oracle") lbs.push(new OracleLb(endpointOf, this.backends, rng));
-      else {
-        const policy = balancer.kind === "native" ? balancer.policy : info.lbPolicy;
-        lbs.push(createNativeLb(policy, { weights, endpointOf, active: this.active }, rng));
+    const learners: (LearningLoadBalancer | undefined)[] = [];
+    for (let c = 0; c < this.activeByCaller.length; c++) {
+      const active = this.activeByCaller[c]!;
+      const table = balancer.kind === "peer" ? new PeakEwmaTable(this.backends.length, balancer.decayMs, () => this.now) : undefined;
+      for (let w = 0; w < workers; w++) {
+        // Caller 0 draws exactly as a single-caller simulation always did.
+        const rng = new Random(this.setup.seed, STREAM.balancer * 1000 + w + c * 100_000);
+        let learner: LearningLoadBalancer | undefined;
+        if (balancer.kind === "oracle") lbs.push(new OracleLb(endpointOf, this.backends, rng));
+        else if (balancer.kind === "peer") {
+          const hosts = { endpointOf, pending: active, table: table! };
+          learner = balancer.policy === "FASTEST" ? new FullScanPeakEwma(hosts, rng) : new P2cPeakEwma(hosts, rng);
+          lbs.push(learner);
+        } else {
+          const policy = balancer.kind === "native" ? balancer.policy : info.lbPolicy;
+          lbs.push(createNativeLb(policy, { weights, endpointOf, active }, rng));
+        }
+        learners.push(learner);
       }
     }
-    runtime = { info, endpointOf, lbs, active: 0, activeRetries: 0 };
+    runtime = { info, endpointOf, lbs, learners, active: 0, activeRetries: 0 };
     this.clusters.set(name, runtime);
     return runtime;
   }
@@ -425,13 +464,14 @@ class Engine {
       return;
     }
     const avoid = request.retriesDone > 0 && request.retry?.avoidPreviousHosts ? request.tried : undefined;
-    const position = cluster.lbs[request.worker]!.pick(request.hashKey, avoid);
+    const lb = request.caller * this.setup.workload.workers + request.worker;
+    const position = cluster.lbs[lb]!.pick(request.hashKey, avoid);
     const endpoint = cluster.endpointOf[position]!;
     if (request.retry?.avoidPreviousHosts) (request.tried ??= []).push(position);
-    const t = new Try(request, endpoint, position);
+    const t = new Try(request, endpoint, position, this.now);
     request.current = t;
     cluster.active++;
-    this.active[endpoint]!++;
+    this.activeByCaller[request.caller]![endpoint]!++;
     this.recorder.tryStarted(endpoint, this.now, request.retriesDone > 0);
     const perTry = request.retry?.perTryTimeoutMs;
     if (perTry !== undefined && perTry > 0) this.queue.push(this.now + perTry, EVENT.perTryTimeout, t);
@@ -502,6 +542,8 @@ class Engine {
     if (t && !t.settled) {
       this.abandon(t);
       this.releaseTry(t);
+      // tower's PeakEwma handle records the time when it is dropped, answered or not.
+      request.cluster!.learners[request.caller * this.setup.workload.workers + request.worker]?.observe(t.position, this.now - t.startMs);
     }
     this.releaseRetrySlot(request);
     this.respond(request, 504, this.setup.flags.UpstreamRequestTimeout, Outcome.timeout);
@@ -516,7 +558,7 @@ class Engine {
   private releaseTry(t: Try): void {
     t.settled = true;
     t.request.cluster!.active--;
-    this.active[t.endpoint]!--;
+    this.activeByCaller[t.request.caller]![t.endpoint]!--;
   }
 
   private releaseRetrySlot(request: Request): void {
@@ -530,6 +572,8 @@ class Engine {
   private settleTry(t: Try, code: number, flags: number, failure: Failure): void {
     this.releaseTry(t);
     const request = t.request;
+    const learner = request.cluster!.learners[request.caller * this.setup.workload.workers + request.worker];
+    learner?.observe(t.position, this.now - t.startMs);
     this.releaseRetrySlot(request);
     if (request.done) return;
     this.recorder.tryEnded(t.endpoint, code !== 200);
@@ -590,7 +634,13 @@ class Engine {
     request.done = true;
     this.completed++;
     this.recorder.respond(request.id, this.now, code, outcome);
+    // Closed loop: the client sends its next request now.
+    if (this.setup.workload.arrivals.clients !== undefined && this.issued < this.total) {
+      this.issued++;
+      this.queue.push(this.now, EVENT.arrival, 0);
+    }
     if (request.stream) {
+      if (request.caller > 0) this.filters[request.caller]!.advanceTo(this.now);
       request.stream.respond(code, flags);
       // The stream's end may free an admission slot: the worker resumes a held request.
       this.markDirty(request.worker);

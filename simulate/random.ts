@@ -87,6 +87,8 @@ export const STREAM = {
   retries: 5,
   /** the value of request.mix's header per request */
   mix: 6,
+  /** which caller sidecar sends each request (only with several callers) */
+  callers: 7,
   /** per endpoint i: endpointBase + i */
   endpointBase: 1000,
 } as const;

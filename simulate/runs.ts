@@ -15,7 +15,7 @@ import { readWasmFilterConfig, SidecarFilter } from "./sidecar-filter.js";
 import type { CompiledModule } from "../host/index.js";
 import type { RunName, WorkloadModel } from "./workload/model.js";
 
-export type RunKind = "lightsub" | "envoy" | "oracle";
+export type RunKind = "lightsub" | "envoy" | "peer" | "oracle";
 
 export interface PlannedRun {
   name: RunName;
@@ -31,19 +31,24 @@ export interface SkippedRun {
 
 export const NATIVE_RUNS: readonly RunName[] = ["envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST"];
 
+/** Other balancers' algorithms (peer-lb.ts); P2C + peak EWMA runs by default, FASTEST when asked for. */
+export const PEER_RUNS: readonly RunName[] = ["peer:P2C_PEAK_EWMA", "peer:FASTEST"];
+const DEFAULT_PEER_RUNS: readonly RunName[] = ["peer:P2C_PEAK_EWMA"];
+
 /** Baselines for a destination with admission: the policy's strategy without it (no limit), and with Envoy's immediate rejection instead. */
 const ADMISSION_BASELINES: readonly RunName[] = ["no_admission", "circuit_breaker"];
 
 export function runKind(name: RunName): RunKind {
   if (name === "oracle") return "oracle";
+  if (name.startsWith("peer:")) return "peer";
   return name.startsWith("envoy:") ? "envoy" : "lightsub";
 }
 
 /** The runs in display order: the policy's strategy first, then the other strategies, Envoy's, the oracle. */
 export function planRuns(callee: ServiceModel, compare: readonly RunName[] | undefined): { runs: PlannedRun[]; skipped: SkippedRun[] } {
   const policy = callee.scheduler.strategy;
-  const all: RunName[] = [policy, ...ADMISSION_BASELINES, ...STRATEGIES.filter((s) => s !== policy), ...NATIVE_RUNS, "oracle"];
-  const wanted = compare ? all.filter((name) => compare.includes(name)) : all;
+  const all: RunName[] = [policy, ...ADMISSION_BASELINES, ...STRATEGIES.filter((s) => s !== policy), ...NATIVE_RUNS, ...PEER_RUNS, "oracle"];
+  const wanted = compare ? all.filter((name) => compare.includes(name)) : all.filter((name) => !PEER_RUNS.includes(name) || DEFAULT_PEER_RUNS.includes(name));
   const runs: PlannedRun[] = [];
   const skipped: SkippedRun[] = [];
   for (const name of wanted) {
@@ -114,10 +119,18 @@ export function setupRun(run: PlannedRun, context: RunContext): EngineSetup {
   let balancer: AggregateBalancer = { kind: "compiled" };
   if (run.kind === "envoy") balancer = { kind: "native", policy: run.name.slice("envoy:".length) as LbPolicy };
   if (run.kind === "oracle") balancer = { kind: "oracle" };
+  if (run.kind === "peer") balancer = { kind: "peer", policy: run.name.slice("peer:".length) as "P2C_PEAK_EWMA" | "FASTEST", decayMs: callee.scheduler.decayMs };
   let filter: SidecarFilter | undefined;
+  let callerFilters: SidecarFilter[] | undefined;
   if (run.kind === "lightsub") {
     if (!context.module) throw new Error("lightsub runs need the compiled filter module");
-    filter = new SidecarFilter(context.module, readWasmFilterConfig(listener), workload.workers, context.seed);
+    const config = readWasmFilterConfig(listener);
+    filter = new SidecarFilter(context.module, config, workload.workers, context.seed);
+    // Every caller sidecar: its own Envoy (shared data, VMs, clock start, random seed).
+    if ((workload.callers ?? 1) > 1) {
+      callerFilters = [filter];
+      for (let c = 1; c < workload.callers!; c++) callerFilters.push(new SidecarFilter(context.module, config, workload.workers, context.seed + c * 7919));
+    }
   }
   return {
     workload,
@@ -130,6 +143,7 @@ export function setupRun(run: PlannedRun, context: RunContext): EngineSetup {
     aggregateWeights: run.kind === "lightsub" ? undefined : callee.endpoints.map((ep) => ep.weight),
     hashOn: callee.scheduler.hashOn,
     filter,
+    ...(callerFilters ? { callerFilters } : {}),
     flags: context.flags,
   };
 }

@@ -238,7 +238,7 @@ describe("the JSON result", () => {
     expect(json.skipped).toEqual([{ name: "consistent_hash", reason: expect.stringContaining("no hashOn") }]);
     expect(json.runs.map((r) => r.name)).toEqual([
       "least_load", "round_robin", "random", "weighted", "least_latency", "availability",
-      "envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST", "oracle",
+      "envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST", "peer:P2C_PEAK_EWMA", "oracle",
     ]);
   });
 });

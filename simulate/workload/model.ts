@@ -53,6 +53,12 @@ export interface ArrivalsModel {
   requests: number;
   /** Windows with another rate, sorted by time; absent when there are none. */
   bursts?: BurstModel[];
+  /**
+   * Closed loop: this many clients, each sending its next request the moment
+   * its previous one is answered (`ratePerSec` then only lays out the time
+   * series). Absent: open loop.
+   */
+  clients?: number;
 }
 
 export type RunName =
@@ -66,6 +72,10 @@ export type RunName =
   | "envoy:ROUND_ROBIN"
   | "envoy:RANDOM"
   | "envoy:LEAST_REQUEST"
+  /** Power of two choices on peak-EWMA latency × (pending + 1), as tower and Linkerd balance (simulate/peer-lb.ts). */
+  | "peer:P2C_PEAK_EWMA"
+  /** Every request to the endpoint with the lowest peak-EWMA latency × (pending + 1): full scoring, no sampling. */
+  | "peer:FASTEST"
   | "oracle"
   /** The policy's strategy with the destination's admission removed (no limit, no queue). */
   | "no_admission"
@@ -87,6 +97,8 @@ export interface WorkloadModel {
   to: string;
   seed?: number;
   workers: number;
+  /** Caller sidecars sending the workload, each with its own filter state and balancers (default 1). */
+  callers?: number;
   arrivals: ArrivalsModel;
   request: { method: string; path: string; headers: [string, string][]; hashKeys: number; mix?: RequestMix };
   endpoints: EndpointBehaviour[];
@@ -96,6 +108,9 @@ export interface WorkloadModel {
 
 export const WORKLOAD_DEFAULTS = {
   workers: 4,
+  callers: 1,
+  /** Closed-loop workloads without a rate: the rate assumed only to lay out time series. */
+  closedLoopRate: 1000,
   latency: { distribution: "constant", valueMs: 10 } as LatencySpec,
   concurrency: 100,
   queueLimit: Infinity,

@@ -54,7 +54,8 @@ interface RawWorkload {
   to?: string;
   seed?: number;
   workers?: number;
-  arrivals: { process?: "poisson" | "constant"; rate: number; requests?: number; duration?: string; bursts?: { at: string; until: string; rate: number }[] };
+  callers?: number;
+  arrivals: { process?: "poisson" | "constant"; rate: number; clients?: number; requests?: number; duration?: string; bursts?: { at: string; until: string; rate: number }[] };
   request?: { method?: string; path?: string; headers?: Record<string, string>; hashKeys?: number; mix?: { header: string; values: Record<string, number> } };
   backend?: RawBehaviour;
   endpoints?: (RawBehaviour & { endpoint: string | number; events?: RawEvent[] })[];
@@ -204,6 +205,11 @@ export function resolveWorkload(
     }
   });
 
+  // Several callers each run their own sidecar; the engine holds admission-queued requests for one sidecar only.
+  if ((raw.callers ?? 1) > 1 && callee?.admission) {
+    report(WORKLOAD_CODES.notAllowed, ["callers"], `${where(["callers"])}: several callers cannot be simulated for a destination with admission ("${callee.name}"); use callers: 1`);
+  }
+
   const mix = resolveMix(raw.request?.mix, reportAt);
 
   if (diagnostics.length > 0 || !caller || !callee) return { diagnostics };
@@ -215,7 +221,14 @@ export function resolveWorkload(
       to: callee.name,
       seed: raw.seed,
       workers: raw.workers ?? WORKLOAD_DEFAULTS.workers,
-      arrivals: { process: arrivals.process ?? WORKLOAD_DEFAULTS.process, ratePerSec: arrivals.rate, requests, ...(bursts ? { bursts } : {}) },
+      callers: raw.callers ?? WORKLOAD_DEFAULTS.callers,
+      arrivals: {
+        process: arrivals.process ?? WORKLOAD_DEFAULTS.process,
+        ratePerSec: arrivals.rate ?? WORKLOAD_DEFAULTS.closedLoopRate,
+        requests,
+        ...(bursts ? { bursts } : {}),
+        ...(arrivals.clients !== undefined ? { clients: arrivals.clients } : {}),
+      },
       request: {
         method: raw.request?.method ?? WORKLOAD_DEFAULTS.method,
         path: raw.request?.path ?? WORKLOAD_DEFAULTS.path,
