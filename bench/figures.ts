@@ -35,7 +35,7 @@ export interface Figure {
   note?: string;
 }
 
-export const SECTIONS = ["filter-cost", "filter-size", "shared-state", "scheduling-quality", "compiler", "simulator"] as const;
+export const SECTIONS = ["filter-cost", "filter-size", "shared-state", "scheduling-quality", "compiler", "simulator", "scheduling-baselines"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Summary {

@@ -20,7 +20,8 @@ import { measureFilterSize } from "./filter-size.js";
 import { currentLoadAverage, describeMachine } from "./machine.js";
 import { RESULTS_VERSION, writeResults, type BenchResults } from "./results.js";
 import { measureSharedState, type SharedStateOptions } from "./shared-state.js";
-import { measureSimulator, type SimulatorOptions } from "./simulator-figures.js";
+import { BASELINE_SCENARIOS, measureBaselines, type BaselineOptions } from "./baselines.js";
+import { loadScenarios, measureSimulator, type SimulatorOptions } from "./simulator-figures.js";
 import { renderTable } from "./table.js";
 
 export const DEFAULT_RESULTS = `${ROOT_DIR}bench/results.json`;
@@ -42,13 +43,20 @@ interface Profile {
   sharedState: Omit<SharedStateOptions, "lightsubWasm">;
   simulator: Omit<SimulatorOptions, "lightsubWasm" | "scenariosDir">;
   compiler: CompilerOptions;
+  baselines: Omit<BaselineOptions, "lightsubWasm" | "scenariosDir">;
 }
+
+/** Figure 4's scenarios: every example but figure 7's (those have their own table). */
+const QUALITY_SCENARIOS = loadScenarios(SCENARIOS_DIR)
+  .map((s) => s.name)
+  .filter((name) => !(BASELINE_SCENARIOS as readonly string[]).includes(name));
 
 const FULL: Profile = {
   filterCost: { strategies: STRATEGIES, endpointCounts: [2, 16, 128], batch: 100, slices: 20, rounds: 30, warmupRounds: 3 },
   sharedState: { workerCounts: [1, 2, 4, 8], strategy: "least_load", endpoints: 4, durationMs: 1000, inflight: 8, rounds: 3 },
-  simulator: { seeds: 3, speedRequests: 40_000 },
+  simulator: { seeds: 3, scenarios: QUALITY_SCENARIOS, speedRequests: 40_000 },
   compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
+  baselines: { seeds: 3 },
 };
 
 const QUICK: Profile = {
@@ -56,6 +64,7 @@ const QUICK: Profile = {
   sharedState: { workerCounts: [1, 2], strategy: "least_load", endpoints: 4, durationMs: 150, inflight: 8, rounds: 1 },
   simulator: { seeds: 1, scenarios: ["slow-endpoint"], requests: 400, speedRequests: 400 },
   compiler: { sizes: [10, 100], callsPerService: 5, runs: 1 },
+  baselines: { seeds: 1, scenarios: ["brpc-two-slow", "recovering-endpoint"], requests: 3000 },
 };
 
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
@@ -79,7 +88,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     }
   };
 
-  const needsFilter = wants("filter-cost") || wants("filter-size") || wants("shared-state") || wants("scheduling-quality") || wants("simulator");
+  const needsFilter =
+    wants("filter-cost") || wants("filter-size") || wants("shared-state") || wants("scheduling-quality") || wants("simulator") || wants("scheduling-baselines");
   let filterBuilt = true;
   if (needsFilter) {
     log(options.noBuild ? "filter: using build/ as it is" : "filter: npm run build:filter");
@@ -105,6 +115,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       if (wants("scheduling-quality")) add(quality);
       if (wants("simulator")) add(speed);
     });
+  }
+  if (filterBuilt && wants("scheduling-baselines")) {
+    await attempt(["scheduling-baselines"], async () =>
+      add(await measureBaselines({ ...profile.baselines, scenariosDir: SCENARIOS_DIR, lightsubWasm: files.lightsubWasm }, log)),
+    );
   }
   if (wants("compiler")) await attempt(["compiler"], async () => add(await measureCompiler(profile.compiler, log)));
 

@@ -60,7 +60,7 @@ export function withSimulation(text: string, change: { requests?: number; compar
   return doc.toString();
 }
 
-async function simulate(text: string, file: string, options: { seed?: number; threads?: number; wasm: string }): Promise<{ result: SimulationResult; wallMs: number }> {
+export async function simulate(text: string, file: string, options: { seed?: number; threads?: number; wasm: string }): Promise<{ result: SimulationResult; wallMs: number }> {
   const start = performance.now();
   const result = await runSimulation(text, file, {
     wasm: options.wasm,

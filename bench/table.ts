@@ -119,6 +119,32 @@ function schedulingQuality(ix: Index): string | undefined {
   ].join("\n");
 }
 
+/** Display order of figure 7's rows. */
+const BASELINE_ROWS = ["least_latency", "least_load", "availability", "peer:P2C_PEAK_EWMA", "peer:FASTEST", "envoy:LEAST_REQUEST", "round_robin", "oracle"];
+
+function schedulingBaselines(ix: Index): string | undefined {
+  const p99s = ix.all("scheduling-baselines", "p99-ms");
+  if (p99s.length === 0) return undefined;
+  const scenarios = ix.values("scheduling-baselines", "p99-ms", "scenario");
+  const runs = ix.values("scheduling-baselines", "p99-ms", "run").map(String);
+  runs.sort((a, b) => (BASELINE_ROWS.indexOf(a) + 1 || 99) - (BASELINE_ROWS.indexOf(b) + 1 || 99));
+  const rows = runs.map((run) => [
+    run,
+    ...scenarios.map((scenario) => {
+      const p99 = ix.find("scheduling-baselines", "p99-ms", { scenario, run });
+      if (!p99) return "–";
+      const gain = ix.find("scheduling-baselines", "gain-over-round-robin", { scenario, run });
+      const recovery = ix.find("scheduling-baselines", "recovery-s", { scenario, run });
+      return `${formatNumber(p99.median)} ms` + (gain ? ` (${formatNumber(gain.median)}×)` : "") + (recovery ? `, back in ${formatNumber(recovery.median)} s` : "");
+    }),
+  ]);
+  return [
+    `**7. Scheduling against the published balancers** — p99 latency of each run (in brackets: round robin's p99 ÷ it, higher is better), the same simulation per seed (median of ${p99s[0]!.runs} seed(s)). peer:P2C_PEAK_EWMA is tower's and Linkerd's P2C on peak EWMA (lightsub's least_latency before issue 16); recovering-endpoint also gives the seconds until the endpoint that became fast again has ¾ of its fair share.`,
+    "",
+    markdownTable(["run", ...scenarios.map(String)], rows),
+  ].join("\n");
+}
+
 function compiler(ix: Index): string | undefined {
   const times = ix.all("compiler", "compile-ms");
   if (times.length === 0) return undefined;
@@ -210,6 +236,7 @@ export function renderTable(results: BenchResults): string {
     schedulingQuality(ix),
     compiler(ix),
     simulator(ix),
+    schedulingBaselines(ix),
     targets(results.figures),
     ...results.missing.map((x) => `**Missing: ${x.section}** — ${x.reason}`),
   ];

@@ -14,9 +14,12 @@
  *   P2C on the same peak EWMA; lightsub's shared state across workers is
  *   modelled by one estimate per caller sidecar).
  * - peer:FASTEST — the same estimates, but every request goes to the endpoint
- *   with the lowest cost over all of them (full scoring, no sampling): what a
- *   balancer that "always picks the fastest" does, to show herding when many
- *   callers act on their own stale view.
+ *   whose latency estimate is the lowest of all (full scoring, no sampling, no
+ *   load term): what a balancer that "always picks the fastest" does, to show
+ *   herding when many callers act on their own stale view. (With the load term,
+ *   estimate × (pending + 1), full scoring did not herd in many-callers.yaml:
+ *   peak EWMA sees a queue with its first slow answer; docs/design.md has the
+ *   numbers.)
  *
  * One estimate table per caller sidecar, shared by its workers (one balancer
  * per proxy); pending = that caller's requests in flight to the endpoint.
@@ -117,14 +120,15 @@ export class FullScanPeakEwma implements LearningLoadBalancer {
   ) {}
 
   pick(_key: string | undefined, avoid: readonly number[] | undefined): number {
-    const { endpointOf, pending, table } = this.hosts;
+    const { endpointOf, table } = this.hosts;
     const n = endpointOf.length;
     let best = -1;
     let bestCost = Infinity;
     let ties = 0;
     for (let position = 0; position < n; position++) {
       if (avoided(position, avoid, n)) continue;
-      const cost = table.cost(endpointOf[position]!, pending[endpointOf[position]!]!);
+      // The latency estimate alone (pending = 0 for all): "the currently fastest backend".
+      const cost = table.cost(endpointOf[position]!, 0);
       if (cost < bestCost) {
         best = position;
         bestCost = cost;
