@@ -48,7 +48,7 @@ export function recoverySeconds(result: SimulationResult, run: Run): number | un
   result.scenario.endpoints.forEach((ep, i) => {
     let slowed = false;
     for (const event of ep.events) {
-      if (event.slowdown > 1 || event.outage !== undefined) slowed = true;
+      if (event.slowdown > 1 || event.outage != null) slowed = true;
       else if (slowed && event.atMs > atMs) {
         endpoint = i;
         atMs = event.atMs;
