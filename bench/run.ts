@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: measures the six figures of the performance issue, prints
+ * `npm run bench`: measures the six figures of the performance issue and figure 7 (issue 16), prints
  * a Markdown table and writes bench/results.json (shape: bench/README.md).
  *
  *   npm run bench                     everything (about 5 minutes on 2 cores)
