@@ -202,6 +202,34 @@ describe("least_latency", () => {
     const late = tally(picks.slice(6_000));
     expect(share(late, "catalog_ep0", 2_000)).toBeLessThanOrEqual(0.1);
   });
+
+  it("with two of four endpoints 20× slower, sends them only probes (P2C would draw two slow ones for 1 request in 6)", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_latency", 4)]));
+    const slow = new Set(["catalog_ep2", "catalog_ep3"]);
+    const picks = runLoad(sc, N, 2, (ep) => (slow.has(ep) ? 200 : 10), () => 200);
+    // After the first second (2,000 requests): 4 s left, one probe per second per set-aside endpoint.
+    const late = picks.slice(2_000).filter((ep) => slow.has(ep)).length;
+    expect(late).toBeLessThanOrEqual(2 * 4 + 4);
+    expect(late).toBeGreaterThanOrEqual(2 * 3); // probed, not forgotten
+  });
+
+  it("sets aside at most half of the endpoints: with three of four slow, it is P2C over all four", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_latency", 4)]));
+    const picks = runLoad(sc, N, 2, (ep) => (ep === "catalog_ep0" ? 10 : 200), () => 200);
+    const late = tally(picks.slice(2_000));
+    // The median is a slow endpoint's latency, so nothing is more than 3× it: pairs of two slow ones happen.
+    expect(share(late, "catalog_ep0", N - 2_000)).toBeGreaterThan(0.3);
+    expect(share(late, "catalog_ep0", N - 2_000)).toBeLessThan(0.9);
+  });
+
+  it("an endpoint that is fast again is back in the draw within seconds (fast probes halve its EWMA), not after its EWMA decayed", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_latency", 4)]));
+    // catalog_ep3 is 20× slower for the first 2 s, then as fast as the others.
+    const picks = runLoad(sc, 24_000, 2, (ep, t) => (ep === "catalog_ep3" && t < 2000 ? 200 : 10), () => 200);
+    expect(share(tally(picks.slice(2_000, 4_000)), "catalog_ep3", 2_000)).toBeLessThan(0.05);
+    // 8-10 s after it became fast (probes at 1 s: 200 → 100 → 50 → 25 ms, then back in the draw).
+    expect(share(tally(picks.slice(-4_000)), "catalog_ep3", 4_000)).toBeGreaterThanOrEqual(0.15);
+  });
 });
 
 describe("availability", () => {
