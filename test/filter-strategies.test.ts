@@ -129,6 +129,23 @@ describe("least_load", () => {
     }
   });
 
+  it("with two of four endpoints holding every request, sends them only a few (P2C would send one request in six)", async () => {
+    for (const weights of [undefined, [1, 2, 2, 1]]) {
+      const config = weights
+        ? pluginConfig([{ ...destination("catalog", "least_load", 4), endpoints: endpoints("catalog", 4, weights) }])
+        : pluginConfig([destination("catalog", "least_load", 4)]);
+      const sc = await Sidecar.start(config);
+      const held = new Set(["catalog_ep0", "catalog_ep1"]);
+      // Held requests end only after 20 s; the others after 5 ms; 2 new requests per ms for 3 s.
+      const picks = runLoad(sc, 6_000, 2, (ep) => (held.has(ep) ? 20_000 : 5), () => 200);
+      const toHeld = picks.filter((ep) => held.has(ep)).length;
+      // The others hold about 5 each (the median), so each held one is set aside once it holds
+      // more than 3 × 5 + 4 = 19 (per unit of weight); P2C alone sends them about 1,000.
+      expect(toHeld, JSON.stringify(weights)).toBeLessThanOrEqual(60);
+      expect(toHeld, JSON.stringify(weights)).toBeGreaterThan(0);
+    }
+  });
+
   it("with weights, a slower endpoint gets less than its weight's share", async () => {
     const sc = await Sidecar.start(weighted3to1());
     // The heavy endpoint is 4× slower: its in-flight count per unit of weight rises, so it gets less than 75 %.
