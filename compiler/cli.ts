@@ -9,6 +9,7 @@ import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, Inter
 import { FilterFileError, readFilterFile } from "./filter-file.js";
 import { checkOutputDir, OutputDirError, resolveOutputDir } from "./output/write.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME } from "./policy/load.js";
+import { certsCommand, CERTS_USAGE } from "./certs/command.js";
 
 export const EXIT = { ok: 0, policyErrors: 1, usage: 2, internal: 3 } as const;
 
@@ -17,6 +18,7 @@ const USAGE = `usage:
   lightsub validate <policy>              check the policy and the Envoy config it compiles to; write nothing
   lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html]
                                           run the real filter against a simulated destination and compare strategies
+  lightsub certs <policy> --out <dir>     mutual TLS: the mesh CA and a certificate per service (--rotate reissues them)
   lightsub <command> --help               the command's options
   lightsub --help | --version
 
@@ -179,6 +181,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await compileCommand(rest, io, true);
       case "validate":
         return await compileCommand(rest, io, false);
+      case "certs":
+        return await certsCommand(rest, io);
       case "simulate":
         // Loaded only when asked for: compile and validate start ~0.1 s sooner without the simulator and the host.
         return await (await import("../simulate/index.js")).simulateCommand(rest, io);
@@ -191,9 +195,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case "help":
         return helpCommand(rest, io);
       case undefined:
-        throw new UsageError("no command given (commands: compile, validate, simulate)");
+        throw new UsageError("no command given (commands: compile, validate, simulate, certs)");
       default:
-        throw new UsageError(`unknown command "${command}" (commands: compile, validate, simulate)`);
+        throw new UsageError(`unknown command "${command}" (commands: compile, validate, simulate, certs)`);
     }
   } catch (error) {
     if (error instanceof UsageError) {
@@ -228,7 +232,10 @@ async function helpCommand(args: string[], io: Io): Promise<number> {
     case "simulate":
       io.out((await import("../simulate/index.js")).SIMULATE_USAGE);
       return EXIT.ok;
+    case "certs":
+      io.out(CERTS_USAGE);
+      return EXIT.ok;
     default:
-      throw new UsageError(`no help for "${args[0]}" (commands: compile, validate, simulate)`);
+      throw new UsageError(`no help for "${args[0]}" (commands: compile, validate, simulate, certs)`);
   }
 }

@@ -7,7 +7,7 @@ import { admin } from "./admin.js";
 import { calleeClusters, localAppCluster } from "./clusters.js";
 import { deepFreeze } from "./freeze.js";
 import type { JsonObject } from "./json.js";
-import { inboundListener, outboundAddress, outboundHttpFilters, outboundListener } from "./listeners.js";
+import { inboundListener, outboundAddress, outboundHttpFilters, outboundListener, secureInboundListener } from "./listeners.js";
 import { MeshIndex } from "./mesh-index.js";
 import { sidecarNodeId } from "./names.js";
 import { listenerPluginJson } from "./plugin-config.js";
@@ -39,13 +39,13 @@ export function sidecarBootstrap(model: MeshModel, service: ServiceModel | strin
   // local_app depends only on these three, so services that agree on them share one (frozen) cluster.
   const localApp = `${self.port}/${self.protocol}/${self.connector.connectTimeoutMs}`;
   const clusters = [index.shared("local-app", localApp, () => localAppCluster(self))];
-  for (const callee of callees) clusters.push(...index.perCallee("clusters", callee.name, calleeClusters));
+  for (const callee of callees) clusters.push(...index.perCallee("clusters", callee.name, (c) => calleeClusters(c, model.security)));
 
   return {
     node: { id: sidecarNodeId(model.name, self.name), cluster: self.name },
     admin: index.shared("admin", model.sidecar.adminPort, () => admin(model.sidecar.adminPort)),
     stats_config: STATS_CONFIG,
-    static_resources: { listeners: [inboundListener(self), ...outbound], clusters },
+    static_resources: { listeners: [model.security ? secureInboundListener(model, self) : inboundListener(self), ...outbound], clusters },
   };
 }
 
