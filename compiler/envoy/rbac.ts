@@ -16,7 +16,7 @@ import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 
 /** The policy name of the allowed callers, and the stat prefixes. */
 export const ALLOWED_POLICY = "mesh-callers";
-export const RBAC_STAT_PREFIX = "lightsub_";
+export const RBAC_STAT_PREFIX = "lightsub";
 export const DENIED_CALLER_PREFIX = "denied-caller.";
 /** Beyond this many other services, denials are counted in total only (the shadow rules would outgrow the config). */
 export const MAX_COUNTED_CALLERS = 256;
