@@ -91,7 +91,7 @@ export async function loadCa(certPem: string, keyPem: string, names = { cert: "-
   }
   const details = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType !== "ec" || details?.namedCurve !== "prime256v1") {
-    const what = key.asymmetricKeyType === "ec" ? `an EC key on ${details?.namedCurve}` : `a${key.asymmetricKeyType === "rsa" ? "n" : ""} ${key.asymmetricKeyType?.toUpperCase() ?? "unknown"} key`;
+    const what = key.asymmetricKeyType === "ec" ? `an EC key on ${details?.namedCurve}` : `a key of type ${key.asymmetricKeyType?.toUpperCase() ?? "unknown"}`;
     throw new CertInputError(`${names.key}: ${what}; the mesh CA key must be ECDSA P-256`);
   }
   const spki = createPublicKey(key).export({ type: "spki", format: "der" });

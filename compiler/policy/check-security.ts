@@ -21,7 +21,9 @@ interface ServiceRef {
 /** Findings about security; `services` as check.ts collected them. */
 export function checkSecurity(spec: Rec, services: readonly ServiceRef[], findings: Finding[]): void {
   const security = rec(spec["security"]);
-  const mode = security === undefined ? "absent" : typeof security["mtls"] === "string" ? security["mtls"] : DEFAULT_MTLS;
+  const mode = security === undefined ? "absent" : security["mtls"] === undefined ? DEFAULT_MTLS : security["mtls"];
+  // An unknown mode is the schema's finding (LS007); judging allow/public against it would only repeat it.
+  if (mode !== "absent" && mode !== "strict" && mode !== "permissive" && mode !== "off") return;
   const names = new Set(services.flatMap((s) => (s.name === undefined ? [] : [s.name])));
   const called = new Set<string>();
   for (const s of services) {
