@@ -104,7 +104,7 @@ describe("Envoy config of a strict mesh", () => {
         }
       }
       // The app next to the sidecar is reached over loopback in plaintext.
-      expect(clusters(b).find((c) => c.name === "local_app").transport_socket).toBeUndefined();
+      expect(clusters(b).find((c) => c.name === "local_app")!.transport_socket).toBeUndefined();
     }
   });
 
