@@ -113,8 +113,9 @@ describeWithMesh("mTLS mesh (spec.security strict) in network namespaces", (envo
     expect(await ledgerRequests()).toBe(before);
     const rbac = await mesh.stats("ledger-1", "rbac");
     expect((rbac.get("http.inbound.rbac.lightsub.denied") ?? 0) - deniedBefore).toBe(3);
-    const perCaller = [...rbac].filter(([name]) => name.includes("denied-caller.reports") && name.endsWith("denied"));
-    expect(perCaller.map(([, v]) => v), JSON.stringify([...rbac])).toEqual([3]);
+    // Per caller: the shadow rule naming reports matched exactly these 3 requests (README "Seeing denials").
+    expect(rbac.get("http.inbound.rbac.lightsub.policy.denied-caller.reports.shadow_denied"), JSON.stringify([...rbac])).toBe(3);
+    expect(rbac.get("http.inbound.rbac.lightsub.policy.denied-caller.audit.shadow_denied") ?? 0).toBe(0);
     expect(mesh.envoyLog("ledger-1")).toContain(`[lightsub] denied caller=${id("reports")}`);
   });
 
