@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { Mesh } from "../compiler/api.js";
 import { compile } from "../compiler/compile.js";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { CA_SECRET, IDENTITY_SECRET, sdsResourceFiles } from "../compiler/envoy/tls.js";
@@ -62,6 +63,19 @@ describe("spec.security in the model", () => {
       expect(m.security).toBeUndefined();
       expect(m.services.every((s) => s.authz === undefined)).toBe(true);
     }
+  });
+});
+
+describe("builder API", () => {
+  it("setSecurity and a service's allow/public give the same model as a policy file", () => {
+    const { model: m, diagnostics } = new Mesh("shop")
+      .setSecurity({ mtls: "strict", trustDomain: "shop.example" })
+      .addService({ name: "frontend", port: 8080, public: true, endpoints: [{ address: "frontend", port: 15006 }], calls: ["catalog"] })
+      .addService({ name: "catalog", port: 9090, endpoints: [{ address: "catalog-1", port: 15006 }], allow: [{ principal: "spiffe://ops/prom" }] })
+      .toModel();
+    expect(diagnostics).toEqual([]);
+    expect(m!.security).toEqual({ mtls: "strict", trustDomain: "shop.example" });
+    expect(m!.services[1]!.authz).toEqual({ public: false, principals: ["spiffe://ops/prom", "spiffe://shop.example/svc/frontend"] });
   });
 });
 
