@@ -2,7 +2,7 @@
  * The complete Envoy bootstrap of one service's sidecar (every instance of the
  * service runs the same one).
  */
-import type { MeshModel, ServiceModel } from "../model.js";
+import { spiffeId, type MeshModel, type ServiceModel } from "../model.js";
 import { admin } from "./admin.js";
 import { calleeClusters, localAppCluster } from "./clusters.js";
 import { deepFreeze } from "./freeze.js";
@@ -12,7 +12,7 @@ import { MeshIndex } from "./mesh-index.js";
 import { sidecarNodeId } from "./names.js";
 import { listenerPluginJson } from "./plugin-config.js";
 import { outboundRouteConfig } from "./routes.js";
-import { statsConfig } from "./stats.js";
+import { statsConfig, statsConfigWithCaller } from "./stats.js";
 import { wasmFilter, wasmVmConfig } from "./wasm.js";
 
 const STATS_CONFIG = deepFreeze(statsConfig());
@@ -44,7 +44,7 @@ export function sidecarBootstrap(model: MeshModel, service: ServiceModel | strin
   return {
     node: { id: sidecarNodeId(model.name, self.name), cluster: self.name },
     admin: index.shared("admin", model.sidecar.adminPort, () => admin(model.sidecar.adminPort)),
-    stats_config: STATS_CONFIG,
+    stats_config: model.security ? statsConfigWithCaller(spiffeId(model.security.trustDomain, self.name)) : STATS_CONFIG,
     static_resources: { listeners: [model.security ? secureInboundListener(model, self) : inboundListener(self), ...outbound], clusters },
   };
 }

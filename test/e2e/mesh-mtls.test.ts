@@ -96,6 +96,10 @@ describeWithMesh("mTLS mesh (spec.security strict) in network namespaces", (envo
     // gRPC callee: HTTP/2 negotiated through ALPN over TLS.
     const h2 = await mesh.stats("web-1", "upstream_cx_http2_total");
     expect(h2.get("cluster.api_ep0.upstream_cx_http2_total") ?? 0).toBeGreaterThan(0);
+    // The filter's metrics carry the calling service's identity.
+    const rq = (await mesh.prometheus("web-1")).filter((m) => m.name === "lightsub_rq_total");
+    expect(rq.length).toBeGreaterThan(0);
+    for (const m of rq) expect(m.labels["caller"]).toBe(id("web"));
     // A mesh certificate of an allowed caller, presented directly, is served too; the sidecar shows its own SPIFFE leaf.
     const direct = await mesh.request(ledgerUrl, { tls: { cert: webLeaf.certPem, key: webLeaf.keyPem, ca: ca.certPem } });
     expect(direct.status, direct.error ?? direct.body).toBe(200);
