@@ -199,6 +199,16 @@ describe("lightsub certs", () => {
     expect((await run([POLICY])).code).toBe(2);
   });
 
+  it("compile --certs <dir> makes compose mount that directory, relative to the output", async () => {
+    const base = fresh();
+    const err: string[] = [];
+    const code = await main(["compile", POLICY, "--out", join(base, "mesh", "out"), "--certs", join(base, "keys")], { out: () => {}, err: (t) => err.push(t) });
+    expect(code, err.join("\n")).toBe(0);
+    const compose = readFileSync(join(base, "mesh", "out", "docker-compose.yaml"), "utf8");
+    expect(compose).toContain('"../../keys/ledger:/etc/lightsub/certs:ro"');
+    expect(compose).not.toContain("secure-certs");
+  });
+
   it("is listed in --help", async () => {
     const out: string[] = [];
     await main(["--help"], { out: (t) => out.push(t), err: () => {} });

@@ -179,13 +179,18 @@ describe("Envoy config of a strict mesh", () => {
   });
 
   it("docker compose mounts each sidecar's own certificate directory read-only, never the CA's", async () => {
-    const out = await compile(SECURE, "secure.yaml", { withoutWasm: true, certsDir: "../secure-certs" });
-    const compose = parse(out.files!.get("docker-compose.yaml") as string) as J;
-    for (const [name, svc] of Object.entries(compose.services as Record<string, J>)) {
-      const service = svc.labels["lightsub.service"];
-      expect(svc.volumes, name).toContain(`../secure-certs/${service}:${CERTS_DIR_IN_CONTAINER}:ro`);
-      expect(svc.volumes.join(" "), name).not.toMatch(/secure-certs\/ca\b|\.key/);
+    // Default: ../<mesh name>-certs (beside the output directory, which compile replaces whole); or where --certs says.
+    for (const [options, dir] of [[{}, "../secure-certs"], [{ certsDir: "../../keys/secure" }, "../../keys/secure"]] as const) {
+      const out = await compile(SECURE, "secure.yaml", { withoutWasm: true, ...options });
+      const compose = parse(out.files!.get("docker-compose.yaml") as string) as J;
+      for (const [name, svc] of Object.entries(compose.services as Record<string, J>)) {
+        const service = svc.labels["lightsub.service"];
+        expect(svc.volumes, name).toContain(`${dir}/${service}:${CERTS_DIR_IN_CONTAINER}:ro`);
+        expect(svc.volumes.filter((v: string) => v.includes(CERTS_DIR_IN_CONTAINER)), name).toHaveLength(1);
+        expect(svc.volumes.join(" "), name).not.toMatch(/\/ca:|\/ca\/|\.key/);
+      }
     }
+    const out = await compile(SECURE, "secure.yaml", { withoutWasm: true });
     const text = [...out.files!.values()].filter((v) => typeof v === "string").join("\n");
     expect(text).not.toMatch(/PRIVATE KEY|ca\.key/);
   });

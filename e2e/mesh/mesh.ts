@@ -63,8 +63,8 @@ export interface MeshOptions {
   onEvent?: (event: MeshEvent) => void;
   /**
    * Runs after the compile, before anything reads docker-compose.yaml: e.g.
-   * `lightsub certs` into `<outDir>-certs`, where the compose file of an
-   * mTLS mesh mounts each sidecar's certificates from.
+   * `lightsub certs` into `<outDir>/../<mesh>-certs`, where the compose file
+   * of an mTLS mesh mounts each sidecar's certificates from.
    */
   prepare?: (outDir: string) => void | Promise<void>;
 }

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const meshes: Record<string, Mesh> = {};
   try {
     meshes.plaintext = await startMesh({ envoy, policyFile: files.plaintext, edge: "web-1" });
-    meshes.mtls = await startMesh({ envoy, policyFile: files.mtls, edge: "web-1", prepare: async (out) => void (await certsCommand([files.mtls, "--out", `${out}-certs`], silent)) });
+    meshes.mtls = await startMesh({ envoy, policyFile: files.mtls, edge: "web-1", prepare: async (out) => void (await certsCommand([files.mtls, "--out", join(out, "..", "overhead-certs")], silent)) });
     const lat: Record<string, number[]> = { plaintext: [], mtls: [] };
     const cpu: Record<string, number> = { plaintext: 0, mtls: 0 };
     for (const m of Object.values(meshes)) for (let i = 0; i < 50; i++) await m.request(m.edgeUrl("/")); // warm up

@@ -26,15 +26,16 @@ const TRUST = "secure.test";
 const id = (service: string) => spiffeId(TRUST, service);
 const HOUR = 3_600_000;
 
-/** `lightsub certs <policy> --out <outDir>-certs`, as a user runs it before `docker compose up`. */
-async function makeCerts(policy: string, outDir: string): Promise<void> {
+/** `lightsub certs <policy> --out <certs>`, as a user runs it before `docker compose up`: where compose looks by default, `../<mesh>-certs`. */
+const certsDirOf = (outDir: string, mesh: string) => join(outDir, "..", `${mesh}-certs`);
+async function makeCerts(policy: string, certsDir: string): Promise<void> {
   const lines: string[] = [];
-  const code = await certsCommand([policy, "--out", `${outDir}-certs`], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+  const code = await certsCommand([policy, "--out", certsDir], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
   if (code !== 0) throw new Error(`lightsub certs failed (${code}): ${lines.join("\n")}`);
 }
 
 async function meshCa(mesh: Mesh): Promise<Ca> {
-  const dir = join(`${mesh.outDir}-certs`, CA_DIR);
+  const dir = join(certsDirOf(mesh.outDir, "secure"), CA_DIR);
   return loadCa(readFileSync(join(dir, CA_CERT_FILE), "utf8"), readFileSync(join(dir, CA_KEY_FILE), "utf8"));
 }
 
@@ -71,7 +72,7 @@ describeWithMesh("mTLS mesh (spec.security strict) in network namespaces", (envo
   const ledgerUrl = "https://ledger-1:15006/";
 
   beforeAll(async () => {
-    mesh = await startMesh({ envoy, policyFile: POLICY, deadlineMs: 100_000, edge: "web-1", prepare: (out) => makeCerts(POLICY, out) });
+    mesh = await startMesh({ envoy, policyFile: POLICY, deadlineMs: 100_000, edge: "web-1", prepare: (out) => makeCerts(POLICY, certsDirOf(out, "secure")) });
     ca = await meshCa(mesh);
     webLeaf = await issueLeaf(ca, id("web"), HOUR);
   }, 120_000);
@@ -203,7 +204,7 @@ describeWithMesh("mTLS mesh (spec.security strict) in network namespaces", (envo
 describeWithMesh("mTLS mesh (spec.security permissive) in network namespaces", (envoy) => {
   let mesh: Mesh;
   beforeAll(async () => {
-    mesh = await startMesh({ envoy, policyFile: PERMISSIVE, deadlineMs: 100_000, edge: "web-1", prepare: (out) => makeCerts(PERMISSIVE, out) });
+    mesh = await startMesh({ envoy, policyFile: PERMISSIVE, deadlineMs: 100_000, edge: "web-1", prepare: (out) => makeCerts(PERMISSIVE, certsDirOf(out, "permissive")) });
   }, 120_000);
   afterAll(async () => {
     await mesh?.stop();
