@@ -25,11 +25,12 @@ import {
   type PolicySpec,
   type SchedulerSpec,
   type ServiceSpec,
+  type SecuritySpec,
   type SidecarSpec,
 } from "./policy/types.js";
 import { stringify } from "yaml";
 
-export type { AdmissionSpec, CallSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec, SidecarSpec } from "./policy/types.js";
+export type { AdmissionSpec, CallSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, SecuritySpec, ServiceSpec, SidecarSpec } from "./policy/types.js";
 export type { CheckResult } from "./policy/index.js";
 
 /** Scheduler parameters besides the strategy. */
@@ -43,6 +44,7 @@ export class Mesh {
   private scheduler: SchedulerSpec | undefined;
   private failMode: FailMode | undefined;
   private sidecar: SidecarSpec | undefined;
+  private security: SecuritySpec | undefined;
 
   constructor(readonly name: string) {}
 
@@ -93,6 +95,12 @@ export class Mesh {
     return this;
   }
 
+  /** Mutual TLS and authorization (spec.security); services take `allow` and `public` in addService. */
+  setSecurity(security: SecuritySpec): this {
+    this.security = structuredClone(security);
+    return this;
+  }
+
   /** The policy document, as a policy file would hold it. */
   toPolicy(): PolicyDocument {
     // Key order as in the documentation: scheduler, failMode, sidecar, services.
@@ -100,6 +108,7 @@ export class Mesh {
     if (this.scheduler !== undefined) spec.scheduler = structuredClone(this.scheduler);
     if (this.failMode !== undefined) spec.failMode = this.failMode;
     if (this.sidecar !== undefined) spec.sidecar = structuredClone(this.sidecar);
+    if (this.security !== undefined) spec.security = structuredClone(this.security);
     spec.services = structuredClone(this.services);
     return { apiVersion: API_VERSION, kind: KIND, metadata: { name: this.name }, spec: spec as PolicySpec };
   }

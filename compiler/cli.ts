@@ -3,12 +3,14 @@
  * 0 ok, 1 policy errors, 2 usage errors, 3 internal errors (a lightsub bug).
  */
 import { readFileSync } from "node:fs";
+import { relative, resolve as resolvePath } from "node:path";
 import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
 import { parseCommandLine, UsageError, usageErrorText } from "./cli-args.js";
 import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, InternalCompilerError, validatePolicy } from "./compile.js";
 import { FilterFileError, readFilterFile } from "./filter-file.js";
 import { checkOutputDir, OutputDirError, resolveOutputDir } from "./output/write.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME } from "./policy/load.js";
+import { certsCommand, CERTS_USAGE } from "./certs/command.js";
 
 export const EXIT = { ok: 0, policyErrors: 1, usage: 2, internal: 3 } as const;
 
@@ -17,6 +19,7 @@ const USAGE = `usage:
   lightsub validate <policy>              check the policy and the Envoy config it compiles to; write nothing
   lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html]
                                           run the real filter against a simulated destination and compare strategies
+  lightsub certs <policy> --out <dir>     mutual TLS: the mesh CA and a certificate per service (--rotate reissues them)
   lightsub <command> --help               the command's options
   lightsub --help | --version
 
@@ -26,7 +29,7 @@ exit codes: 0 ok, 1 policy errors, 2 usage errors, 3 internal error (a bug: plea
 const policyOptions = (effect: string) => `    <policy>              the policy file (YAML or JSON); - reads it from standard input
     --warnings-as-errors  treat every warning as an error (exit 1${effect}); for CI`;
 
-export const COMPILE_USAGE = `usage: lightsub compile <policy> --out <dir> [--wasm <file>] [--warnings-as-errors]
+export const COMPILE_USAGE = `usage: lightsub compile <policy> --out <dir> [--wasm <file>] [--certs <dir>] [--warnings-as-errors]
   checks the policy and writes <dir>/<service>/envoy.yaml for every service, <dir>/docker-compose.yaml
   and <dir>/lightsub.wasm, atomically: on any error or Ctrl-C nothing in <dir> changes
 ${policyOptions(", nothing written")}
@@ -34,6 +37,8 @@ ${policyOptions(", nothing written")}
                           a symbolic link is followed; a read-only directory is refused
     --wasm <file>         the filter to ship as lightsub.wasm (default: build/lightsub.wasm, from npm run build);
                           it must be a proxy-wasm module (ABI 0.2.1) importing only what Envoy provides
+    --certs <dir>         mTLS (spec.security): the directory of lightsub certs that docker compose mounts
+                          (default: <mesh name>-certs beside <dir>)
 exit codes: 0 ok, 1 policy errors, 2 usage errors (also: unusable --out or --wasm), 3 internal error`;
 
 export const VALIDATE_USAGE = `usage: lightsub validate <policy> [--wasm <file>] [--warnings-as-errors]
@@ -124,12 +129,19 @@ function usableOutputDir(out: string): string {
   }
 }
 
+/** --certs is a path from here; compose wants it relative to the output directory. */
+function certsOption(certs: string | undefined, outDir: string): { certsDir?: string } {
+  if (certs === undefined) return {};
+  return { certsDir: relative(outDir, resolvePath(certs)) || "." };
+}
+
 async function compileCommand(args: string[], io: Io, write: boolean): Promise<number> {
   const command = write ? "compile" : "validate";
   const { values, positionals, help } = parseCommandLine(command, args, {
     out: { type: "string", short: "o" },
     wasm: { type: "string" },
     "warnings-as-errors": { type: "boolean" },
+    ...(write ? { certs: { type: "string" as const } } : {}),
   });
   if (help) {
     io.out(write ? COMPILE_USAGE : VALIDATE_USAGE);
@@ -153,7 +165,7 @@ async function compileCommand(args: string[], io: Io, write: boolean): Promise<n
   const { text, file } = policy;
   if (write) {
     const result = await withInterruptCleanup(
-      (signal) => compileToDirectory(text, file, outDir!, { wasm, warningsAsErrors, signal }),
+      (signal) => compileToDirectory(text, file, outDir!, { wasm, warningsAsErrors, signal, ...certsOption(values["certs"] as string | undefined, outDir!) }),
       () => io.err(`lightsub compile: interrupted; ${out} is unchanged`),
       () => io.err(`lightsub compile: interrupted after ${out} was written in full`),
     );
@@ -179,6 +191,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await compileCommand(rest, io, true);
       case "validate":
         return await compileCommand(rest, io, false);
+      case "certs":
+        return await certsCommand(rest, io);
       case "simulate":
         // Loaded only when asked for: compile and validate start ~0.1 s sooner without the simulator and the host.
         return await (await import("../simulate/index.js")).simulateCommand(rest, io);
@@ -191,9 +205,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case "help":
         return helpCommand(rest, io);
       case undefined:
-        throw new UsageError("no command given (commands: compile, validate, simulate)");
+        throw new UsageError("no command given (commands: compile, validate, simulate, certs)");
       default:
-        throw new UsageError(`unknown command "${command}" (commands: compile, validate, simulate)`);
+        throw new UsageError(`unknown command "${command}" (commands: compile, validate, simulate, certs)`);
     }
   } catch (error) {
     if (error instanceof UsageError) {
@@ -228,7 +242,10 @@ async function helpCommand(args: string[], io: Io): Promise<number> {
     case "simulate":
       io.out((await import("../simulate/index.js")).SIMULATE_USAGE);
       return EXIT.ok;
+    case "certs":
+      io.out(CERTS_USAGE);
+      return EXIT.ok;
     default:
-      throw new UsageError(`no help for "${args[0]}" (commands: compile, validate, simulate)`);
+      throw new UsageError(`no help for "${args[0]}" (commands: compile, validate, simulate, certs)`);
   }
 }

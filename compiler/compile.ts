@@ -51,6 +51,13 @@ export interface CompileOptions {
   withoutWasm?: boolean;
   /** Skip docker-compose.yaml (the mesh cannot run under compose as named). */
   withoutCompose?: boolean;
+  /**
+   * mTLS meshes: where `lightsub certs` wrote the certificates, as docker
+   * compose should mount them (relative to the output directory). Default:
+   * `../<mesh name>-certs`, beside the output directory (compile replaces the
+   * output directory whole, so certificates never live inside it).
+   */
+  certsDir?: string;
 }
 
 export interface CompileResult {
@@ -109,7 +116,8 @@ export async function compileToDirectory(text: string, file: string, outDir: str
       const writer = new BackgroundWriter();
       try {
         if (wasm) staging.write(WASM_FILE_NAME, wasm);
-        if (withCompose) await writePieces(writer, staging.pathOf(COMPOSE_FILE_NAME), composeYamlPieces(model, COMPOSE_HEADER(model)));
+        const certs = checked.options.certsDir === undefined ? {} : { certsDir: checked.options.certsDir };
+        if (withCompose) await writePieces(writer, staging.pathOf(COMPOSE_FILE_NAME), composeYamlPieces(model, COMPOSE_HEADER(model), certs));
         await renderSidecars(model, validator, async (relative, content) => {
           sidecars++;
           if (signal !== undefined && performance.now() - lastYield > 20) {
@@ -168,7 +176,7 @@ function checkForRender(text: string, file: string, options: CompileOptions): Ch
 /** The files besides the sidecar configs: docker-compose.yaml and the filter. */
 function renderOthers(model: MeshModel, options: CompileOptions, sink: FileSink): void {
   if (!options.withoutCompose) {
-    sink(COMPOSE_FILE_NAME, toYaml(composeFileOfCheckedModel(model), COMPOSE_HEADER(model)));
+    sink(COMPOSE_FILE_NAME, toYaml(composeFileOfCheckedModel(model, options.certsDir === undefined ? {} : { certsDir: options.certsDir }), COMPOSE_HEADER(model)));
   }
   if (!options.withoutWasm) sink(WASM_FILE_NAME, readWasm(options));
 }

@@ -320,6 +320,41 @@ export const DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
     example: "admission: { maxInFlightPerEndpoint: 8, maxQueue: 0, queueTimeout: 200ms }",
     fix: "Remove the queue settings, or allow a queue with `maxQueue` above 0.",
   },
+  {
+    code: "LS091",
+    severity: "error",
+    summary: "a service sets allow or public, which need caller identities, but the mesh has no spec.security or mtls off",
+    example: "spec:\n  services:\n    - name: catalog\n      allow: [frontend]    # no spec.security",
+    fix: "Add `security: { mtls: strict }` (or permissive) under spec, or remove `allow`/`public`: without mutual TLS every caller is accepted anyway.",
+  },
+  {
+    code: "LS092",
+    severity: "error",
+    summary: "allow lists the same caller twice",
+    example: "allow: [monitoring, monitoring]",
+    fix: "List each caller once.",
+  },
+  {
+    code: "LS093",
+    severity: "error",
+    summary: "allow names a service that is not defined, or the service itself",
+    example: "allow: [frontnd]",
+    fix: "Name a service of the policy (the closest is suggested), or write a caller outside the policy as `{ principal: spiffe://<trust-domain>/<path> }`.",
+  },
+  {
+    code: "LS094",
+    severity: "warning",
+    summary: "with mtls strict, a service that no service calls, with no allow and not public, can be reached by nothing (an edge service needs public: true)",
+    example: "security: { mtls: strict }\nservices:\n  - name: frontend      # nobody calls it",
+    fix: "Mark the edge service `public: true`, or list its callers in `allow`.",
+  },
+  {
+    code: "LS095",
+    severity: "warning",
+    summary: "mtls permissive accepts plaintext callers without authorizing them (a migration mode)",
+    example: "security: { mtls: permissive }",
+    fix: "Switch to `mtls: strict` once every caller runs a sidecar with its certificate.",
+  },
 ];
 
 const CODE_INFO = new Map(DIAGNOSTIC_CODES.map((info) => [info.code, info]));

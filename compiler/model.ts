@@ -188,7 +188,37 @@ export interface ServiceModel {
   admission?: AdmissionModel;
   /** Optional app image: docker compose then runs the app next to its sidecar. */
   image?: string;
+  /** Who may call this service (only when the mesh has `security`); see SecurityModel. */
+  authz?: AuthzModel;
 }
+
+/**
+ * Mutual TLS of a mesh (policy `spec.security`, issue 17). Absent from the
+ * model when the policy has no `security` or says `mtls: off`: the sidecars
+ * are then exactly as without it (plaintext, every caller accepted).
+ */
+export interface SecurityModel {
+  /** strict: inbound only takes mTLS; permissive: inbound also takes plaintext (not authorized). */
+  mtls: "strict" | "permissive";
+  /** SPIFFE trust domain; identities are spiffe://<trustDomain>/svc/<service>. */
+  trustDomain: string;
+}
+
+/** Inbound authorization of one service: the principals its RBAC filter allows. */
+export interface AuthzModel {
+  /** An edge service: any caller, plaintext too. */
+  public: boolean;
+  /** SPIFFE IDs allowed to call: every service that lists this one in `calls`, then `allow` extras; sorted, unique. */
+  principals: string[];
+}
+
+/** `spiffe://shop/svc/catalog`. */
+export function spiffeId(trustDomain: string, service: string): string {
+  return `spiffe://${trustDomain}/svc/${service}`;
+}
+
+/** Where a sidecar's certificates are mounted (its key, its certificate, the mesh CA). */
+export const CERTS_DIR_IN_CONTAINER = "/etc/lightsub/certs";
 
 export interface SidecarModel {
   /** Admin port, always bound to 127.0.0.1. */
@@ -230,6 +260,8 @@ export interface MeshModel {
   name: string;
   services: ServiceModel[];
   sidecar: SidecarModel;
+  /** mTLS and authorization; absent: plaintext (no `security`, or `mtls: off`). */
+  security?: SecurityModel;
 }
 
 /** `catalog-1:9090` → `catalog-1_9090`. */

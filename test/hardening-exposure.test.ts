@@ -62,8 +62,13 @@ describe("every example's sidecars", () => {
         ...service.calls.map((c) => ({ name: `outbound_${c.service}`, address: { address: "127.0.0.1", port_value: c.port } })),
       ];
       expect(listeners.map(({ name, address }) => ({ name, address })), `${ex.file} ${service.name}`).toEqual(expected);
-      // No extra addresses, no socket options that change what is bound.
-      for (const l of listeners) expect(l.keys).toEqual(["address", "filter_chains", "name", "traffic_direction"]);
+      // No extra addresses, no socket options that change what is bound. An mTLS inbound listener that
+      // also takes plaintext (spec.security permissive, public services) sniffs TLS, and nothing else.
+      for (const l of listeners) expect(l.keys.filter((k) => k !== "listener_filters")).toEqual(["address", "filter_chains", "name", "traffic_direction"]);
+      for (const l of arrayField(field(b, "static_resources"), "listeners")) {
+        const filters = (l as { listener_filters?: Array<{ name: string }> }).listener_filters;
+        if (filters !== undefined) expect(filters.map((f) => f.name)).toEqual(["envoy.filters.listener.tls_inspector"]);
+      }
     });
   });
 

@@ -184,6 +184,36 @@ const cases: Case[] = [
       "IPv4 endpoints 10.0.0.1, 11.0.0.1 do not fit in one /8 compose network",
     ],
   },
+  {
+    name: "LS091 allow and public without identities (no security, mtls off)",
+    source: `${HEAD}\n  services:\n    - name: a\n      port: 1\n      endpoints: [{ address: a, port: 2 }]\n      «public: true\n      calls: [b]\n    - name: b\n      port: 3\n      endpoints: [{ address: b, port: 4 }]\n      «allow: [a]\n`,
+    expect: ["LS091", "LS091"],
+    messages: ["public needs caller identities, but the policy has no spec.security", "allow needs caller identities"],
+  },
+  {
+    name: "LS091 allow with mtls off",
+    source: `${HEAD}\n  security: { mtls: off }\n  services:\n    - name: a\n      port: 1\n      endpoints: [{ address: a, port: 2 }]\n      «allow: [{ principal: "spiffe://x/y" }]\n`,
+    expect: ["LS091"],
+    messages: ["spec.security.mtls is off"],
+  },
+  {
+    name: "LS092 LS093 LS094 allow entries and an unreachable service under strict",
+    source: `${HEAD}\n  security: {}\n  services:\n    - name: «edge\n      port: 1\n      endpoints: [{ address: e, port: 2 }]\n      calls: [api]\n    - name: api\n      port: 3\n      endpoints: [{ address: a, port: 4 }]\n      allow: [«edg, «api, { principal: "spiffe://shop/ingress" }, «{ principal: "spiffe://shop/ingress" }]\n`,
+    expect: ["LS094", "LS093", "LS093", "LS092"],
+    messages: ['service "edge" is called by no service and allows no caller', 'service "edg" in allow is not defined (did you mean "edge"?)', 'service "api" allows itself', 'allow lists "spiffe://shop/ingress" twice'],
+  },
+  {
+    name: "LS095 permissive; schema errors in security and allow",
+    source: `${HEAD}\n  security: { mtls: «permissive, trustDomain: «Shop.Example }\n  services:\n    - name: a\n      port: 1\n      public: true\n      endpoints: [{ address: a, port: 2 }]\n      allow: [{ principal: «"http://x/y" }, «7]\n`,
+    expect: ["LS095", "LS008", "LS008", "LS004"],
+    messages: ["mtls permissive accepts plaintext callers", "must be a trust domain", "must be a SPIFFE ID", "must be a service name or a mapping { principal"],
+  },
+  {
+    name: "LS007 unknown mtls mode",
+    source: `${HEAD}\n  security: { mtls: «strikt }\n  services:\n    - name: a\n      port: 1\n      public: true\n      endpoints: [{ address: a, port: 2 }]\n`,
+    expect: ["LS007"],
+    messages: ['(did you mean "strict"?)'],
+  },
 ];
 
 describe("diagnostic codes at their positions", () => {

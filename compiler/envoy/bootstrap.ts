@@ -2,17 +2,17 @@
  * The complete Envoy bootstrap of one service's sidecar (every instance of the
  * service runs the same one).
  */
-import type { MeshModel, ServiceModel } from "../model.js";
+import { spiffeId, type MeshModel, type ServiceModel } from "../model.js";
 import { admin } from "./admin.js";
 import { calleeClusters, localAppCluster } from "./clusters.js";
 import { deepFreeze } from "./freeze.js";
 import type { JsonObject } from "./json.js";
-import { inboundListener, outboundAddress, outboundHttpFilters, outboundListener } from "./listeners.js";
+import { inboundListener, outboundAddress, outboundHttpFilters, outboundListener, secureInboundListener } from "./listeners.js";
 import { MeshIndex } from "./mesh-index.js";
 import { sidecarNodeId } from "./names.js";
 import { listenerPluginJson } from "./plugin-config.js";
 import { outboundRouteConfig } from "./routes.js";
-import { statsConfig } from "./stats.js";
+import { statsConfig, statsConfigWithCaller } from "./stats.js";
 import { wasmFilter, wasmVmConfig } from "./wasm.js";
 
 const STATS_CONFIG = deepFreeze(statsConfig());
@@ -39,13 +39,13 @@ export function sidecarBootstrap(model: MeshModel, service: ServiceModel | strin
   // local_app depends only on these three, so services that agree on them share one (frozen) cluster.
   const localApp = `${self.port}/${self.protocol}/${self.connector.connectTimeoutMs}`;
   const clusters = [index.shared("local-app", localApp, () => localAppCluster(self))];
-  for (const callee of callees) clusters.push(...index.perCallee("clusters", callee.name, calleeClusters));
+  for (const callee of callees) clusters.push(...index.perCallee("clusters", callee.name, (c) => calleeClusters(c, model.security)));
 
   return {
     node: { id: sidecarNodeId(model.name, self.name), cluster: self.name },
     admin: index.shared("admin", model.sidecar.adminPort, () => admin(model.sidecar.adminPort)),
-    stats_config: STATS_CONFIG,
-    static_resources: { listeners: [inboundListener(self), ...outbound], clusters },
+    stats_config: model.security ? statsConfigWithCaller(spiffeId(model.security.trustDomain, self.name)) : STATS_CONFIG,
+    static_resources: { listeners: [model.security ? secureInboundListener(model, self) : inboundListener(self), ...outbound], clusters },
   };
 }
 

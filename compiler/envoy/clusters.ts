@@ -12,9 +12,11 @@ import {
   type HealthCheckModel,
   type OutlierDetectionModel,
   type Protocol,
+  type SecurityModel,
   type ServiceModel,
   type Strategy,
 } from "../model.js";
+import { upstreamTransportSocket } from "./tls.js";
 import { isIpLiteral, socketAddress } from "./address.js";
 import { duration } from "./duration.js";
 import { deepFreeze } from "./freeze.js";
@@ -47,10 +49,15 @@ export const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["we
  * parts (health check, breakers, outlier detection): fewer objects to build
  * and to check in a mesh of thousands of services.
  */
-export function calleeClusters(callee: ServiceModel): JsonObject[] {
+export function calleeClusters(callee: ServiceModel, security?: SecurityModel): JsonObject[] {
   const shared = resilience(callee.connector, callee.protocol, true);
   const clusters = [aggregateCluster(callee)];
   for (const ep of callee.endpoints) clusters.push(endpointCluster(callee, ep, shared));
+  // mTLS (tls.ts): every cluster towards the callee presents this sidecar's identity and checks the callee's.
+  if (security !== undefined) {
+    const socket = upstreamTransportSocket(security, callee.name, callee.protocol);
+    for (const cluster of clusters) cluster.transport_socket = socket;
+  }
   return clusters;
 }
 

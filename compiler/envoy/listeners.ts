@@ -4,7 +4,9 @@
  * connection manager removes `x-lightsub-endpoint` before route selection
  * (early header mutation), so a client can never steer a request.
  */
-import { SCHEDULING_HEADER, type CallModel, type ServiceModel } from "../model.js";
+import { SCHEDULING_HEADER, type CallModel, type MeshModel, type ServiceModel } from "../model.js";
+import { deniedAccessLog, rbacFilter } from "./rbac.js";
+import { downstreamTransportSocket, TLS_INSPECTOR } from "./tls.js";
 import { socketAddress } from "./address.js";
 import type { JsonObject } from "./json.js";
 import { deepFreeze } from "./freeze.js";
@@ -35,6 +37,40 @@ export function inboundListener(service: ServiceModel): JsonObject {
       { filters: [httpConnectionManager(INBOUND_LISTENER, inboundRouteConfig(service), INBOUND_HTTP_FILTERS)] },
     ],
   };
+}
+
+/**
+ * The inbound listener of a mesh with `security` (tls.ts, rbac.ts): a TLS
+ * filter chain that requires a client certificate from the mesh CA and
+ * authorizes the caller's SPIFFE ID (RBAC, 403 otherwise; a public service
+ * takes any mesh caller). Permissive meshes and public services add a
+ * plaintext chain (chosen by the TLS inspector) without authorization.
+ * The app gets the verified caller in x-forwarded-client-cert (URI only).
+ */
+export function secureInboundListener(model: MeshModel, service: ServiceModel): JsonObject {
+  const isPublic = service.authz?.public === true;
+  const tlsFilters = isPublic ? INBOUND_HTTP_FILTERS : [rbacFilter(model, service), ROUTER_FILTER];
+  const tlsHcm = httpConnectionManager(INBOUND_LISTENER, inboundRouteConfig(service), tlsFilters);
+  const tlsConfig = tlsHcm.typed_config as JsonObject;
+  tlsConfig.forward_client_cert_details = "SANITIZE_SET";
+  tlsConfig.set_current_client_cert_details = { uri: true };
+  if (!isPublic) tlsConfig.access_log = [deniedAccessLog()];
+  const tlsChain: JsonObject = { filters: [tlsHcm], transport_socket: downstreamTransportSocket() };
+  const listener: JsonObject = {
+    name: INBOUND_LISTENER,
+    address: socketAddress(INBOUND_BIND_ADDRESS, service.meshPort),
+    traffic_direction: "INBOUND",
+  };
+  if (model.security!.mtls === "strict" && !isPublic) {
+    listener.filter_chains = [tlsChain];
+    return listener;
+  }
+  listener.listener_filters = [TLS_INSPECTOR];
+  listener.filter_chains = [
+    { filter_chain_match: { transport_protocol: "tls" }, ...tlsChain },
+    { filter_chain_match: { transport_protocol: "raw_buffer" }, filters: [httpConnectionManager(INBOUND_LISTENER, inboundRouteConfig(service), INBOUND_HTTP_FILTERS)] },
+  ];
+  return listener;
 }
 
 /**

@@ -18,3 +18,17 @@ export function statsConfig(): JsonObject {
     use_all_default_tags: true,
   };
 }
+
+/**
+ * With mTLS (spec.security) every metric of a sidecar also carries the
+ * identity of the service it serves: the filter's metrics are about this
+ * service's calls, so `caller` names the caller of each counted request,
+ * e.g. `lightsub_rq_total{service="catalog",endpoint="…",caller="spiffe://shop/svc/frontend"}`.
+ */
+export function statsConfigWithCaller(callerId: string): JsonObject {
+  const config = statsConfig();
+  (config.stats_tags as JsonObject[]).push({ tag_name: CALLER_TAG, fixed_value: callerId });
+  return config;
+}
+
+export const CALLER_TAG = "caller";

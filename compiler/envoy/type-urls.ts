@@ -9,6 +9,12 @@ export const TYPE_URL = {
   earlyHeaderMutation: `${prefix}envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation`,
   upstreamHttpProtocolOptions: `${prefix}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   previousHostsPredicate: `${prefix}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
+  upstreamTlsContext: `${prefix}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
+  downstreamTlsContext: `${prefix}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
+  tlsSecret: `${prefix}envoy.extensions.transport_sockets.tls.v3.Secret`,
+  tlsInspector: `${prefix}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector`,
+  rbac: `${prefix}envoy.extensions.filters.http.rbac.v3.RBAC`,
+  stderrAccessLog: `${prefix}envoy.extensions.access_loggers.stream.v3.StderrAccessLog`,
 } as const;
 
 /** Extension names (the `name` next to a `typed_config`). */
@@ -20,4 +26,8 @@ export const EXTENSION_NAME = {
   previousHosts: "envoy.retry_host_predicates.previous_hosts",
   /** Key of `typed_extension_protocol_options` for upstream HTTP options. */
   upstreamHttpProtocolOptions: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+  tlsTransportSocket: "envoy.transport_sockets.tls",
+  tlsInspector: "envoy.filters.listener.tls_inspector",
+  rbac: "envoy.filters.http.rbac",
+  stderrAccessLog: "envoy.access_loggers.stderr",
 } as const;

@@ -18,7 +18,7 @@
  * subnet that covers them); IPv6 literals are not supported here.
  */
 import { isIP } from "node:net";
-import type { MeshModel, ServiceModel } from "../model.js";
+import { CERTS_DIR_IN_CONTAINER, type MeshModel, type ServiceModel } from "../model.js";
 import { toYaml, yamlMappingEntry } from "./yaml-text.js";
 
 export interface ComposeOptions {
@@ -28,6 +28,18 @@ export interface ComposeOptions {
   wasmPath?: string;
   /** Name of the compose network all instances join. Default `mesh`. */
   network?: string;
+  /**
+   * With mTLS (model.security): the directory `lightsub certs` wrote, relative
+   * to the compose file; each sidecar mounts `<certsDir>/<service>` read-only.
+   * Default `../<mesh name>-certs` (defaultCertsDir). The CA key
+   * (`<certsDir>/ca/`) is never mounted.
+   */
+  certsDir?: string;
+}
+
+/** Where compose looks for a mesh's certificates unless told: beside the compile output, named after the mesh. */
+export function defaultCertsDir(meshName: string): string {
+  return `../${meshName}-certs`;
 }
 
 type Json = string | number | boolean | Json[] | { [key: string]: Json };
@@ -97,6 +109,7 @@ function* composeServices(model: MeshModel, opts: ComposeOptions, instances: Ins
     const labels = instanceLabels(model, s);
     const extraHosts = s.calls.map((c) => `${c.service}:127.0.0.1`);
     const volumes = [`${configPath(s.name)}:${ENVOY_CONFIG_IN_CONTAINER}:ro`, `${wasmPath}:${model.sidecar.wasmPath}:ro`];
+    if (model.security) volumes.push(`${opts.certsDir ?? defaultCertsDir(model.name)}/${s.name}:${CERTS_DIR_IN_CONTAINER}:ro`);
     const appLabels = s.image ? { ...labels, "lightsub.role": "app" } : undefined;
     const sidecarLabels = s.image ? { ...labels, "lightsub.role": "sidecar" } : undefined;
     for (const inst of instancesOf(s)) {

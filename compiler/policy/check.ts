@@ -19,6 +19,7 @@ import {
   WEIGHT_AWARE_STRATEGIES,
 } from "./defaults.js";
 import { checkAdmission } from "./check-admission.js";
+import { checkSecurity } from "./check-security.js";
 import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { error, warning, type Finding } from "./findings.js";
@@ -71,6 +72,7 @@ export function checkSemantics(policy: unknown): Finding[] {
   checkDurations(spec, services, findings);
   checkConnectors(services, findings);
   checkAdmission(services, findings);
+  checkSecurity(spec, services, findings);
   return findings;
 }
 

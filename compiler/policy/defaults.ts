@@ -4,11 +4,14 @@
  * editors; test/policy-schema.test.ts keeps the two in agreement.
  */
 import type { FailMode, HealthCheckModel, Protocol, RetryOn, Strategy } from "../model.js";
+import type { MtlsMode } from "./types.js";
 
 export const DEFAULT_STRATEGY: Strategy = "round_robin";
 export const DEFAULT_PROTOCOL: Protocol = "http";
 export const DEFAULT_FAIL_MODE: FailMode = "open";
 export const DEFAULT_WEIGHT = 1;
+/** `mtls` when a policy has a `security` section without it (a policy without `security` stays plaintext). */
+export const DEFAULT_MTLS: MtlsMode = "strict";
 
 export const RETRY_DEFAULTS: { attempts: number; on: readonly RetryOn[] } = {
   attempts: 1,

@@ -30,6 +30,7 @@ const defs = POLICY_SCHEMA.$defs!;
 const DURATION = defs["duration"]!;
 const WEIGHT = defs["weight"]!;
 const CALL = defs["call"]!;
+const ALLOW_ENTRY = defs["allowEntry"]!;
 
 const DNS_LABEL_RULE = 'a DNS label: lowercase letters, digits and "-", starting with a letter, not ending with "-", at most 63 characters';
 
@@ -37,6 +38,9 @@ const DNS_LABEL_RULE = 'a DNS label: lowercase letters, digits and "-", starting
 const PATTERN_HINTS = new Map<unknown, string>([
   [defs["dnsLabel"], DNS_LABEL_RULE],
   [CALL, `a service name (${DNS_LABEL_RULE})`],
+  [ALLOW_ENTRY, `a service name (${DNS_LABEL_RULE}) or { principal: spiffe://<trust-domain>/<path> }`],
+  [ALLOW_ENTRY.properties!["principal"], "a SPIFFE ID such as spiffe://shop/ns/ingress/sa/gateway (lowercase trust domain, then a path)"],
+  [defs["security"]!.properties!["trustDomain"], 'a trust domain: lowercase letters, digits, ".", "-" and "_", such as shop.example'],
   [defs["endpoint"]!.properties!["address"], "a hostname or an IP address (IPv6 without brackets)"],
   [defs["hashOn"]!.properties!["header"], "an HTTP header name such as x-user-id"],
   [defs["hashOn"]!.properties!["cookie"], "a cookie name such as session"],
@@ -98,6 +102,7 @@ function toFinding(e: ErrorObject, path: Path, policy: unknown): Finding {
         return error("LS050", path, `${field} must be a duration with a unit, like "2s" or "250ms", got ${got}${hint}`);
       }
       if (parent === CALL) return error("LS004", path, `${field} must be a service name or a mapping { service: <name>, port: <port> }, got ${got}`);
+      if (parent === ALLOW_ENTRY) return error("LS004", path, `${field} must be a service name or a mapping { principal: spiffe://... }, got ${got}`);
       const types = ([] as string[]).concat(params["type"] as string | string[]);
       const phrase = types.map((t) => TYPE_PHRASES[t] ?? t).join(" or ");
       const quotedNumber = typeof e.data === "string" && /^-?[0-9.]+$/.test(e.data) && (types.includes("integer") || types.includes("number"));

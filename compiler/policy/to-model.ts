@@ -22,9 +22,11 @@ import {
   type HashOn,
   type MeshModel,
   type SchedulerModel,
+  type SecurityModel,
   type ServiceModel,
+  spiffeId,
 } from "../model.js";
-import { DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "./defaults.js";
+import { DEFAULT_MTLS, DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "./defaults.js";
 import { parseDuration } from "./duration.js";
 import type { AdmissionSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec } from "./types.js";
 
@@ -32,7 +34,7 @@ export function toModel(policy: PolicyDocument): MeshModel {
   const { spec } = policy;
   const appPorts = new Map(spec.services.map((s) => [s.name, s.port]));
   const meshFailMode: FailMode = spec.failMode ?? DEFAULT_FAIL_MODE;
-  return {
+  const model: MeshModel = {
     name: policy.metadata.name,
     services: spec.services.map((service) => serviceModel(service, spec.scheduler, meshFailMode, appPorts)),
     sidecar: {
@@ -41,6 +43,39 @@ export function toModel(policy: PolicyDocument): MeshModel {
       wasmPath: SIDECAR_DEFAULTS.wasmPath,
     },
   };
+  const security = securityModel(policy);
+  if (security !== undefined) {
+    model.security = security;
+    addAuthz(model, spec.services, security);
+  }
+  return model;
+}
+
+/** spec.security with its defaults, or undefined for plaintext (no section, or mtls: off). */
+export function securityModel(policy: PolicyDocument): SecurityModel | undefined {
+  const spec = policy.spec.security;
+  if (spec === undefined) return undefined;
+  const mtls = spec.mtls ?? DEFAULT_MTLS;
+  if (mtls === "off") return undefined;
+  return { mtls, trustDomain: spec.trustDomain ?? policy.metadata.name };
+}
+
+/** Each service's allowed principals: its callers in the graph, then its `allow` extras. */
+function addAuthz(model: MeshModel, specs: ServiceSpec[], security: SecurityModel): void {
+  const callers = new Map<string, Set<string>>();
+  for (const s of model.services) {
+    for (const call of s.calls) {
+      let set = callers.get(call.service);
+      if (set === undefined) callers.set(call.service, (set = new Set()));
+      set.add(spiffeId(security.trustDomain, s.name));
+    }
+  }
+  model.services.forEach((s, i) => {
+    const spec = specs[i]!;
+    const principals = new Set(callers.get(s.name) ?? []);
+    for (const extra of spec.allow ?? []) principals.add(typeof extra === "string" ? spiffeId(security.trustDomain, extra) : extra.principal);
+    s.authz = { public: spec.public === true, principals: [...principals].sort() };
+  });
 }
 
 function serviceModel(service: ServiceSpec, meshScheduler: SchedulerSpec | undefined, meshFailMode: FailMode, appPorts: Map<string, number>): ServiceModel {

@@ -92,6 +92,20 @@ export interface ServiceSpec {
   admission?: AdmissionSpec;
   failMode?: FailMode;
   image?: string;
+  /** Callers accepted besides those that list this service in `calls` (spec.security). */
+  allow?: AllowSpec[];
+  /** An edge service: also accepts plaintext and any caller on its inbound listener. */
+  public?: boolean;
+}
+
+/** A mesh service by name, or a SPIFFE ID outside the policy. */
+export type AllowSpec = string | { principal: string };
+
+export type MtlsMode = "strict" | "permissive" | "off";
+
+export interface SecuritySpec {
+  mtls?: MtlsMode;
+  trustDomain?: string;
 }
 
 export interface SidecarSpec {
@@ -103,6 +117,7 @@ export interface PolicySpec {
   scheduler?: SchedulerSpec;
   failMode?: FailMode;
   sidecar?: SidecarSpec;
+  security?: SecuritySpec;
   services: ServiceSpec[];
 }
 

@@ -22,7 +22,7 @@
  * next start sweeps the namespaces such a run left (sweepStaleNamespaces).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, cpSync, mkdirSync, statSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,6 +61,12 @@ export interface MeshOptions {
   deadlineMs?: number;
   /** Progress lines (namespaces made, processes started), e.g. for e2e/mesh/run.ts. */
   onEvent?: (event: MeshEvent) => void;
+  /**
+   * Runs after the compile, before anything reads docker-compose.yaml: e.g.
+   * `lightsub certs` into `<outDir>/../<mesh>-certs`, where the compose file
+   * of an mTLS mesh mounts each sidecar's certificates from.
+   */
+  prepare?: (outDir: string) => void | Promise<void>;
 }
 
 export type MeshEvent =
@@ -112,6 +118,8 @@ export interface Mesh {
   stats(instance: string, filter?: string): Promise<Map<string, number>>;
   /** Envoy's log of one instance so far. */
   envoyLog(instance: string): string;
+  /** Where a mounted file or directory of an instance is staged on the host (what the instance sees at `containerPath`). */
+  mountedPath(instance: string, containerPath: string): string;
   stop(): Promise<void>;
 }
 
@@ -342,6 +350,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     if (errors.length > 0 || !compiled.written) {
       throw new Error(`${options.policyFile} does not compile:\n${errors.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join("\n")}`);
     }
+    await options.prepare?.(outDir);
     if (!compiled.written.others.includes(COMPOSE_FILE_NAME)) throw new Error(`${options.policyFile}: compile wrote no ${COMPOSE_FILE_NAME} (the mesh cannot run under compose)`);
     const plan = planFromCompose(readFileSync(join(outDir, COMPOSE_FILE_NAME), "utf8"), outDir);
     const { addresses, client, prefix } = assignAddresses(plan.instances, plan.subnet ?? DEFAULT_SUBNET);
@@ -422,7 +431,9 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       for (const [target, source] of mounts) {
         const staged = join(etc, target.slice("/etc/".length));
         mkdirSync(dirname(staged), { recursive: true });
-        copyFileSync(source, staged);
+        // A directory volume (an mTLS sidecar's certificates) keeps its symlinks, which rotation swaps.
+        if (statSync(source).isDirectory()) cpSync(source, staged, { recursive: true, verbatimSymlinks: true });
+        else copyFileSync(source, staged);
       }
     };
     instances.forEach((inst, i) => {
@@ -500,11 +511,13 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     // Every caller sees every endpoint healthy (its health checks, if any, have passed).
     emit({ kind: "phase", phase: "healthy" });
     for (const inst of instances.filter((i) => i.view)) {
+      let unhealthy: string[] = [];
       for (;;) {
-        checkDeadline(`waiting for the endpoints of ${inst.name} to be healthy`);
+        checkDeadline(`waiting for the endpoints of ${inst.name} to be healthy (${unhealthy.join("; ").slice(0, 600) || "no /clusters answer"})`);
         const clusters = await adminOf(inst, "/clusters");
         const flags = clusters.body.split("\n").filter((line) => line.includes("::health_flags::"));
         if (clusters.status === 200 && flags.length > 0 && flags.every((line) => line.endsWith("::healthy"))) break;
+        unhealthy = flags.filter((line) => !line.endsWith("::healthy"));
         await sleep(250);
       }
     }
@@ -552,6 +565,10 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
         return new Map(body.stats.flatMap((s) => (typeof s.value === "number" ? [[s.name, s.value] as [string, number]] : [])));
       },
       envoyLog: (name) => tail(join(logDir, `${get(name).name}.envoy.log`), 100_000),
+      mountedPath(name, containerPath) {
+        if (!containerPath.startsWith("/etc/")) throw new Error(`${containerPath}: only paths under /etc/ are staged per namespace`);
+        return join(ETC_NETNS, get(name).namespace, containerPath.slice("/etc/".length));
+      },
       stop() {
         stopping ??= (async () => {
           agentChild.disconnect?.();

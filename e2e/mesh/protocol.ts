@@ -58,6 +58,12 @@ export interface AgentRequest {
   headers?: Record<string, string>;
   body?: string;
   timeoutMs?: number;
+  /**
+   * Speak TLS (a fresh connection and handshake per request): the client
+   * certificate and key to present, if any, and the CA to check the server
+   * against (without one the server is not checked). PEM text.
+   */
+  tls?: { cert?: string; key?: string; ca?: string };
 }
 
 /** Client agent → test process; status 0 and `error` when no response came. The agent's first message (id -1) says it is ready. */
@@ -67,4 +73,7 @@ export interface AgentResponse {
   headers: Record<string, string>;
   body: string;
   error?: string;
+  /** TLS requests: the server certificate's serial number (lowercase hex) and the negotiated ALPN protocol. */
+  peerSerial?: string;
+  alpn?: string;
 }
