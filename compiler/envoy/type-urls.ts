@@ -9,6 +9,7 @@ export const TYPE_URL = {
   earlyHeaderMutation: `${prefix}envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation`,
   upstreamHttpProtocolOptions: `${prefix}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   previousHostsPredicate: `${prefix}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
+  previousPriorities: `${prefix}envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig`,
 } as const;
 
 /** Extension names (the `name` next to a `typed_config`). */
@@ -18,6 +19,7 @@ export const EXTENSION_NAME = {
   wasm: "envoy.filters.http.wasm",
   earlyHeaderMutation: "envoy.http.early_header_mutation.header_mutation",
   previousHosts: "envoy.retry_host_predicates.previous_hosts",
+  previousPriorities: "envoy.retry_priorities.previous_priorities",
   /** Key of `typed_extension_protocol_options` for upstream HTTP options. */
   upstreamHttpProtocolOptions: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
 } as const;
