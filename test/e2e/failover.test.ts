@@ -167,6 +167,7 @@ async function filterCounters(sidecar: LiveSidecar): Promise<FilterCounters> {
 
 const stat = (port: number) => `127_0_0_1_${port}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tally = (values: (string | null)[]) => values.reduce<Record<string, number>>((m, v) => ((m[String(v)] = (m[String(v)] ?? 0) + 1), m), {});
 
 describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
   const specs = services();
@@ -288,6 +289,112 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
     expect(answers.length).toBeGreaterThan(50);
     expect(toFailing).toBeLessThanOrEqual(Math.ceil(answers.length * 0.1));
   }, 30_000);
+
+  it("evaluated and not adopted: Envoy 1.40's override_host LB sends to the named host although health checks failed it, and finds hosts only by IP:port", async () => {
+    // Two services whose aggregate clusters balance with override_host (edited in below): "ov" on IP
+    // literals, "ovdns" on the hostname localhost (STRICT_DNS); the scheduled routes are removed.
+    const a = await startUpstream({ name: "a", port: 27701, latencyMs: 1, failureRate: 0 });
+    const b = await startUpstream({ name: "b", port: 27702, latencyMs: 1, failureRate: 0 });
+    const hc = "{ healthCheck: { path: /health, interval: 500ms, timeout: 1s, unhealthyThreshold: 1, healthyThreshold: 1 } }";
+    const probePolicy = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: override }
+spec:
+  sidecar: { adminPort: 27902 }
+  services:
+    - name: client
+      port: 27780
+      meshPort: 27706
+      endpoints: [{ address: 127.0.0.1, port: 27706 }]
+      calls: [ov, ovdns]
+    - name: ov
+      port: 27790
+      endpoints: [{ address: 127.0.0.1, port: 27701 }, { address: 127.0.0.1, port: 27702 }]
+      connector: ${hc}
+    - name: ovdns
+      port: 27791
+      endpoints: [{ address: localhost, port: 27701 }, { address: localhost, port: 27702 }]
+      connector: ${hc}
+`;
+    const overrideHost = {
+      policies: [
+        {
+          typed_extension_config: {
+            name: "envoy.load_balancing_policies.override_host",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+              override_host_sources: [{ header: "x-override-host" }],
+              fallback_policy: {
+                policies: [
+                  {
+                    typed_extension_config: {
+                      name: "envoy.load_balancing_policies.round_robin",
+                      typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" },
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    };
+    type Node = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const probe = await startSidecar({
+      envoy,
+      policy: probePolicy,
+      service: "client",
+      editBootstrap(bootstrap) {
+        const resources = bootstrap.static_resources as Node;
+        for (const c of resources.clusters as Node[]) {
+          if (c.name === "ov" || c.name === "ovdns") {
+            delete c.lb_policy;
+            c.load_balancing_policy = overrideHost;
+          }
+        }
+        for (const l of resources.listeners as Node[]) {
+          // Only the fallback route: every request reaches the aggregate cluster, whatever the filter picks.
+          for (const vh of (l.filter_chains?.[0]?.filters?.[0]?.typed_config?.route_config?.virtual_hosts ?? []) as Node[]) {
+            vh.routes = (vh.routes as Node[]).filter((r) => !String(r.name).endsWith("/scheduled"));
+          }
+        }
+      },
+    });
+    try {
+      const who = async (service: string, host: string) => {
+        const response = await fetch(probe.url(service), { headers: { "x-override-host": host } });
+        const body = await response.text();
+        return response.status === 200 ? response.headers.get(UPSTREAM_HEADER) : `${response.status} ${body.slice(0, 40)}`;
+      };
+      // Wait until both hosts passed their first check.
+      for (let i = 0; i < 50 && (await probe.stats("membership_healthy")).get("cluster.ov.membership_healthy") !== 2; i++) await sleep(100);
+      // Named by IP:port: always that host.
+      const byIp = await Promise.all(Array.from({ length: 10 }, () => who("ov", "127.0.0.1:27702")));
+      // Named by hostname:port: no such host in the map, the fallback round robin decides.
+      const byName = await Promise.all(Array.from({ length: 10 }, () => who("ovdns", "localhost:27702")));
+      // a dies; once health checks failed it, name it.
+      await a.close();
+      let healthy = 2;
+      for (let i = 0; i < 50 && healthy !== 1; i++) {
+        await sleep(100);
+        healthy = (await probe.stats("membership_healthy")).get("cluster.ov.membership_healthy") ?? -1;
+      }
+      const toDead = await Promise.all(Array.from({ length: 10 }, () => who("ov", "127.0.0.1:27701")));
+      report.push(
+        `override_host: by IP ${JSON.stringify(tally(byIp))}; by hostname ${JSON.stringify(tally(byName))}; ` +
+          `healthy hosts after the kill ${healthy}, naming the dead host ${JSON.stringify(tally(toDead))}`,
+      );
+      expect(byIp.every((w) => w === "b")).toBe(true);
+      expect(byName.some((w) => w === "a")).toBe(true);
+      expect(healthy).toBe(1);
+      // Envoy's health verdict is not honoured: every request named the dead host and failed.
+      expect(toDead.every((w) => w !== "b")).toBe(true);
+    } finally {
+      await probe.stop();
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 
   afterAll(async () => {
     if (report.length > 0) console.log(`failover measurements:\n  ${report.join("\n  ")}`);
