@@ -1,9 +1,10 @@
 /**
  * The upstream clusters of a compiled sidecar, as far as the simulator needs
- * them: hosts (address, port, weight), Envoy's native LB policy, connect
- * timeout and circuit breaker thresholds (Envoy's defaults where unset:
+ * them: hosts (address, port, weight, priority, the endpoint cluster named in
+ * their `lightsub` metadata), Envoy's native LB policy, connect timeout and circuit breaker thresholds (Envoy's defaults where unset:
  * 1024 connections, pending and requests, 3 concurrent retries).
  */
+import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
 import { arrayField, durationMs, field, numberField, stringField, type Json } from "./envoy-json.js";
 
 export type LbPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "RING_HASH" | "MAGLEV";
@@ -12,6 +13,10 @@ export interface ClusterHost {
   address: string;
   port: number;
   weight: number;
+  /** The priority of the host's locality group (0 = highest). */
+  priority: number;
+  /** `filter_metadata.lightsub.endpoint` of the host: set on failover hosts (docs/design.md "Failover"). */
+  servedBy?: string;
 }
 
 export interface ClusterInfo {
@@ -52,12 +57,16 @@ export function readClusters(bootstrap: Json): Map<string, ClusterInfo> {
 function readHosts(cluster: Json): ClusterHost[] {
   const hosts: ClusterHost[] = [];
   for (const locality of arrayField(field(cluster, "load_assignment"), "endpoints")) {
+    const priority = numberField(locality, "priority") ?? 0;
     for (const lbEndpoint of arrayField(locality, "lb_endpoints")) {
       const socket = field(field(field(lbEndpoint, "endpoint"), "address"), "socket_address");
+      const servedBy = stringField(field(field(field(lbEndpoint, "metadata"), "filter_metadata"), FAILOVER_METADATA_NAMESPACE), FAILOVER_METADATA_KEY);
       hosts.push({
         address: stringField(socket, "address") ?? "",
         port: numberField(socket, "port_value") ?? 0,
         weight: numberField(lbEndpoint, "load_balancing_weight") ?? 1,
+        priority,
+        ...(servedBy !== undefined ? { servedBy } : {}),
       });
     }
   }

@@ -5,7 +5,9 @@
  * Per request, as Envoy does it:
  *   arrival → early header mutations → route → [lightsub filter on a worker VM:
  *   it may set the scheduling header → route again] → cluster → host (the
- *   endpoint cluster's only host, or the cluster's LB) → the backend model
+ *   endpoint cluster's host, or the cluster's LB; failover hosts at priority 1
+ *   only for a retry that leaves the tried priorities, as the simulator does
+ *   not model health checks or outlier detection) → the backend model
  *   (queue, concurrency limit, service time, errors, outages) → the router's
  *   timeouts and retries (same route, same cluster) → response → filter end.
  *
@@ -96,13 +98,22 @@ const IDLE_TICKING_MS = 120_000;
 const FAILURE = { response: 0, reset: 1, connectFailure: 2, perTryTimeout: 3 } as const;
 type Failure = (typeof FAILURE)[keyof typeof FAILURE];
 
+interface PriorityLevel {
+  /** Host positions in the cluster at this priority. */
+  positions: number[];
+  /** One LB per worker over those hosts (returns an index into `positions`). */
+  lbs: LoadBalancer[];
+}
+
 interface ClusterRuntime {
   info: ClusterInfo;
   endpointOf: number[];
-  /** One LB per worker of each caller (index caller × workers + worker), like Envoy's thread-local LBs. */
+  /** One LB per worker of each caller (index caller × workers + worker), like Envoy's thread-local LBs (clusters with one priority level). */
   lbs: LoadBalancer[];
   /** Balancers that learn from responses (the peers), by the same index; undefined otherwise. */
   learners: (LearningLoadBalancer | undefined)[];
+  /** Clusters with several priority levels (failover): per level, lowest number first. */
+  levels: PriorityLevel[] | undefined;
   active: number;
   activeRetries: number;
 }
@@ -116,6 +127,8 @@ class Request {
   deadlineMs = Infinity;
   current: Try | undefined;
   tried: number[] | undefined;
+  /** Priority levels tried so far (retry_priority previous_priorities). */
+  triedLevels: number[] | undefined;
   holdsRetrySlot = false;
   done = false;
   /** When the filter paused the request (NaN: never paused). */
@@ -448,9 +461,55 @@ class Engine {
         learners.push(learner);
       }
     }
-    runtime = { info, endpointOf, lbs, learners, active: 0, activeRetries: 0 };
+    runtime = { info, endpointOf, lbs, learners, levels: this.priorityLevels(info, endpointOf), active: 0, activeRetries: 0 };
     this.clusters.set(name, runtime);
     return runtime;
+  }
+
+  /**
+   * Per priority level, its hosts and one native LB per worker of each caller
+   * (index caller × workers + worker); undefined for a cluster of one level.
+   */
+  private priorityLevels(info: ClusterInfo, endpointOf: number[]): PriorityLevel[] | undefined {
+    const numbers = [...new Set(info.hosts.map((h) => h.priority))].sort((a, b) => a - b);
+    if (numbers.length < 2) return undefined;
+    const { workers } = this.setup.workload;
+    return numbers.map((priority, level) => {
+      const positions = info.hosts.flatMap((h, i) => (h.priority === priority ? [i] : []));
+      const weights = positions.map((i) => info.hosts[i]!.weight);
+      const levelEndpoints = positions.map((i) => endpointOf[i]!);
+      const lbs: LoadBalancer[] = [];
+      for (let c = 0; c < this.activeByCaller.length; c++) {
+        const hosts = { weights, endpointOf: levelEndpoints, active: this.activeByCaller[c]! };
+        for (let w = 0; w < workers; w++) {
+          const rng = new Random(this.setup.seed, STREAM.balancer * 1000 + 100 * (level + 1) + w + c * 100_000);
+          lbs.push(createNativeLb(info.lbPolicy, hosts, rng));
+        }
+      }
+      return { positions, lbs };
+    });
+  }
+
+  /**
+   * The host position of a try. With priority levels: every host counts as
+   * healthy (no health checks or outlier detection here), so the first level
+   * takes all the load; a retry under previous_priorities goes to the first
+   * level not tried yet, and back to the first once all were tried (Envoy).
+   */
+  private pickHost(request: Request, cluster: ClusterRuntime): number {
+    const avoid = request.retriesDone > 0 && request.retry?.avoidPreviousHosts ? request.tried : undefined;
+    const lb = request.caller * this.setup.workload.workers + request.worker;
+    const levels = cluster.levels;
+    if (levels === undefined) return cluster.lbs[lb]!.pick(request.hashKey, avoid);
+    let level = 0;
+    if (request.retriesDone > 0 && request.retry?.avoidPreviousPriorities && request.triedLevels) {
+      const tried = request.triedLevels;
+      level = Math.max(0, levels.findIndex((_, i) => !tried.includes(i)));
+    }
+    if (request.retry?.avoidPreviousPriorities) (request.triedLevels ??= []).push(level);
+    const { positions, lbs } = levels[level]!;
+    const avoidHere = avoid?.map((p) => positions.indexOf(p)).filter((i) => i >= 0);
+    return positions[lbs[lb]!.pick(request.hashKey, avoidHere)]!;
   }
 
   // ── tries ───────────────────────────────────────────────────────────────
@@ -463,9 +522,7 @@ class Engine {
       this.respond(request, 503, this.setup.flags.UpstreamOverflow, Outcome.overflow);
       return;
     }
-    const avoid = request.retriesDone > 0 && request.retry?.avoidPreviousHosts ? request.tried : undefined;
-    const lb = request.caller * this.setup.workload.workers + request.worker;
-    const position = cluster.lbs[lb]!.pick(request.hashKey, avoid);
+    const position = this.pickHost(request, cluster);
     const endpoint = cluster.endpointOf[position]!;
     if (request.retry?.avoidPreviousHosts) (request.tried ??= []).push(position);
     const t = new Try(request, endpoint, position, this.now);
@@ -641,7 +698,8 @@ class Engine {
     }
     if (request.stream) {
       if (request.caller > 0) this.filters[request.caller]!.advanceTo(this.now);
-      request.stream.respond(code, flags);
+      const t = request.current;
+      request.stream.respond(code, flags, t && request.cluster ? request.cluster.info.hosts[t.position]?.servedBy : undefined);
       // The stream's end may free an admission slot: the worker resumes a held request.
       this.markDirty(request.worker);
     }

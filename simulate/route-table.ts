@@ -43,6 +43,8 @@ export interface RetryPolicy {
   backoffMaxMs: number;
   /** `previous_hosts` predicate: a retry avoids the hosts already tried. */
   avoidPreviousHosts: boolean;
+  /** `previous_priorities` retry priority: a retry avoids the priority levels already tried (update_frequency 1). */
+  avoidPreviousPriorities: boolean;
   hostSelectionRetryMaxAttempts: number;
 }
 
@@ -385,6 +387,7 @@ function compileRetryPolicy(raw: Json): RetryPolicy {
     backoffBaseMs: base,
     backoffMaxMs: max,
     avoidPreviousHosts: predicates.includes("envoy.retry_host_predicates.previous_hosts"),
+    avoidPreviousPriorities: stringField(field(raw, "retry_priority"), "name") === "envoy.retry_priorities.previous_priorities",
     hostSelectionRetryMaxAttempts: numberField(raw, "host_selection_retry_max_attempts") ?? 1,
   };
 }

@@ -6,10 +6,13 @@
 import { Envoy, type CompiledModule, type Stream, type Vm } from "../host/index.js";
 import { EnvoyConfigError, arrayField, boolField, field, httpConnectionManager, stringField, typedConfig, type Json } from "./envoy-json.js";
 import type { HeaderPairs } from "./route-table.js";
+import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
 import { REASON_HEADER } from "../compiler/model.js";
 
 const utf8 = new TextEncoder();
 const WASM_FILTER_TYPE = "envoy.extensions.filters.http.wasm.v3.Wasm";
+/** Where Envoy shows the serving host's `lightsub` metadata (docs/design.md "Failover"). */
+const SERVED_BY_PROPERTY = `xds.upstream_host_metadata.filter_metadata.${FAILOVER_METADATA_NAMESPACE}.${FAILOVER_METADATA_KEY}`;
 
 export interface WasmFilterConfig {
   pluginJson: string;
@@ -55,8 +58,12 @@ export interface FilterStream {
   readonly paused: boolean;
   /** A request header as it is now; several values joined with "," (Envoy's matcher view). */
   header(name: string): string | undefined;
-  /** The response (from the upstream or the router): response headers, then the stream's end. */
-  respond(code: number, flags: number): void;
+  /**
+   * The response (from the upstream or the router): response headers, then the
+   * stream's end. `servedBy`: the `lightsub` metadata of the host that answered
+   * (a failover host), if it has any.
+   */
+  respond(code: number, flags: number, servedBy?: string): void;
   /**
    * The route selected again after the filter: like Envoy once the route cache is cleared,
    * xds.cluster_name / xds.route_name read later (e.g. in proxy_on_log) name the new route.
@@ -169,7 +176,8 @@ class HostFilterStream implements FilterStream {
     if (routeName !== undefined) this.stream.setProperty("xds.route_name", routeName);
   }
 
-  respond(code: number, flags: number): void {
+  respond(code: number, flags: number, servedBy?: string): void {
+    if (servedBy !== undefined) this.stream.setProperty(SERVED_BY_PROPERTY, servedBy);
     if (this.stream.localReply === undefined) this.stream.onResponseHeaders([[":status", String(code)]], true);
     this.stream.end({ responseCode: code, responseFlags: flags });
   }

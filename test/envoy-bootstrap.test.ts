@@ -1,6 +1,7 @@
 /** compiler/envoy: the sidecar bootstraps built from a MeshModel (docs/design.md contracts). */
 import { describe, expect, it } from "vitest";
 import { LB_POLICY } from "../compiler/envoy/clusters.js";
+import { failoverIndexes, hasFailover } from "../compiler/envoy/failover.js";
 import { duration } from "../compiler/envoy/duration.js";
 import { eachSidecarBootstrap, sidecarBootstrap, sidecarBootstraps, sidecarPluginJson } from "../compiler/envoy/index.js";
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
@@ -145,7 +146,7 @@ describe.each(MODELS)("%s model", (_, build) => {
     }
   });
 
-  it("builds the aggregate cluster and one single-host cluster per endpoint for each call", () => {
+  it("builds the aggregate cluster and one cluster per endpoint (the endpoint, and its failover endpoints where the connector can use them) for each call", () => {
     for (const s of model.services) {
       const b = bootstraps.get(s.name)!;
       const expectedNames = ["local_app", ...s.calls.flatMap((c) => [c.service, ...serviceOf(model, c.service).endpoints.map((ep) => ep.cluster)])];
@@ -157,7 +158,10 @@ describe.each(MODELS)("%s model", (_, build) => {
         expect(hosts(cluster(b, callee.name))).toEqual(callee.endpoints.map((ep) => ({ address: ep.address, port_value: ep.port })));
         callee.endpoints.forEach((ep, i) => {
           const c = cluster(b, `${callee.name}_ep${i}`);
-          expect(hosts(c)).toEqual([{ address: ep.address, port_value: ep.port }]);
+          // The endpoint at priority 0; with failover (failover.ts) the next endpoints at priority 1.
+          const backups = hasFailover(callee) ? failoverIndexes(callee.endpoints.length, i).map((j) => callee.endpoints[j]!) : [];
+          expect(hosts(c)).toEqual([ep, ...backups].map((e) => ({ address: e.address, port_value: e.port })));
+          expect(c.load_assignment.endpoints.map((e: Node) => e.priority ?? 0)).toEqual(backups.length > 0 ? [0, 1] : [0]);
           expect(c.load_assignment.cluster_name).toBe(c.name);
         });
       }
@@ -325,16 +329,52 @@ describe("routes", () => {
     for (const name of ["rr", "rnd", "wrr", "ll", "lat", "avail"]) expect(fallback(name).route.hash_policy, name).toBeUndefined();
   });
 
-  it("retries the native LB on other hosts; a scheduled retry stays on its endpoint", () => {
+  it("retries on other hosts: the native LB's, and a scheduled retry on the endpoint's failover endpoints (priority 1)", () => {
     const b = sidecarBootstraps(twoServiceModel()).get("frontend")!;
     const [scheduled, fb] = routeConfig(listener(b, "outbound_catalog")).virtual_hosts[0].routes;
-    expect(scheduled.route.retry_policy).toEqual({ retry_on: "5xx,reset,connect-failure", num_retries: 2, per_try_timeout: "0.500s" });
-    expect(fb.route.retry_policy.retry_host_predicate).toEqual([
+    const previousHosts = [
       {
         name: "envoy.retry_host_predicates.previous_hosts",
         typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" },
       },
-    ]);
+    ];
+    expect(scheduled.route.retry_policy).toEqual({
+      retry_on: "5xx,reset,connect-failure",
+      num_retries: 2,
+      per_try_timeout: "0.500s",
+      retry_priority: {
+        name: "envoy.retry_priorities.previous_priorities",
+        typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig", update_frequency: 1 },
+      },
+      retry_host_predicate: previousHosts,
+      host_selection_retry_max_attempts: 3,
+    });
+    expect(fb.route.retry_policy.retry_host_predicate).toEqual(previousHosts);
+    expect(fb.route.retry_policy.retry_priority).toBeUndefined();
+  });
+
+  it("gives an endpoint cluster failover hosts only when the connector can use them, at most 8, not actively health-checked, tagged for the filter", () => {
+    const endpoints = Array.from({ length: 12 }, (_, i) => ({ address: `10.0.0.${i + 1}`, port: 9000 }));
+    const build = (connector: Record<string, unknown> | undefined) =>
+      sidecarBootstraps(
+        mesh("fo", [
+          { name: "client", port: 8080, endpoints: [{ address: "client", port: 15006 }], calls: ["api"] },
+          { name: "api", port: 9000, endpoints, ...(connector ? { connector } : {}) },
+        ]),
+      ).get("client")!;
+    const plain = build(undefined);
+    expect(cluster(plain, "api_ep3").load_assignment.endpoints).toHaveLength(1);
+    expect(JSON.parse(wasmConfig(listener(plain, "outbound_api")).configuration.value).destinations[0].failover).toBeUndefined();
+    const checked = build({ connectTimeoutMs: 1_000, healthCheck: { path: "/h", intervalMs: 1_000, timeoutMs: 500, unhealthyThreshold: 2, healthyThreshold: 1 } });
+    const groups = cluster(checked, "api_ep3").load_assignment.endpoints;
+    expect(groups[0].lb_endpoints.map((lb: Node) => lb.endpoint.address.socket_address.address)).toEqual(["10.0.0.4"]);
+    expect(groups[1].priority).toBe(1);
+    const backups = groups[1].lb_endpoints;
+    expect(backups.map((lb: Node) => lb.endpoint.address.socket_address.address)).toEqual([5, 6, 7, 8, 9, 10, 11, 12].map((i) => `10.0.0.${i}`));
+    expect(backups[0].endpoint.health_check_config).toEqual({ disable_active_health_check: true });
+    expect(backups[0].metadata).toEqual({ filter_metadata: { lightsub: { endpoint: "api_ep4" } } });
+    expect(cluster(checked, "api_ep11").load_assignment.endpoints[1].lb_endpoints[0].metadata.filter_metadata.lightsub.endpoint).toBe("api_ep0");
+    expect(JSON.parse(wasmConfig(listener(checked, "outbound_api")).configuration.value).destinations[0].failover).toBe(true);
   });
 
   it("never times out inbound requests itself (the caller's sidecar does)", () => {

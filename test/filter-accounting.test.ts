@@ -274,7 +274,8 @@ describe("metrics", () => {
         // Peak EWMA in µs: a failure never lowers it; a sample above it replaces it;
         // otherwise it moves toward the sample with weight exp(-elapsed / decay).
         let sample = latency * 1000;
-        if (failed) sample = Math.max(sample, e.ewma);
+        // A failure costs at least twice the EWMA and 10 ms (FAILURE_MIN_US), at most a minute.
+        if (failed) sample = Math.min(Math.max(sample, 2 * e.ewma, 10_000), 60e6);
         const now = sc.envoy.nowMs();
         if (e.ewma === 0 || sample >= e.ewma) e.ewma = sample;
         else {

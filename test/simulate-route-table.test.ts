@@ -50,7 +50,9 @@ describe("route selection on the compiled outbound listener", () => {
     const decision = routes.select(request([["x-lightsub-endpoint", "api_ep2"]]));
     expect(decision).toMatchObject({ kind: "cluster", routeName: "api/scheduled", cluster: "api_ep2", timeoutMs: 1500 });
     if (decision.kind !== "cluster") throw new Error("unreachable");
-    expect(decision.retry!.avoidPreviousHosts).toBe(false);
+    // With retries the endpoint cluster has failover endpoints: a retry leaves the tried priority and host.
+    expect(decision.retry!.avoidPreviousPriorities).toBe(true);
+    expect(decision.retry!.avoidPreviousHosts).toBe(true);
   });
 
   it("never lets the header name anything but one of the destination's endpoint clusters", () => {

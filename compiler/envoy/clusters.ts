@@ -1,8 +1,10 @@
 /**
  * Clusters of one sidecar: `local_app` (inbound side) and, for each called
  * service C, the aggregate cluster `C` (all endpoints, Envoy's native LB: the
- * fail-open path) plus one single-host cluster `C_ep<i>` per endpoint (the
- * targets the filter schedules onto through `x-lightsub-endpoint`).
+ * fail-open path) plus one cluster `C_ep<i>` per endpoint (the targets the
+ * filter schedules onto through `x-lightsub-endpoint`): the endpoint, and
+ * where the connector can use them its failover endpoints at priority 1
+ * (failover.ts).
  */
 import {
   LOCAL_APP_CLUSTER,
@@ -22,6 +24,7 @@ import { duration } from "./duration.js";
 import { deepFreeze } from "./freeze.js";
 import { put, type JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
+import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE, failoverIndexes, hasFailover } from "./failover.js";
 
 /** Envoy's native LB policy that best matches each strategy (used when the filter does not decide). */
 export const LB_POLICY: Record<Strategy, string> = {
@@ -52,7 +55,12 @@ export const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["we
 export function calleeClusters(callee: ServiceModel, security?: SecurityModel): JsonObject[] {
   const shared = resilience(callee.connector, callee.protocol, true);
   const clusters = [aggregateCluster(callee)];
-  for (const ep of callee.endpoints) clusters.push(endpointCluster(callee, ep, shared));
+  if (hasFailover(callee)) {
+    const backups = failoverHosts(callee);
+    callee.endpoints.forEach((ep, k) => clusters.push(failoverEndpointCluster(callee, ep, k, backups, shared)));
+  } else {
+    for (const ep of callee.endpoints) clusters.push(endpointCluster(callee, ep, shared));
+  }
   // mTLS (tls.ts): every cluster towards the callee presents this sidecar's identity and checks the callee's.
   if (security !== undefined) {
     const socket = upstreamTransportSocket(security, callee.name, callee.protocol);
@@ -93,6 +101,52 @@ function endpointCluster(callee: ServiceModel, ep: EndpointModel, resiliencePart
   Object.assign(cluster, resilienceParts);
   putUpstreamProtocol(cluster, callee.protocol);
   return cluster;
+}
+
+/**
+ * Endpoint k at priority 0, its failover endpoints (failover.ts) at priority 1,
+ * each with metadata naming its own endpoint cluster. Outlier detection may
+ * eject endpoint k alone (`always_eject_one_host`); with the panic threshold
+ * at 0 an unhealthy k moves all of the cluster's load to priority 1 instead
+ * of Envoy's panic mode sending to k anyway. Priority-1 hosts are not actively
+ * health-checked here (`disable_active_health_check`): each endpoint is
+ * checked once per caller, by its own cluster; outlier detection still ejects
+ * a failing priority-1 host.
+ */
+function failoverEndpointCluster(callee: ServiceModel, ep: EndpointModel, k: number, backups: JsonObject[], resilienceParts: JsonObject): JsonObject {
+  const cluster: JsonObject = { name: ep.cluster };
+  putDiscovery(cluster, callee.endpoints.every((e) => isIpLiteral(e.address)));
+  cluster.connect_timeout = duration(callee.connector.connectTimeoutMs);
+  const policy = LB_POLICY[callee.scheduler.strategy];
+  // The route to an endpoint cluster carries no hash policy: a ring would pick at random.
+  if (policy !== "ROUND_ROBIN" && policy !== "RING_HASH") cluster.lb_policy = policy;
+  const priority1 = failoverIndexes(callee.endpoints.length, k).map((j) => backups[j]!);
+  cluster.load_assignment = {
+    cluster_name: ep.cluster,
+    endpoints: [
+      { lb_endpoints: [{ endpoint: { address: socketAddress(ep.address, ep.port) } }] },
+      { priority: 1, lb_endpoints: priority1 },
+    ],
+  };
+  Object.assign(cluster, resilienceParts);
+  putUpstreamProtocol(cluster, callee.protocol);
+  return cluster;
+}
+
+/** Each endpoint as a priority-1 host of the others' clusters (built once, shared). */
+function failoverHosts(callee: ServiceModel): JsonObject[] {
+  const withWeights = WEIGHTED_STRATEGIES.has(callee.scheduler.strategy);
+  const checked = callee.connector.healthCheck !== undefined;
+  return callee.endpoints.map((ep) => {
+    const endpoint: JsonObject = { address: socketAddress(ep.address, ep.port) };
+    if (checked) endpoint.health_check_config = { disable_active_health_check: true };
+    const host: JsonObject = {
+      endpoint,
+      metadata: { filter_metadata: { [FAILOVER_METADATA_NAMESPACE]: { [FAILOVER_METADATA_KEY]: ep.cluster } } },
+    };
+    if (withWeights) host.load_balancing_weight = ep.weight;
+    return deepFreeze(host);
+  });
 }
 
 /** The app next to this sidecar, reached over loopback in the shared network namespace. */

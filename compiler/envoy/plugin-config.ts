@@ -10,6 +10,7 @@
  */
 import { SCHEDULING_HEADER, type AdmissionModel, type FailMode, type HashOn, type MeshModel, type ServiceModel } from "../model.js";
 import type { JsonObject } from "./json.js";
+import { hasFailover } from "./failover.js";
 import { MeshIndex } from "./mesh-index.js";
 
 export const PLUGIN_CONFIG_VERSION = 1;
@@ -89,6 +90,8 @@ function destination(callee: ServiceModel): JsonObject {
   }
   // Only services with admission get the key: byte-identical output for the others.
   if (callee.admission) dest.admission = admissionJson(callee.admission);
+  // Endpoint clusters with failover endpoints (failover.ts): the filter reads which host served.
+  if (hasFailover(callee)) dest.failover = true;
   dest.endpoints = callee.endpoints.map((ep) => ({ cluster: ep.cluster, stat: ep.stat, weight: ep.weight }));
   return dest;
 }

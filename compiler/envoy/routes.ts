@@ -16,13 +16,14 @@ import { duration } from "./duration.js";
 import { put, type JsonObject } from "./json.js";
 import { INBOUND_LISTENER, fallbackRouteName, outboundListenerName, scheduledRouteName } from "./names.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
+import { hasFailover } from "./failover.js";
 
 /** How often Envoy may re-pick a host for a fallback retry to avoid the hosts already tried. */
 const HOST_SELECTION_RETRY_MAX_ATTEMPTS = 3;
 
 export function outboundRouteConfig(callee: ServiceModel): JsonObject {
   const scheduledAction: JsonObject = { cluster_header: SCHEDULING_HEADER };
-  putCallPolicy(scheduledAction, callee, false);
+  putCallPolicy(scheduledAction, callee, hasFailover(callee) ? "failover" : "oneHost");
   const scheduled: JsonObject = {
     name: scheduledRouteName(callee.name),
     match: {
@@ -32,7 +33,7 @@ export function outboundRouteConfig(callee: ServiceModel): JsonObject {
     route: scheduledAction,
   };
   const fallbackAction: JsonObject = { cluster: callee.name };
-  putCallPolicy(fallbackAction, callee, true);
+  putCallPolicy(fallbackAction, callee, "manyHosts");
   put(fallbackAction, "hash_policy", hashPolicy(callee));
   const fallback: JsonObject = { name: fallbackRouteName(callee.name), match: { prefix: "/" }, route: fallbackAction };
   return {
@@ -76,20 +77,35 @@ function escapeRegex(literal: string): string {
   return literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/**
+ * What a retry can reach on a route: `manyHosts` (the aggregate cluster),
+ * `failover` (endpoint clusters with failover endpoints at priority 1,
+ * failover.ts) or `oneHost` (endpoint clusters of one host).
+ */
+type RouteTargets = "manyHosts" | "failover" | "oneHost";
+
 /** The connector's timeout and retry policy, on both routes. */
-function putCallPolicy(action: JsonObject, callee: ServiceModel, manyHosts: boolean): void {
+function putCallPolicy(action: JsonObject, callee: ServiceModel, targets: RouteTargets): void {
   const { timeoutMs, retries } = callee.connector;
   if (timeoutMs !== undefined) action.timeout = duration(timeoutMs);
-  if (retries) action.retry_policy = retryPolicy(retries, manyHosts);
+  if (retries) action.retry_policy = retryPolicy(retries, targets);
 }
 
 /** `num_retries` = `attempts` (retries after the first try, as Istio's `attempts`). */
-function retryPolicy(retries: RetriesModel, manyHosts: boolean): JsonObject {
+function retryPolicy(retries: RetriesModel, targets: RouteTargets): JsonObject {
   const policy: JsonObject = { retry_on: retries.on.join(","), num_retries: retries.attempts };
   if (retries.perTryTimeoutMs !== undefined) policy.per_try_timeout = duration(retries.perTryTimeoutMs);
   if (retries.statusCodes !== undefined) policy.retriable_status_codes = [...retries.statusCodes];
-  if (manyHosts) {
-    // Native LB: a retry should try another host. A scheduled route has one host only.
+  if (targets === "failover") {
+    // A retry leaves the priorities already tried: the scheduled endpoint is
+    // priority 0, so the first retry goes to its failover endpoints.
+    policy.retry_priority = {
+      name: EXTENSION_NAME.previousPriorities,
+      typed_config: { "@type": TYPE_URL.previousPriorities, update_frequency: 1 },
+    };
+  }
+  if (targets !== "oneHost") {
+    // A retry should try another host than the ones already tried.
     policy.retry_host_predicate = [
       { name: EXTENSION_NAME.previousHosts, typed_config: { "@type": TYPE_URL.previousHostsPredicate } },
     ];

@@ -15,6 +15,7 @@ export const TYPE_URL = {
   tlsInspector: `${prefix}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector`,
   rbac: `${prefix}envoy.extensions.filters.http.rbac.v3.RBAC`,
   stderrAccessLog: `${prefix}envoy.extensions.access_loggers.stream.v3.StderrAccessLog`,
+  previousPriorities: `${prefix}envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig`,
 } as const;
 
 /** Extension names (the `name` next to a `typed_config`). */
@@ -24,6 +25,7 @@ export const EXTENSION_NAME = {
   wasm: "envoy.filters.http.wasm",
   earlyHeaderMutation: "envoy.http.early_header_mutation.header_mutation",
   previousHosts: "envoy.retry_host_predicates.previous_hosts",
+  previousPriorities: "envoy.retry_priorities.previous_priorities",
   /** Key of `typed_extension_protocol_options` for upstream HTTP options. */
   upstreamHttpProtocolOptions: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
   tlsTransportSocket: "envoy.transport_sockets.tls",

@@ -45,6 +45,8 @@ export class DestinationConfig {
   endpoints: EndpointConfig[] = [];
   /** Task admission (issue 8); null: no limit, no queue. */
   admission: AdmissionConfig | null = null;
+  /** Endpoint clusters back each endpoint up with others (docs/design.md "Failover"): read which host served. */
+  failover: bool = false;
 }
 
 export class PluginConfig {
@@ -271,6 +273,11 @@ function readDestination(r: Reader, v: JsonValue, path: string): DestinationConf
   d.errorThreshold = r.fraction(obj.get("errorThreshold"), path, "errorThreshold", d.errorThreshold);
   d.minRequests = r.integer(obj.get("minRequests"), path, "minRequests", 1, MAX_MIN_REQUESTS, d.minRequests);
   d.probeIntervalMs = r.integer(obj.get("probeIntervalMs"), path, "probeIntervalMs", 1, MAX_DURATION_MS, d.probeIntervalMs);
+  const failover = obj.get("failover");
+  if (failover != null) {
+    if (failover.kind != JsonKind.Bool) r.failAt(path, "failover", " must be a boolean");
+    else d.failover = failover.bool;
+  }
   if (r.failed) return d;
   d.admission = readAdmission(r, obj.get("admission"), path);
   if (r.failed) return d;

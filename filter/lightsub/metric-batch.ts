@@ -24,6 +24,7 @@ export class EndpointTally {
   serverError: i64 = 0;
   reset: i64 = 0;
   timeout: i64 = 0;
+  failover: i64 = 0;
   /** Net change of the rq_active gauge (+1 per schedule, -1 per end). */
   active: i64 = 0;
   /** Latest latency_ewma_us value (when ewmaPending), and the last one published. */
@@ -45,6 +46,7 @@ export class EndpointTally {
       if (this.reset != 0) incrementMetric(m.reset, this.reset);
       if (this.timeout != 0) incrementMetric(m.timeout, this.timeout);
     }
+    if (this.failover != 0) incrementMetric(m.failover, this.failover);
     if (this.ewmaPending && this.ewmaUs != this.publishedEwmaUs) {
       recordMetric(m.ewmaUs, this.ewmaUs);
       this.publishedEwmaUs = this.ewmaUs;
@@ -55,6 +57,7 @@ export class EndpointTally {
     this.serverError = 0;
     this.reset = 0;
     this.timeout = 0;
+    this.failover = 0;
     this.active = 0;
     this.listed = false;
   }
@@ -94,7 +97,9 @@ export function countScheduled(t: EndpointTally): void {
 export function countEnded(t: EndpointTally, outcome: Outcome): void {
   t.active -= 1;
   t.total += 1;
-  if (outcome != Outcome.Ok) {
+  if (outcome == Outcome.FailedOver) {
+    t.failover += 1; // the client got its answer: not an error
+  } else if (outcome != Outcome.Ok) {
     t.error += 1;
     if (outcome == Outcome.ServerError) t.serverError += 1;
     else if (outcome == Outcome.Reset) t.reset += 1;

@@ -16,6 +16,8 @@ export class EndpointMetrics {
   active: u32 = 0;
   latencyMs: u32 = 0;
   ewmaUs: u32 = 0;
+  /** rq_failover: defined only for destinations with failover. */
+  failover: u32 = 0;
 }
 
 export class Endpoint {
@@ -92,6 +94,8 @@ export class Destination {
   candidates: StaticArray<i32>;
   /** Task admission (admission/); null: no limit, no queue, no extra host call. */
   admission: Admission | null = null;
+  /** Envoy may serve a request scheduled onto an endpoint from another one (failover): read which host served. */
+  failover: bool;
 
   constructor(config: DestinationConfig) {
     this.service = config.service;
@@ -103,6 +107,7 @@ export class Destination {
     this.errorThreshold = config.errorThreshold;
     this.minRequests = <u32>config.minRequests;
     this.probeIntervalMs = <u64>config.probeIntervalMs;
+    this.failover = config.failover;
     this.hashSource = config.hashSource;
     let header = config.hashName;
     if (config.hashSource == HashSource.Cookie) header = "cookie";

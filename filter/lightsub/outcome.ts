@@ -25,6 +25,12 @@ export enum Outcome {
   Timeout,
   /** Ended without any response (e.g. the client went away). */
   NoResponse,
+  /**
+   * Answered without error, but by another endpoint than the scheduled one:
+   * Envoy retried elsewhere or found the endpoint unhealthy (failover,
+   * docs/design.md). The scheduled endpoint failed it.
+   */
+  FailedOver,
 }
 
 /**
@@ -42,5 +48,5 @@ export function classify(responseCode: u64, responseFlags: u64): Outcome {
 
 /** Counts against the endpoint's availability (the endpoint's fault, as far as we can tell). */
 export function isEndpointFailure(outcome: Outcome): bool {
-  return outcome == Outcome.ServerError || outcome == Outcome.Reset || outcome == Outcome.Timeout;
+  return outcome == Outcome.ServerError || outcome == Outcome.Reset || outcome == Outcome.Timeout || outcome == Outcome.FailedOver;
 }

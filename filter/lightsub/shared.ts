@@ -74,6 +74,25 @@ export function acquire(ep: Endpoint, fresh: bool, probeAtMs: u64 = 0): Update {
   return Update.CasExhausted;
 }
 
+/** Floor of a failure's latency sample: the first failure of an unmeasured endpoint already costs this much. */
+export const FAILURE_MIN_US: f64 = 10000;
+/** Ceiling of any failure's sample (a minute): the EWMA stays finite and decays back. */
+export const FAILURE_MAX_US: f64 = 60e6;
+
+/**
+ * The latency sample of a failed request: never faster than the endpoint
+ * looked, and at least twice its current EWMA (and FAILURE_MIN_US), so every
+ * failure in a row doubles its cost. An endpoint that fails fast (connection
+ * refused, 503 from an ejected host, failed over) never attracts
+ * least_latency; once it is left alone the EWMA decays and it is tried again.
+ */
+export function failureSampleUs(sampleUs: f64, ewmaUs: f64): f64 {
+  let s = sampleUs;
+  if (s < ewmaUs * 2) s = ewmaUs * 2;
+  if (s < FAILURE_MIN_US) s = FAILURE_MIN_US;
+  return s > FAILURE_MAX_US ? FAILURE_MAX_US : s;
+}
+
 /**
  * Accounts a finished request: in-flight - 1, latency into the EWMA, outcome
  * into the error window. If the record cannot be written, the decrement is kept
@@ -94,8 +113,8 @@ export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u
     // A retired or re-addressed endpoint's history was reset: late outcomes stay out of it.
     if (outcome != Outcome.NoResponse && ep.recordsHistory) {
       let sampleUs = <f64>latencyNs / 1000;
-      // A failure must never make an endpoint look faster than it is.
-      if (outcome != Outcome.Ok && sampleUs < state.ewmaUs) sampleUs = state.ewmaUs;
+      // A failure never makes an endpoint look faster than it is, and doubles its cost (failureSampleUs).
+      if (isEndpointFailure(outcome)) sampleUs = failureSampleUs(sampleUs, state.ewmaUs);
       if (probe && outcome == Outcome.Ok && sampleUs < state.ewmaUs) {
         // A fast probe halves the estimate at once (at least to its own latency): a few
         // fast probes in a row bring the endpoint back; one lucky sample does not.

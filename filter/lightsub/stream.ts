@@ -12,13 +12,19 @@ import { Task } from "./admission/queue";
 import { countEnded, countScheduled, flushIfDue, noteEwma } from "./metric-batch";
 import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./model";
 import { Outcome, classify } from "./outcome";
-import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache } from "./plugin";
+import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache, sameBytes } from "./plugin";
 import { Update, release } from "./shared";
 import { LightsubRoot } from "./root";
 
 const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);
 const RESPONSE_CODE_PATH = propertyPath(["response", "code"]);
 const RESPONSE_FLAGS_PATH = propertyPath(["response", "flags"]);
+/**
+ * The endpoint cluster named in the metadata of the host that served the
+ * request; only failover hosts carry it (docs/design.md "Failover"), so it is
+ * found exactly when another endpoint than the scheduled one answered.
+ */
+const SERVED_BY_PATH = propertyPath(["xds", "upstream_host_metadata", "filter_metadata", "lightsub", "endpoint"]);
 const DEFAULT_HEADER = String.UTF8.encode("x-lightsub-endpoint");
 const EMPTY = new ArrayBuffer(0);
 
@@ -95,7 +101,22 @@ export class LightsubStream extends HttpContext {
     if (this.endpoint == null || this.accounted) return;
     const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
     const flags = getPropertyU64(RESPONSE_FLAGS_PATH, 0);
-    this.account(classify(code, flags));
+    let outcome = classify(code, flags);
+    if (outcome == Outcome.Ok && (this.destination as Destination).failover && this.servedElsewhere()) outcome = Outcome.FailedOver;
+    this.account(outcome);
+  }
+
+  /** Whether a failover host, not the scheduled endpoint, answered (one property read). */
+  servedElsewhere(): bool {
+    if (getPropertyRaw(SERVED_BY_PATH) != WasmResult.Ok) {
+      releaseReturned();
+      return false;
+    }
+    // A host without the metadata reads as found and empty on Envoy 1.40 (measured: test/e2e/failover.test.ts).
+    const size = returnedSize();
+    const elsewhere = size > 0 && !sameBytes((this.endpoint as Endpoint).clusterBytes, returnedPtr(), size);
+    releaseReturned();
+    return elsewhere;
   }
 
   override onDelete(): void {

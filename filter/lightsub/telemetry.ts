@@ -22,7 +22,7 @@ export function endpointMetricName(service: string, stat: string, metricName: st
   return "lightsub.service." + service + ".endpoint." + stat + "." + metricName;
 }
 
-function defineEndpointMetrics(service: string, ep: Endpoint): void {
+function defineEndpointMetrics(service: string, ep: Endpoint, failover: bool): void {
   const m = ep.metrics;
   m.total = metric(MetricType.Counter, endpointMetricName(service, ep.stat, "rq_total"));
   m.error = metric(MetricType.Counter, endpointMetricName(service, ep.stat, "rq_error"));
@@ -32,6 +32,7 @@ function defineEndpointMetrics(service: string, ep: Endpoint): void {
   m.active = metric(MetricType.Gauge, endpointMetricName(service, ep.stat, "rq_active"));
   m.latencyMs = metric(MetricType.Histogram, endpointMetricName(service, ep.stat, "rq_latency_ms"));
   m.ewmaUs = metric(MetricType.Gauge, endpointMetricName(service, ep.stat, "latency_ewma_us"));
+  if (failover) m.failover = metric(MetricType.Counter, endpointMetricName(service, ep.stat, "rq_failover"));
   ep.tally = tallyFor(m);
 }
 
@@ -39,7 +40,7 @@ export function defineDestinationMetrics(destination: Destination): void {
   destination.unscheduledMetric = metric(MetricType.Counter, destinationMetricName(destination.service, "rq_unscheduled"));
   // Not in the design's table: how often shared-state updates gave up after MAX_CAS_ATTEMPTS.
   destination.casExhaustedMetric = metric(MetricType.Counter, destinationMetricName(destination.service, "cas_exhausted"));
-  for (let i = 0; i < destination.endpoints.length; i++) defineEndpointMetrics(destination.service, destination.endpoints[i]);
+  for (let i = 0; i < destination.endpoints.length; i++) defineEndpointMetrics(destination.service, destination.endpoints[i], destination.failover);
 }
 
 /** The destination-level admission metrics (only for destinations with admission). */
