@@ -28,6 +28,10 @@ elif ! envoy_ok "$tools/bin/envoy"; then
   envoy_ok "$tools/bin/envoy" || { echo "install-test-deps: $tools/bin/envoy does not report $want" >&2; exit 1; }
 fi
 
+# Say which Envoy the tests will run (CI logs show it).
+envoy=${ENVOY_BIN:-$tools/bin/envoy}
+echo "install-test-deps: Envoy for the tests: $envoy ($("$envoy" --version | grep -o 'version: .*'))"
+
 if ! command -v chromium >/dev/null 2>&1; then
   echo "install-test-deps: installing Chromium (Debian package)"
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
