@@ -7,14 +7,16 @@
  * on purpose (compiler/validate is stricter), stricter/ says why and this
  * test keeps it so.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse } from "yaml";
 import { compile, hasErrors } from "../../compiler/compile.js";
 import { sidecarBootstraps } from "../../compiler/envoy/index.js";
-import type { MeshModel } from "../../compiler/model.js";
+import { CERTS_DIR_IN_CONTAINER, type MeshModel } from "../../compiler/model.js";
 import { createEnvoyValidator } from "../../compiler/validate/index.js";
 import { dedent } from "../fixtures/policies/support.js";
 import { serialize, validPolicyWithAdmission } from "../hardening-policy-gen.js";
@@ -52,6 +54,31 @@ function fixturePolicyFiles(dir: string): string[] {
     .sort();
 }
 
+/** Where `lightsub certs` writes the certificates of secure test meshes (removed after the file). */
+const certsRoot = mkdtempSync(join(tmpdir(), "lightsub-validate-certs-"));
+afterAll(() => rmSync(certsRoot, { recursive: true, force: true }));
+let certRuns = 0;
+
+/**
+ * A mesh with mTLS reads its certificates through SDS files that Envoy
+ * requires to exist: issue them with `lightsub certs` and point the config at
+ * them, as the docker compose mount would (the only change, like the Wasm path).
+ */
+function withIssuedCerts(text: string, configs: Config[]): void {
+  if (!configs.some((c) => JSON.stringify(c.bootstrap).includes(CERTS_DIR_IN_CONTAINER))) return;
+  const dir = join(certsRoot, String(++certRuns));
+  const policy = `${dir}.policy.yaml`;
+  writeFileSync(policy, text);
+  const run = spawnSync(process.execPath, [join(ROOT, "bin", "lightsub.js"), "certs", policy, "--out", dir], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`lightsub certs failed: ${run.stderr}`);
+  for (const config of configs) {
+    const serviceDir = join(dir, config.service);
+    config.bootstrap = JSON.parse(JSON.stringify(config.bootstrap), (_key, value) =>
+      typeof value === "string" && value.startsWith(CERTS_DIR_IN_CONTAINER) ? serviceDir + value.slice(CERTS_DIR_IN_CONTAINER.length) : value,
+    );
+  }
+}
+
 /** Compiles a policy in memory; the sidecar configs as Envoy would read them, or the error diagnostics. */
 async function compileConfigs(text: string, source: string): Promise<{ configs: Config[]; errors: string[] }> {
   const result = await compile(text, source, { withoutWasm: true, withoutCompose: true });
@@ -63,6 +90,7 @@ async function compileConfigs(text: string, source: string): Promise<{ configs: 
     const m = /^([^/]+)\/envoy\.yaml$/.exec(name);
     if (m && typeof content === "string") configs.push({ source, service: m[1]!, bootstrap: parse(content) });
   }
+  withIssuedCerts(text, configs);
   return { configs, errors: [] };
 }
 
@@ -188,8 +216,9 @@ describeWithEnvoy("envoy --mode validate", (envoyPath) => {
   it("accepts every config compiled from examples/, e2e/mesh.yaml, the test fixtures, golden models, model builders and inline test policies", async () => {
     const configs: Config[] = [];
     const fixturePolicies = fixturePolicyFiles(join(ROOT, "test", "fixtures"));
-    const policyFiles = [...yamlFiles(join(ROOT, "examples")), ...yamlFiles(join(ROOT, "examples", "simulate")), join(ROOT, "e2e", "mesh.yaml"), ...fixturePolicies];
-    const mustCompile = new Set([...yamlFiles(join(ROOT, "examples")), join(ROOT, "e2e", "mesh.yaml"), ...fixturePolicies]);
+    const secureExamples = yamlFiles(join(ROOT, "examples", "security"));
+    const policyFiles = [...yamlFiles(join(ROOT, "examples")), ...secureExamples, ...yamlFiles(join(ROOT, "examples", "simulate")), join(ROOT, "e2e", "mesh.yaml"), ...fixturePolicies];
+    const mustCompile = new Set([...yamlFiles(join(ROOT, "examples")), ...secureExamples, join(ROOT, "e2e", "mesh.yaml"), ...fixturePolicies]);
     expect(fixturePolicies.map((f) => relative(ROOT, f))).toContain("test/fixtures/policies/payments.json");
     for (const file of policyFiles) {
       const { configs: compiled, errors } = await compileConfigs(readFileSync(file, "utf8"), relative(ROOT, file));
@@ -212,6 +241,8 @@ describeWithEnvoy("envoy --mode validate", (envoyPath) => {
     }
     // Every example compiles (checked above); the inline literals are mostly diagnostics tests, but some compile.
     expect(inlineCompiled).toBeGreaterThanOrEqual(5);
+    // The secure meshes (examples/security, test/fixtures/mesh) ran with issued certificates.
+    expect(certRuns).toBeGreaterThanOrEqual(3);
     expect(configs.length).toBeGreaterThanOrEqual(40);
 
     const rejected = await validateAll(configs);
