@@ -10,7 +10,7 @@ import { EventQueue } from "../simulate/event-queue.js";
 import { createNativeLb } from "../simulate/native-lb.js";
 import { OracleLb } from "../simulate/oracle.js";
 import { Random } from "../simulate/random.js";
-import { percentile } from "../simulate/metrics.js";
+import { LATENCY_RELATIVE_ERROR, LatencyHistogram, percentile } from "../simulate/metrics.js";
 import type { EndpointBehaviour } from "../simulate/workload/model.js";
 
 describe("the event queue", () => {
@@ -86,6 +86,41 @@ describe("seeded randomness and distributions", () => {
   it("takes nearest-rank percentiles", () => {
     const values = Float64Array.from({ length: 100 }, (_, i) => i + 1);
     expect([percentile(values, 0.5), percentile(values, 0.9), percentile(values, 0.99), percentile(values, 0.999), percentile(values, 1)]).toEqual([50, 90, 99, 100, 100]);
+  });
+});
+
+describe("the latency histogram", () => {
+  it("gives nearest-rank percentiles within its relative error, never outside the exact min and max", () => {
+    const rng = new Random(11);
+    const sample = samplerFor({ distribution: "lognormal", medianMs: 10, sigma: 1.2 });
+    const histogram = new LatencyHistogram();
+    const values = Float64Array.from({ length: 50_000 }, () => sample(rng));
+    for (const v of values) histogram.record(v);
+    values.sort();
+    for (const q of [0.01, 0.5, 0.9, 0.99, 0.999, 0.9999]) {
+      const exact = percentile(values, q);
+      expect(histogram.quantile(q), `q=${q}`).toBeGreaterThanOrEqual(exact - 0.0005);
+      expect(histogram.quantile(q), `q=${q}`).toBeLessThanOrEqual(exact * (1 + LATENCY_RELATIVE_ERROR) + 0.0005);
+    }
+    const summary = histogram.summary();
+    expect([summary.min, summary.max]).toEqual([values[0], values[values.length - 1]]);
+    expect(summary.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
+  });
+
+  it("does not grow with the number of values recorded", () => {
+    // Same range of values, 100× as many of them: the same memory.
+    const few = new LatencyHistogram();
+    const many = new LatencyHistogram();
+    const rng = new Random(5);
+    few.record(0.05);
+    few.record(30_000);
+    many.record(0.05);
+    many.record(30_000);
+    for (let i = 0; i < 1_000; i++) few.record(0.05 + rng.next() * 30_000);
+    for (let i = 0; i < 100_000; i++) many.record(0.05 + rng.next() * 30_000);
+    expect([few.count, many.count]).toEqual([1_002, 100_002]);
+    expect(many.footprintBytes).toBe(few.footprintBytes);
+    expect(many.footprintBytes).toBeLessThan(1024 * 1024);
   });
 });
 
