@@ -26,7 +26,7 @@ export const WORKLOAD_CODES = {
 
 export const WORKLOAD_DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS200", severity: "error", summary: "no workload: the policy has no simulation: section and no --workload file was given" },
-  { code: "LS201", severity: "error", summary: "the workload file cannot be read" },
+  { code: "LS201", severity: "error", summary: "the workload file cannot be read, is not UTF-8, is empty, or is larger than 16 MiB (the policy's limits; alias and nesting limits are LS011, as in a policy)" },
   { code: "LS202", severity: "error", summary: "YAML or JSON syntax error in the workload" },
   { code: "LS203", severity: "error", summary: "a workload value has the wrong type, or apiVersion/kind is not lightsub/v1 Workload" },
   { code: "LS204", severity: "error", summary: "a required workload property is missing" },

@@ -1,0 +1,133 @@
+/**
+ * Issue 14, through the real CLI (bin/lightsub.js): the workload goes through
+ * the policy's loader with its limits and messages; long simulations can show
+ * progress without touching --json output.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const BIN = new URL("../bin/lightsub.js", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "lightsub-sim-limits-"));
+
+async function lightsub(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function write(name: string, content: string | Uint8Array): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+const POLICY = `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: shop }
+spec:
+  services:
+    - name: frontend
+      port: 8080
+      endpoints:
+        - { address: frontend, port: 8080 }
+      calls: [catalog]
+    - name: catalog
+      port: 9090
+      endpoints:
+        - { address: catalog-1, port: 9090 }
+        - { address: catalog-2, port: 9090 }
+`;
+
+/** A "billion laughs" mapping: 10^7 x's from a few lines. */
+const BOMB = `a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+`;
+
+const indent = (text: string) => text.replace(/^(?=.)/gm, "  ");
+
+/** Exit 1, one clean diagnostic line per error plus the summary, and none of the internals that used to leak. */
+function expectCleanErrors(result: { code: number; stdout: string; stderr: string }, ...lines: string[]): void {
+  expect(result.code, result.stderr).toBe(1);
+  for (const line of lines) expect(result.stderr).toContain(line);
+  expect(result.stderr).not.toMatch(/internal error|\n\s+at |Maximum call stack|parseAllDocuments|EISDIR|Excessive alias/);
+  expect(result.stdout).toBe("");
+}
+
+describe("simulate reads workloads with the policy loader's limits", () => {
+  it("an alias bomb, in --workload or in the simulation: section, is LS011 at the same position validate reports", async () => {
+    const policy = write("policy.yaml", POLICY);
+    const workload = write("bomb-workload.yaml", BOMB);
+    const section = write("bomb-section.yaml", `${POLICY}simulation:\n${indent(BOMB)}`);
+    const [fromFile, fromSection, validated] = await Promise.all([
+      lightsub("simulate", policy, "--workload", workload),
+      lightsub("simulate", section),
+      lightsub("validate", section),
+    ]);
+    const aliases = "error LS011: YAML aliases expand to too much data";
+    expectCleanErrors(fromFile, `${workload}:2:8: ${aliases}`);
+    expectCleanErrors(fromSection, `${section}:18:10: ${aliases}`);
+    expectCleanErrors(validated, `${section}:18:10: ${aliases}`);
+  });
+
+  it("refuses oversized, non-UTF-8, directory and multi-document workloads with the loader's messages", async () => {
+    const policy = write("policy.yaml", POLICY);
+    const big = write("big.yaml", `seed: 1\n# ${"x".repeat(17 * 1024 * 1024)}\n`);
+    const latin1 = write("latin1.yaml", Buffer.from([...Buffer.from("seed: 1\n# caf"), 0xe9, 0x0a]));
+    const folder = join(dir, "a-directory");
+    mkdirSync(folder, { recursive: true });
+    const multi = write("multi.yaml", "seed: 1\n---\nseed: 2\n");
+    const empty = write("empty.yaml", "\n# nothing\n");
+    const [tooBig, notUtf8, isDir, twoDocs, nothing] = await Promise.all(
+      [big, latin1, folder, multi, empty].map((w) => lightsub("simulate", policy, "--workload", w)),
+    );
+    expectCleanErrors(tooBig!, `${big}:1:1: error LS201: the workload is 17.0 MiB; the limit is 16 MiB`);
+    expectCleanErrors(notUtf8!, `${latin1}:1:1: error LS201: the file is not valid UTF-8 text`);
+    expectCleanErrors(isDir!, `${folder}:1:1: error LS201: cannot read ${folder}: not a regular file`);
+    expectCleanErrors(twoDocs!, `${multi}:2:1: error LS202: more than one YAML document (remove the extra \`---\`)`);
+    expectCleanErrors(nothing!, `${empty}:1:1: error LS201: the workload is empty`);
+  });
+
+  it("10,000 levels of nesting are LS011, not a stack overflow, in a workload file and in a section", async () => {
+    const policy = write("policy.yaml", POLICY);
+    const nested = `seed: ${"[".repeat(10_000)}${"]".repeat(10_000)}\n`;
+    const workload = write("deep.yaml", nested);
+    const section = write("deep-section.yaml", `${POLICY}simulation:\n${indent(nested)}`);
+    const [fromFile, fromSection] = await Promise.all([lightsub("simulate", policy, "--workload", workload), lightsub("simulate", section)]);
+    expectCleanErrors(fromFile, "error LS011: the document is nested too deeply");
+    expectCleanErrors(fromSection, "error LS011: the document is nested too deeply");
+    expect(fromFile.stderr).toMatch(new RegExp(`^${workload}:1:\\d+: error LS011`, "m"));
+    expect(fromSection.stderr).toMatch(new RegExp(`^${section}:17:\\d+: error LS011`, "m"));
+  });
+});
+
+describe("simulate --progress", () => {
+  it("writes progress lines to stderr when it is not a terminal, and nothing but the JSON to stdout", async () => {
+    const policy = write(
+      "progress.yaml",
+      `${POLICY}simulation:\n  arrivals: { process: constant, rate: 1000, requests: 2000 }\n  backend: { latency: 5ms }\n  compare: [round_robin, oracle]\n`,
+    );
+    const [withFlag, without] = await Promise.all([lightsub("simulate", policy, "--json", "--progress"), lightsub("simulate", policy, "--json")]);
+    expect(withFlag.code, withFlag.stderr).toBe(0);
+    expect(JSON.parse(withFlag.stdout).runs).toHaveLength(2);
+    const lines = withFlag.stderr.split("\n").filter((l) => l.startsWith("simulating 2 runs: "));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.at(-1)).toBe("simulating 2 runs: 100%");
+    // Without the flag, a pipe gets no progress at all; the results are the same.
+    expect(without.stderr).toBe("");
+    expect(without.stdout).toBe(withFlag.stdout);
+  });
+});
