@@ -131,3 +131,41 @@ describe("simulate --progress", () => {
     expect(without.stdout).toBe(withFlag.stdout);
   });
 });
+
+describe("one duration grammar for policies and workloads", () => {
+  it("suggests the spelling for '5 sec' and '2 s' (validate and simulate); the policy takes us and sums, in whole milliseconds", async () => {
+    const policy = (timeout: string, decay: string) =>
+      POLICY.replace("        - { address: catalog-2, port: 9090 }\n", `        - { address: catalog-2, port: 9090 }\n      connector: { timeout: ${timeout} }\n      scheduler: { strategy: least_latency, decay: ${decay} }\n`);
+    const words = write("words.yaml", policy('"5 sec"', '"2 s"'));
+    const micro = write("micro.yaml", policy("2000us", "1m30s"));
+    const fine = write("fine.yaml", policy("1500us", "2s"));
+    const workload = write("w-words.yaml", "arrivals: { rate: 10, duration: 5 sec }\nbackend: { latency: 2 ms }\n");
+    const [validatedWords, validatedMicro, validatedFine, simulatedWords] = await Promise.all([
+      lightsub("validate", words),
+      lightsub("validate", micro),
+      lightsub("validate", fine),
+      lightsub("simulate", micro, "--workload", workload),
+    ]);
+    expectCleanErrors(
+      validatedWords,
+      `${words}:16:29: error LS050: connector.timeout must be a duration like "250ms", "2s", "1.5m", "1h" or "1m30s", got "5 sec" (did you mean "5s"?)`,
+      `${words}:17:52: error LS050: scheduler.decay must be a duration like "250ms", "2s", "1.5m", "1h" or "1m30s", got "2 s" (did you mean "2s"?)`,
+    );
+    expect(validatedMicro.code, validatedMicro.stderr).toBe(0);
+    expectCleanErrors(validatedFine, `${fine}:16:29: error LS050: connector.timeout is not a whole number of milliseconds (policy durations are; 1.5ms is not): "1500us"`);
+    expectCleanErrors(
+      simulatedWords,
+      `${workload}:1:33: error LS208: arrivals.duration: "5 sec" is not a duration (did you mean "5s"?)`,
+      `${workload}:2:21: error LS208: backend.latency: "2 ms" is not a duration (did you mean "2ms"?)`,
+    );
+  });
+
+  it("a workload takes the policy's sums: 1m30s at 20/s is 1,800 requests", async () => {
+    const file = write("sum.yaml", `${POLICY}simulation:\n  arrivals: { process: constant, rate: 20, duration: 1m30s }\n  backend: { latency: 250us }\n  compare: [round_robin]\n`);
+    const result = await lightsub("simulate", file, "--json");
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.scenario.arrivals.requests).toBe(1_800);
+    expect(json.runs[0].latencyMs.min).toBeCloseTo(0.25, 9);
+  });
+});

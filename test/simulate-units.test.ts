@@ -219,3 +219,27 @@ describe("the backend and the oracle", () => {
     expect(oracle.pick(undefined, undefined)).toBe(0);
   });
 });
+
+describe("the one duration grammar", () => {
+  it("is the pattern both JSON schemas use", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { DURATION_PATTERN, POSITIVE_DURATION_PATTERN } = await import("../compiler/policy/duration.js");
+    const schema = (name: string) => JSON.parse(readFileSync(new URL(`../schemas/${name}`, import.meta.url), "utf8")).$defs;
+    expect(schema("policy.schema.json").duration.pattern).toBe(DURATION_PATTERN);
+    expect(schema("workload.schema.json").duration.pattern).toBe(DURATION_PATTERN);
+    expect(schema("workload.schema.json").positiveDuration.pattern).toBe(POSITIVE_DURATION_PATTERN);
+    const positive = new RegExp(POSITIVE_DURATION_PATTERN);
+    expect(["1us", "0.5s", "1m30s", "0s1ms"].map((t) => positive.test(t))).toEqual([true, true, true, true]);
+    expect(["0", "0s", "0.0ms", "0m0s", "5", "5 s"].map((t) => positive.test(t))).toEqual([false, false, false, false, false, false]);
+  });
+
+  it("parses sums and microseconds exactly, and suggests spellings", async () => {
+    const { parseDurationUs, parseDuration: policyDuration, suggestDuration } = await import("../compiler/policy/duration.js");
+    expect([parseDuration("1m30s"), parseDuration("250us"), parseDuration("1.5ms"), parseDuration("0.0001ms")]).toEqual([90_000, 0.25, 1.5, undefined]);
+    expect(parseDurationUs("1h0.5s")).toEqual({ ok: true, us: 3_600_500_000 });
+    expect(policyDuration("2000us")).toEqual({ ok: true, ms: 2 });
+    expect(policyDuration("250us").ok).toBe(false);
+    const cases = ["5 sec", "2 s", "1 min 30 sec", "250 µs", "100 millis", "2 hours", "5s", "5 parsecs", "fast"];
+    expect(cases.map(suggestDuration)).toEqual(["5s", "2s", "1m30s", "250us", "100ms", "2h", undefined, undefined, undefined]);
+  });
+});

@@ -54,7 +54,7 @@ describe("workload diagnostics with positions", () => {
   backend:
     latency: { distribution: exponential, mean: 0ms }`);
     expect(await diagnose("durations.yaml", text)).toEqual([
-      `${at(text, "5 sec")}: error LS208: simulation.arrivals.duration: "5 sec" is not a duration; write a number and a unit (us, ms, s, m, h), e.g. 250ms or 1.5s`,
+      `${at(text, "5 sec")}: error LS208: simulation.arrivals.duration: "5 sec" is not a duration (did you mean "5s"?)`,
       `${at(text, "0ms")}: error LS208: simulation.backend.latency.mean must be more than zero`,
     ]);
   });
