@@ -16,7 +16,7 @@ import { clip } from "./describe.js";
 import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";
 import { MAX_ALIAS_COUNT, MAX_FILE_BYTES, MAX_SYNTAX_ERRORS } from "./limits.js";
-import { ParseFailure } from "./parse-failure.js";
+import { MAX_NESTING_DEPTH, ParseFailure } from "./parse-failure.js";
 import { reportedSyntaxErrors } from "./syntax-errors.js";
 import type { Locator } from "./positions.js";
 import { YamlDocumentLocator } from "./yaml-locator.js";
@@ -141,7 +141,7 @@ function loadWithYamlPackage(source: string, kind: SourceKind): LoadResult {
   const problems: SourceProblem[] = [];
   // The yaml package turns a stack overflow on absurd nesting into (many) errors: report one limit instead.
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
-  if (overflow !== undefined) return { problems: [problem("LS011", overflow.pos[0], "the document is nested too deeply")] };
+  if (overflow !== undefined) return { problems: [problem("LS011", deepFlowOffset(source) ?? overflow.pos[0], "the document is nested too deeply")] };
   // A broken structure is reported once, with a hint, not with every line it makes unparseable.
   for (const e of reportedSyntaxErrors(doc.errors, source, MAX_SYNTAX_ERRORS, syntaxMessage)) problems.push(problem("LS002", e.offset, e.message));
   if (problems.length > 0) return { problems };
@@ -155,6 +155,32 @@ function loadWithYamlPackage(source: string, kind: SourceKind): LoadResult {
   }
   if (value === null || value === undefined) return { problems: [...problems, problem("LS001", 0, `the ${kind} is empty`)] };
   return { policy: { value, locator: new YamlDocumentLocator(doc, source), parser: "yaml" }, problems };
+}
+
+/**
+ * Where flow collections (`[`, `{`) first nest deeper than MAX_NESTING_DEPTH,
+ * skipping quoted strings and comments; undefined when they never do (deep
+ * block nesting). Only asked after the yaml package ran out of stack: its
+ * own error position depends on how much stack the caller left, and the same
+ * file must get the same position from validate and simulate.
+ */
+function deepFlowOffset(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "[" || c === "{") {
+      if (++depth > MAX_NESTING_DEPTH) return i;
+    } else if (c === "]" || c === "}") depth = Math.max(0, depth - 1);
+    else if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    } else if (c === "'") {
+      for (i++; i < text.length; i++) if (text[i] === "'" && text[++i] !== "'") break;
+      i--;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== "\n") i++;
+    }
+  }
+  return undefined;
 }
 
 function syntaxMessage(message: string): string {
