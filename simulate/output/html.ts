@@ -36,7 +36,7 @@ tr.policy td { font-weight: 600; background: #f6f9ff; }
 ${scenarioSection(result)}
 <h2>Results</h2>
 ${resultsTable(result)}
-<p class="muted">Latency runs from the request's arrival at the caller's sidecar to its response, over all requests (errors included), nearest-rank percentiles. “×oracle” divides by the oracle run, which sees every backend's true state. Endpoint columns: share of upstream tries.</p>
+<p class="muted">Latency runs from the request's arrival at the caller's sidecar to its response, over all requests (errors included), nearest-rank percentiles from a latency histogram (at most 0.1% above the exact value). “×oracle” divides by the oracle run, which sees every backend's true state. Endpoint columns: share of upstream tries.</p>
 ${rejectionSection(result)}
 ${mixSection(result)}
 ${result.skipped.map((k) => `<p class="muted">Skipped ${escapeXml(k.name)}: ${escapeXml(k.reason)}</p>`).join("\n")}
