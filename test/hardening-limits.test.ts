@@ -119,15 +119,15 @@ describe("limits, through lightsub compile", () => {
   });
 
   it(`generated configs: a sidecar with more than ${MAX_SIDECAR_CLUSTERS.toLocaleString("en-US")} Envoy clusters`, async () => {
-    // One caller of 11 services with 1,000 endpoints each: 11,011 clusters in its sidecar, the mesh's only one.
-    const callees = Array.from({ length: 11 }, (_, i) => ({
+    // One caller of 40 services with 256 endpoints each (the most a service may have): 10,280 clusters in its sidecar, the mesh's only one.
+    const callees = Array.from({ length: 40 }, (_, i) => ({
       name: `big-${i}`,
       port: 8080,
-      endpoints: Array.from({ length: 1000 }, (_, j) => ({ address: `big-${i}-${j}`, port: 15006 })),
+      endpoints: Array.from({ length: MAX_ENDPOINTS_PER_SERVICE }, (_, j) => ({ address: `big-${i}-${j}`, port: 15006 })),
     }));
     const caller = { name: "caller", port: 8080, endpoints: [{ address: "caller", port: 15006 }], calls: callees.map((c, i) => ({ service: c.name, port: 9000 + i })) };
     const r = await compileCli((path) => writeFileSync(path, meshJson([...callees, caller])));
-    expectRefused(r, "LS011", /^the sidecar of "caller" would need 11,011 Envoy clusters \(each call adds the called service's endpoints \+ 1\); the limit is 10,000 per sidecar$/);
+    expectRefused(r, "LS011", /^the sidecar of "caller" would need 10,280 Envoy clusters \(each call adds the called service's endpoints \+ 1\); the limit is 10,000 per sidecar$/);
   });
 
   it("a 10,000-service mesh, 3 endpoints and 5 calls per service (200,000 clusters), validates", async () => {
