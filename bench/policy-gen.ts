@@ -2,7 +2,8 @@
  * Generated policies for the compiler benchmark: `services` services, each
  * calling the next `calls` ones (wrapping around), written as block YAML the
  * way a person would (the yaml package's stringify would dominate the time
- * for 10,000 services). Every service has two endpoints and a connector with a
+ * for 10,000 services). Every service has three endpoints (the size of the
+ * issue's 10,000-service target: 200,000 clusters) and a connector with a
  * timeout and retries; strategies and protocols rotate so that every generator
  * of the compiler (hash ring, gRPC, weights) is exercised.
  */
@@ -37,6 +38,7 @@ export function generatePolicy(services: number, callsPerService = 5): Generated
       "      endpoints:",
       `        - { address: svc-${i}-a, port: 15006${WEIGHTED.has(strategy) ? ", weight: 2" : ""} }`,
       `        - { address: svc-${i}-b, port: 15006 }`,
+      `        - { address: svc-${i}-c, port: 15006 }`,
       "      calls:",
     );
     // Each outbound listener needs its own local port; the callee's port (8080) is the app's own.

@@ -54,7 +54,7 @@ const QUALITY_SCENARIOS = loadScenarios(SCENARIOS_DIR)
 const FULL: Profile = {
   filterCost: { strategies: STRATEGIES, endpointCounts: [2, 16, 128], batch: 100, slices: 20, rounds: 30, warmupRounds: 3 },
   sharedState: { workerCounts: [1, 2, 4, 8], strategy: "least_load", endpoints: 4, durationMs: 1000, inflight: 8, rounds: 3 },
-  simulator: { seeds: 3, scenarios: QUALITY_SCENARIOS, speedRequests: 40_000 },
+  simulator: { seeds: 3, scenarios: QUALITY_SCENARIOS, speedRequests: 40_000, memoryRequests: 10_000_000 },
   compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
   baselines: { seeds: 3 },
 };
@@ -62,7 +62,7 @@ const FULL: Profile = {
 const QUICK: Profile = {
   filterCost: { strategies: ["round_robin", "least_latency"], endpointCounts: [2, 16], batch: 50, slices: 2, rounds: 3, warmupRounds: 1 },
   sharedState: { workerCounts: [1, 2], strategy: "least_load", endpoints: 4, durationMs: 150, inflight: 8, rounds: 1 },
-  simulator: { seeds: 1, scenarios: ["slow-endpoint"], requests: 400, speedRequests: 400 },
+  simulator: { seeds: 1, scenarios: ["slow-endpoint"], requests: 400, speedRequests: 400, memoryRequests: 2_000 },
   compiler: { sizes: [10, 100], callsPerService: 5, runs: 1 },
   baselines: { seeds: 1, scenarios: ["brpc-two-slow", "recovering-endpoint"], requests: 3000 },
 };

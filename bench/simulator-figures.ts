@@ -9,9 +9,15 @@
  *    simulations as `lightsub simulate` runs them (every run, its default
  *    threads), and in one thread per kind of run (lightsub through the filter,
  *    Envoy's native balancer, the oracle) on a longer copy of one scenario.
+ *    And the simulator's memory: one long simulation (10,000,000 requests in
+ *    the full profile) in a fresh process (simulator-child.ts), its peak RSS
+ *    and requests/s.
  */
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SimulatorChildReport } from "./simulator-child.js";
 import { parseDocument } from "yaml";
 import { runSimulation, type SimulationResult } from "../simulate/index.js";
 import type { FigureInit } from "./figures.js";
@@ -27,6 +33,8 @@ export interface SimulatorOptions {
   requests?: number;
   /** Requests of each one-thread speed run. */
   speedRequests: number;
+  /** Requests of the long simulation whose peak memory is measured (0: skip it). */
+  memoryRequests: number;
 }
 
 export interface Scenario {
@@ -172,6 +180,7 @@ export async function measureSimulator(
       samples,
     });
   }
+  if (options.memoryRequests > 0) speed.push(...(await measureMemory(base, options, onStep)));
   speed.push({
     section: "simulator",
     name: "lightsub-run-cost",
@@ -181,4 +190,52 @@ export async function measureSimulator(
     peer: "the same scenario under envoy:LEAST_REQUEST (no filter), same run",
   });
   return { quality, speed };
+}
+
+const CHILD = fileURLToPath(new URL("./simulator-child.ts", import.meta.url));
+const TSX_LOADER = import.meta.resolve("tsx");
+/** The long simulation's runs: the filter (the heavy kind) and Envoy's balancer, one thread each on two cores. */
+const MEMORY_RUNS = ["least_latency", "envoy:LEAST_REQUEST"];
+const GIB_IN_MIB = 1024;
+
+function runChild(args: string[]): Promise<SimulatorChildReport> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", TSX_LOADER, CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`simulator-child ${args.join(" ")} exited ${code}: ${err.trim().split("\n").slice(-5).join("\n")}`));
+      else resolve(JSON.parse(out.trim().split("\n").at(-1)!) as SimulatorChildReport);
+    });
+  });
+}
+
+/** Peak memory and speed of one long simulation, in a process of its own. */
+async function measureMemory(base: Scenario, options: SimulatorOptions, onStep?: (label: string) => void): Promise<FigureInit[]> {
+  const requests = options.memoryRequests;
+  onStep?.(`simulator memory: ${requests} requests, runs ${MEMORY_RUNS.join(", ")}, fresh process`);
+  const report = await runChild([base.file, String(requests), MEMORY_RUNS.join(","), options.lightsubWasm]);
+  const params = { scenario: base.name, requests, runs: MEMORY_RUNS.join(" + "), threads: "default" };
+  return [
+    {
+      section: "simulator",
+      name: "peak-memory",
+      params,
+      unit: "MiB",
+      samples: [report.peakRssMiB],
+      target: { max: GIB_IN_MIB, text: "< 1 GiB for 10,000,000 simulated requests" },
+      note: "peak RSS of a fresh process running runSimulation (what lightsub simulate runs), every thread included; latencies are histograms, so it does not grow with the requests",
+    },
+    {
+      section: "simulator",
+      name: "requests-per-second",
+      params,
+      unit: "simulated requests/s",
+      samples: [((requests * report.runs.length) / report.wallMs) * 1000],
+      note: "the same long simulation: requests of all its runs ÷ wall seconds",
+    },
+  ];
 }

@@ -179,13 +179,17 @@ function compiler(ix: Index): string | undefined {
 function simulator(ix: Index): string | undefined {
   const rates = ix.all("simulator", "requests-per-second");
   if (rates.length === 0) return undefined;
-  const rows = rates.map((f) => [String(f.params.runs), String(f.params.threads), cell(f)]);
+  const rows = rates.map((f) => [String(f.params.runs), String(f.params.threads), f.params.requests === undefined ? "" : formatNumber(Number(f.params.requests)), cell(f)]);
   const cost = ix.find("simulator", "lightsub-run-cost");
+  const memory = ix.find("simulator", "peak-memory");
   return [
     `**6. Simulator speed** — simulated requests per second of wall time.`,
     "",
-    markdownTable(["runs", "threads", "requests/s"], rows),
+    markdownTable(["runs", "threads", "requests per run", "requests/s"], rows),
     ...(cost ? ["", `A lightsub run (every request through the filter in the host) costs ${cell(cost)}× an Envoy-native run of the same scenario.`] : []),
+    ...(memory
+      ? ["", `Memory: a ${formatNumber(Number(memory.params.requests))}-request simulation (${memory.params.runs}) peaks at ${cell(memory)} MiB resident (target ${memory.target?.text ?? "none"}).`]
+      : []),
   ].join("\n");
 }
 

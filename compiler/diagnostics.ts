@@ -106,9 +106,9 @@ export const DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   {
     code: "LS011",
     severity: "error",
-    summary: "a resource limit is exceeded (number of services or endpoints, YAML alias expansion, nesting depth, size of the generated configs)",
+    summary: "a resource limit is exceeded (number of services or endpoints, YAML alias expansion, nesting depth, clusters in one sidecar or in all of them); alias and nesting limits apply to workload files too",
     example: "services: [ ... 20,001 services ... ]",
-    fix: "Split the mesh, or remove the YAML aliases that expand to much data, or nest less deeply; the message names the limit.",
+    fix: "Split the mesh, or remove the YAML aliases that expand to much data, or nest less deeply, or call fewer or smaller services from one sidecar; the message names the limit.",
   },
   {
     code: "LS012",

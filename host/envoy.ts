@@ -27,6 +27,8 @@ export interface EnvoyOptions {
    * several threads share, so that their workers contend for real.
    */
   sharedData?: SharedData;
+  /** Keep every value recorded into a histogram (stats.histogram(name)); default true. Bucket counts, count and sum are always kept. */
+  keepHistogramValues?: boolean;
 }
 
 export class Envoy {
@@ -35,7 +37,7 @@ export class Envoy {
     return compileModule(bytes);
   }
 
-  readonly stats = new StatsStore();
+  readonly stats: StatsStore;
   readonly sharedData: SharedData;
   /** @internal */
   readonly sharedQueues = new SharedQueues();
@@ -60,6 +62,7 @@ export class Envoy {
     this.logLevel = options.logLevel ?? "info";
     this.random = new Prng(options.seed ?? 1);
     this.sharedData = options.sharedData ?? new SharedData(() => this.vms[0]?.vmId ?? "");
+    this.stats = new StatsStore(options.keepHistogramValues ?? true);
   }
 
   /** A new worker VM running `module` (instantiated, _initialize run). */

@@ -122,15 +122,10 @@ export function renderPrometheus(
     for (const m of group) {
       const tags = formattedTags(m.tags);
       const prefix = m.tags.length === 0 ? "" : `${tags},`;
-      const values = m.stat.values;
-      for (const bound of DEFAULT_HISTOGRAM_BUCKETS) {
-        let below = 0;
-        for (const v of values) if (v < bound) below++;
-        out.push(`${name}_bucket{${prefix}le="${formatG(bound)}"} ${below}\n`);
-      }
-      out.push(`${name}_bucket{${prefix}le="+Inf"} ${values.length}\n`);
+      DEFAULT_HISTOGRAM_BUCKETS.forEach((bound, i) => out.push(`${name}_bucket{${prefix}le="${formatG(bound)}"} ${m.stat.below[i]!}\n`));
+      out.push(`${name}_bucket{${prefix}le="+Inf"} ${m.stat.count}\n`);
       out.push(`${name}_sum{${tags}} ${formatG(m.stat.sum)}\n`);
-      out.push(`${name}_count{${tags}} ${values.length}\n`);
+      out.push(`${name}_count{${tags}} ${m.stat.count}\n`);
     }
   }
   return out.join("");

@@ -3,9 +3,11 @@
  * metric "wasmcustom.<name>" and keeps one stat per full name, so VMs (workers)
  * defining the same name share it. Counters only grow, gauges go up and down
  * (uint64 in Envoy: below zero wraps, which the Prometheus output shows), and
- * histograms keep every recorded value.
+ * histograms keep their Prometheus bucket counts, count and sum, and every
+ * recorded value unless told not to (`keepHistogramValues: false`: a long
+ * simulation records one value per request and must not grow with them).
  */
-import { renderPrometheus } from "./prometheus.js";
+import { DEFAULT_HISTOGRAM_BUCKETS, renderPrometheus } from "./prometheus.js";
 import type { StatsTag } from "./stat-tags.js";
 
 export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
@@ -24,12 +26,21 @@ export class GaugeStat {
 
 export class HistogramStat {
   readonly kind = "histogram";
+  /** Every recorded value, in order (empty when the store does not keep values). */
   readonly values: number[] = [];
   sum = 0;
-  constructor(readonly name: string) {}
+  count = 0;
+  /** below[i]: values recorded below DEFAULT_HISTOGRAM_BUCKETS[i] (Prometheus' cumulative buckets). */
+  readonly below = new Float64Array(DEFAULT_HISTOGRAM_BUCKETS.length);
+  constructor(
+    readonly name: string,
+    private readonly keepValues = true,
+  ) {}
   record(v: number): void {
-    this.values.push(v);
+    if (this.keepValues) this.values.push(v);
     this.sum += v;
+    this.count++;
+    for (let i = DEFAULT_HISTOGRAM_BUCKETS.length - 1; i >= 0 && v < DEFAULT_HISTOGRAM_BUCKETS[i]!; i--) this.below[i]!++;
   }
 }
 
@@ -53,9 +64,11 @@ export class StatsStore {
     return s;
   }
 
+  constructor(private readonly keepHistogramValues = true) {}
+
   defineHistogram(name: string): HistogramStat {
     let s = this.histograms.get(name);
-    if (!s) this.histograms.set(name, (s = new HistogramStat(name)));
+    if (!s) this.histograms.set(name, (s = new HistogramStat(name, this.keepHistogramValues)));
     return s;
   }
 

@@ -1,15 +1,14 @@
 /**
- * `lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>]`
+ * `lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>] [--progress]`
  *
  * Exit codes as the other commands: 0 ok, 1 policy or workload errors
  * (printed as file:line:col: error CODE: message), 2 usage errors. Anything
  * else thrown is a lightsub bug; the CLI reports it (exit 3).
  */
-import { readFileSync } from "node:fs";
 import { parseCommandLine, UsageError, usageErrorText } from "../compiler/cli-args.js";
 import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics.js";
 import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
-import { readPolicyStdin, STDIN_FILE_NAME } from "../compiler/policy/load.js";
+import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME, type SourceKind } from "../compiler/policy/load.js";
 import { checkReportPath, ReportPathError, writeReportAtomically } from "./output/report-file.js";
 import { resultTable } from "./output/table.js";
 import { htmlReport } from "./output/html.js";
@@ -26,7 +25,7 @@ export interface SimulateIo {
 }
 
 export const SIMULATE_USAGE = `usage:
-  lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>]
+  lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>] [--progress]
     runs the policy's scheduling against a simulated destination, next to every other strategy,
     Envoy's native load balancers and an oracle; the workload is the policy's simulation: section
     or --workload <file> (schemas/workload.schema.json)
@@ -37,7 +36,8 @@ export const SIMULATE_USAGE = `usage:
                        an earlier lightsub report (checked before the simulation runs)
     --force            let --report replace an existing file that is not a lightsub report
     --seed N           random seed (default: the workload's seed, else 1); same seed, same result
-    --wasm <file>      the built filter (default build/lightsub.wasm)`;
+    --wasm <file>      the built filter (default build/lightsub.wasm)
+    --progress         show progress on stderr even when it is not a terminal (one line per 10%)`;
 
 const EXIT = { ok: 0, errors: 1, usage: 2 } as const;
 
@@ -57,13 +57,14 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
       report: { type: "string" },
       force: { type: "boolean" },
       wasm: { type: "string" },
+      progress: { type: "boolean" },
     });
   } catch (error) {
     if (error instanceof UsageError) return usage(io, error.message);
     throw error;
   }
   const { positionals, help } = parsed;
-  const values = parsed.values as { workload?: string; seed?: string; json?: boolean; report?: string; force?: boolean; wasm?: string };
+  const values = parsed.values as { workload?: string; seed?: string; json?: boolean; report?: string; force?: boolean; wasm?: string; progress?: boolean };
   if (help) {
     io.out(SIMULATE_USAGE);
     return EXIT.ok;
@@ -98,16 +99,16 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
     throw error;
   }
 
-  const policy = positionals[0] === "-" ? await readStdin() : readText(file, "LS001", "the policy");
-  if (typeof policy !== "string") return report([policy], io);
+  const policy = positionals[0] === "-" ? await readStdin() : await readText(file, "policy");
+  if (typeof policy !== "string") return report(Array.isArray(policy) ? policy : [policy], io);
   let workload: { text: string; file: string } | undefined;
   if (values.workload !== undefined) {
-    const text = readText(values.workload, WORKLOAD_CODES.unreadable, "the workload");
-    if (typeof text !== "string") return report([text], io);
+    const text = await readText(values.workload, "workload");
+    if (typeof text !== "string") return report(text, io);
     workload = { text, file: values.workload };
   }
 
-  const progress = io.progress ?? terminalProgress();
+  const progress = io.progress ?? terminalProgress(process.stderr, { always: values.progress === true });
   let result;
   try {
     result = await runSimulation(policy, file, {
@@ -141,13 +142,12 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
   return EXIT.ok;
 }
 
-function readText(path: string, code: string, what: string): string | Diagnostic {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
-    return { file: path, line: 1, column: 1, severity: "error", code, message: `cannot read ${what}: ${reason}` };
-  }
+/** The file's text, read as the compiler reads policies (regular file, size limit, UTF-8), or why not. */
+async function readText(path: string, kind: SourceKind): Promise<string | Diagnostic[]> {
+  const read = await readPolicyFile(path, kind);
+  if (read.text !== undefined) return read.text;
+  const code = (c: string) => (kind === "workload" && c === "LS001" ? WORKLOAD_CODES.unreadable : c);
+  return read.problems.map((p) => ({ file: path, line: 1, column: 1, severity: p.severity, code: code(p.code), message: p.message }));
 }
 
 async function readStdin(): Promise<string | Diagnostic> {

@@ -25,7 +25,7 @@ import { nextArrivalMs } from "./arrivals.js";
 import { Backend, TryPhase, type BackendTry } from "./backend.js";
 import type { ClusterInfo } from "./cluster-table.js";
 import { EventQueue } from "./event-queue.js";
-import { RunRecorder, Outcome, type RunMetrics } from "./metrics.js";
+import { RunRecorder, Outcome, type RecordedRequest, type RunMetrics } from "./metrics.js";
 import { createNativeLb, type LoadBalancer } from "./native-lb.js";
 import { OracleLb } from "./oracle.js";
 import { FullScanPeakEwma, P2cPeakEwma, PeakEwmaTable, type LearningLoadBalancer } from "./peer-lb.js";
@@ -118,7 +118,7 @@ interface ClusterRuntime {
   activeRetries: number;
 }
 
-class Request {
+class Request implements RecordedRequest {
   stream: FilterStream | undefined;
   cluster: ClusterRuntime | undefined;
   retry: RetryPolicy | undefined;
@@ -133,6 +133,8 @@ class Request {
   done = false;
   /** When the filter paused the request (NaN: never paused). */
   pausedAtMs = NaN;
+  mixClass = -1;
+  localReplyReason: string | undefined = undefined;
   constructor(
     readonly id: number,
     readonly arrivalMs: number,
@@ -317,7 +319,7 @@ class Engine {
     if (!closed && this.arrived < this.total) this.queue.push(nextArrivalMs(arrivals, this.now, this.arrived, this.arrivalsRng), EVENT.arrival, 0);
     const callers = this.setup.workload.callers ?? 1;
     const request = new Request(id, this.now, this.workersRng.int(workers), this.drawHashKey(), callers > 1 ? this.callersRng.int(callers) : 0);
-    this.recorder.arrive(id, this.now);
+    this.recorder.arrive(this.now);
     const headers = this.requestHeaders(request.hashKey);
     const mix = this.setup.workload.request.mix;
     if (mix) {
@@ -325,7 +327,7 @@ class Engine {
       let k = 0;
       while (k < mix.cumulative.length - 1 && draw >= mix.cumulative[k]!) k++;
       headers.push([mix.header, mix.values[k]!]);
-      this.recorder.classify(id, k);
+      this.recorder.classify(request, k);
     }
     this.setup.routes.applyEarlyMutations(headers);
     const first = this.setup.routes.select(headers);
@@ -354,7 +356,7 @@ class Engine {
     if (wasPaused) this.recorder.queuedFor(this.now - request.pausedAtMs);
     const local = stream.localReplyStatus;
     if (local !== undefined) {
-      this.recorder.localReply(stream.localReplyReason ?? "", request.id);
+      this.recorder.localReply(stream.localReplyReason ?? "", request);
       this.respond(request, local, 0, Outcome.localReply);
       return;
     }
@@ -690,7 +692,7 @@ class Engine {
   private respond(request: Request, code: number, flags: number, outcome: Outcome): void {
     request.done = true;
     this.completed++;
-    this.recorder.respond(request.id, this.now, code, outcome);
+    this.recorder.respond(request, this.now, code, outcome);
     // Closed loop: the client sends its next request now.
     if (this.setup.workload.arrivals.clients !== undefined && this.issued < this.total) {
       this.issued++;

@@ -1,10 +1,12 @@
 /**
  * What one run measured: per-request latency and outcome, tries per endpoint,
  * and time series, summarised into RunMetrics (percentiles by nearest rank
- * over every answered request, errors included).
+ * over every answered request, errors included, from histograms of bounded
+ * relative error: see LatencyHistogram).
  */
 import { expectedSpanMs as expectedArrivalSpanMs } from "./arrivals.js";
 import type { WorkloadModel } from "./workload/model.js";
+import { build as buildHistogram, type Histogram } from "hdr-histogram-js";
 
 export const Outcome = {
   ok: 0,
@@ -95,22 +97,114 @@ export interface MixClassMetrics {
 
 const SERIES_BUCKETS = 60;
 
+/**
+ * Latencies of one group of requests, in a histogram of bounded relative error
+ * (HDR: hdr-histogram-js) so a run's memory does not grow with its request
+ * count. Values are kept in whole microseconds with 3 significant digits: a
+ * percentile is the nearest-rank value rounded up to its bucket's top, at
+ * most 0.1% above the exact one, and never outside the exact min and max
+ * (tracked beside the histogram, with the exact sum for the mean).
+ */
+/** How far above the exact nearest-rank value a reported percentile can be (relative; plus half a microsecond of rounding). */
+export const LATENCY_RELATIVE_ERROR = 1 / 1024;
+
+export class LatencyHistogram {
+  private readonly hdr: Histogram = buildHistogram({
+    bitBucketSize: 64,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 2,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
+  count = 0;
+  private sum = 0;
+  private min = Infinity;
+  private max = -Infinity;
+
+  record(ms: number): void {
+    this.count++;
+    this.sum += ms;
+    if (ms < this.min) this.min = ms;
+    if (ms > this.max) this.max = ms;
+    this.hdr.recordValue(Math.max(0, Math.round(ms * 1000)));
+  }
+
+  /** Memory the counts take (grows with the range of values seen, never with their number). */
+  get footprintBytes(): number {
+    return this.hdr.estimatedFootprintInBytes;
+  }
+
+  /** Nearest-rank percentile (q in 0..1), within the bounds above. */
+  quantile(q: number): number {
+    if (this.count === 0) return NaN;
+    if (q <= 0) return this.min;
+    if (q >= 1) return this.max;
+    const value = this.hdr.getValueAtPercentile(q * 100) / 1000;
+    return Math.min(this.max, Math.max(this.min, value));
+  }
+
+  summary(): LatencySummary {
+    return {
+      p50: this.quantile(0.5),
+      p90: this.quantile(0.9),
+      p99: this.quantile(0.99),
+      p999: this.quantile(0.999),
+      mean: this.count === 0 ? NaN : this.sum / this.count,
+      min: this.count === 0 ? NaN : this.min,
+      max: this.count === 0 ? NaN : this.max,
+    };
+  }
+
+  /** Quantiles every 1% up to 99%, then finer into the tail (99.1…99.9, 99.91…99.99), then the maximum. */
+  cdf(): [number, number][] {
+    if (this.count === 0) return [];
+    const qs: number[] = [];
+    for (let i = 0; i <= 99; i++) qs.push(i / 100);
+    for (let i = 1; i <= 9; i++) qs.push(0.99 + i / 1000);
+    for (let i = 1; i <= 9; i++) qs.push(0.999 + i / 10000);
+    qs.push(1);
+    return qs.map((q) => [round(this.quantile(q)), q]);
+  }
+}
+
+/** What a request carries to its response for the recorder (the recorder keeps nothing per request). */
+export interface RecordedRequest {
+  readonly arrivalMs: number;
+  /** Index of its request.mix value (-1: no mix). */
+  mixClass: number;
+  /** The filter's local-reply reason, when it answered the request itself. */
+  localReplyReason: string | undefined;
+}
+
+interface MixClassRecord {
+  requests: number;
+  answered: number;
+  failed: number;
+  latency: LatencyHistogram;
+  reasons: Map<string, number>;
+}
+
+/**
+ * Counts, histograms and time series of one run, updated as requests arrive
+ * and are answered: memory is independent of the number of requests.
+ */
 export class RunRecorder {
-  private readonly arrival: Float64Array;
-  private readonly latency: Float64Array;
-  private readonly outcome: Uint8Array;
   private readonly endpointTries: Float64Array;
   private readonly endpointFailures: Float64Array;
   private readonly bucketMs: number;
   private readonly seriesRequests: Float64Array;
   private readonly seriesErrors: Float64Array;
   private readonly seriesTries: Float64Array[];
+  private readonly outcomeCounts = new Float64Array(OUTCOME_NAMES.length);
+  readonly latency = new LatencyHistogram();
+  private readonly okLatency = new LatencyHistogram();
+  private readonly queueWaits = new LatencyHistogram();
   private retries = 0;
   private tries = 0;
-  private readonly queueWaits: number[] = [];
-  /** Request → index of its mix value (only with a mix). */
-  private readonly mixClass: Uint8Array | undefined;
-  private readonly localReplyOf: (string | undefined)[] | undefined;
+  private answered = 0;
+  private firstArrival = NaN;
+  private readonly mixClasses: MixClassRecord[] | undefined;
   private readonly localReplyReasons = new Map<string, number>();
   private lastResponse = 0;
 
@@ -119,9 +213,6 @@ export class RunRecorder {
     private readonly endpoints: number,
     private readonly workload: WorkloadModel,
   ) {
-    this.arrival = new Float64Array(total);
-    this.latency = new Float64Array(total).fill(NaN);
-    this.outcome = new Uint8Array(total);
     this.endpointTries = new Float64Array(endpoints);
     this.endpointFailures = new Float64Array(endpoints);
     const expectedSpanMs = expectedArrivalSpanMs(workload.arrivals, total);
@@ -130,22 +221,22 @@ export class RunRecorder {
     this.seriesRequests = new Float64Array(buckets);
     this.seriesErrors = new Float64Array(buckets);
     this.seriesTries = Array.from({ length: endpoints }, () => new Float64Array(buckets));
-    if (workload.request.mix) {
-      this.mixClass = new Uint8Array(total);
-      this.localReplyOf = new Array(total);
-    }
+    const mix = workload.request.mix;
+    if (mix) this.mixClasses = mix.values.map(() => ({ requests: 0, answered: 0, failed: 0, latency: new LatencyHistogram(), reasons: new Map() }));
   }
 
-  classify(id: number, mixValue: number): void {
-    this.mixClass![id] = mixValue;
+  /** The request drew mix value `mixValue` (call once per request, with a mix). */
+  classify(request: RecordedRequest, mixValue: number): void {
+    request.mixClass = mixValue;
+    this.mixClasses![mixValue]!.requests++;
   }
 
   private bucket(ms: number): number {
     return Math.min(this.seriesRequests.length - 1, Math.floor(ms / this.bucketMs));
   }
 
-  arrive(id: number, ms: number): void {
-    this.arrival[id] = ms;
+  arrive(ms: number): void {
+    if (Number.isNaN(this.firstArrival)) this.firstArrival = ms;
     this.seriesRequests[this.bucket(ms)]!++;
   }
 
@@ -162,43 +253,39 @@ export class RunRecorder {
 
   /** A request the filter held for `waitMs` was let go (sent on, or answered by the filter). */
   queuedFor(waitMs: number): void {
-    this.queueWaits.push(waitMs);
+    this.queueWaits.record(waitMs);
   }
 
-  localReply(reason: string, id: number): void {
-    if (this.localReplyOf) this.localReplyOf[id] = reason;
+  localReply(reason: string, request: RecordedRequest): void {
+    request.localReplyReason = reason;
     this.localReplyReasons.set(reason, (this.localReplyReasons.get(reason) ?? 0) + 1);
   }
 
-  respond(id: number, ms: number, code: number, outcome: Outcome): void {
-    const arrival = this.arrival[id]!;
-    this.latency[id] = ms - arrival;
-    this.outcome[id] = code >= 400 || code === 0 ? (outcome === Outcome.ok ? Outcome.http4xx : outcome) : Outcome.ok;
-    if (this.outcome[id] !== Outcome.ok) this.seriesErrors[this.bucket(arrival)]!++;
+  respond(request: RecordedRequest, ms: number, code: number, outcome: Outcome): void {
+    const latency = ms - request.arrivalMs;
+    const final = code >= 400 || code === 0 ? (outcome === Outcome.ok ? Outcome.http4xx : outcome) : Outcome.ok;
+    this.answered++;
+    this.outcomeCounts[final]!++;
+    this.latency.record(latency);
+    if (final === Outcome.ok) this.okLatency.record(latency);
+    else this.seriesErrors[this.bucket(request.arrivalMs)]!++;
     if (ms > this.lastResponse) this.lastResponse = ms;
+    if (this.mixClasses && request.mixClass >= 0) {
+      const c = this.mixClasses[request.mixClass]!;
+      c.answered++;
+      c.latency.record(latency);
+      if (final !== Outcome.ok) c.failed++;
+      const reason = request.localReplyReason;
+      if (reason !== undefined) c.reasons.set(reason, (c.reasons.get(reason) ?? 0) + 1);
+    }
   }
 
   finish(): RunMetrics {
-    const outcomes = Object.fromEntries(OUTCOME_NAMES.map((n) => [n, 0])) as Record<OutcomeName, number>;
-    const answered: number[] = [];
-    const okLatencies: number[] = [];
-    let unanswered = 0;
-    for (let i = 0; i < this.total; i++) {
-      const latency = this.latency[i]!;
-      if (Number.isNaN(latency)) {
-        unanswered++;
-        continue;
-      }
-      answered.push(latency);
-      const outcome = this.outcome[i]!;
-      outcomes[OUTCOME_NAMES[outcome]!]++;
-      if (outcome === Outcome.ok) okLatencies.push(latency);
-    }
-    const sorted = Float64Array.from(answered).sort();
-    const okSorted = Float64Array.from(okLatencies).sort();
+    const outcomes = Object.fromEntries(OUTCOME_NAMES.map((n, i) => [n, this.outcomeCounts[i]!])) as Record<OutcomeName, number>;
+    const unanswered = this.total - this.answered;
     const ok = outcomes.ok;
     const errors = this.total - ok;
-    const firstArrival = this.total > 0 ? this.arrival[0]! : 0;
+    const firstArrival = this.total > 0 && !Number.isNaN(this.firstArrival) ? this.firstArrival : 0;
     const spanMs = Math.max(0, this.lastResponse - firstArrival);
     const totalTries = this.tries;
     const metrics: RunMetrics = {
@@ -210,8 +297,8 @@ export class RunRecorder {
       outcomes,
       throughputRps: spanMs > 0 ? ok / (spanMs / 1000) : 0,
       spanMs,
-      latencyMs: summarize(sorted),
-      okLatencyMs: summarize(okSorted),
+      latencyMs: this.latency.summary(),
+      okLatencyMs: this.okLatency.summary(),
       tries: totalTries,
       retries: this.retries,
       endpoints: Array.from({ length: this.endpoints }, (_, e) => ({
@@ -225,8 +312,8 @@ export class RunRecorder {
         errors: Array.from(this.seriesErrors),
         tries: this.seriesTries.map((s) => Array.from(s)),
       },
-      cdf: cdfPoints(sorted),
-      queued: { requests: this.queueWaits.length, waitMs: summarize(Float64Array.from(this.queueWaits).sort()) },
+      cdf: this.latency.cdf(),
+      queued: { requests: this.queueWaits.count, waitMs: this.queueWaits.summary() },
       localReplies: sortedRecord(this.localReplyReasons),
     };
     const mix = this.workload.request.mix;
@@ -235,30 +322,16 @@ export class RunRecorder {
   }
 
   private classMetrics(value: string, k: number): MixClassMetrics {
-    const latencies: number[] = [];
-    const reasons = new Map<string, number>();
-    let requests = 0;
-    let errors = 0;
-    for (let i = 0; i < this.total; i++) {
-      if (this.mixClass![i] !== k) continue;
-      requests++;
-      const latency = this.latency[i]!;
-      if (Number.isNaN(latency)) {
-        errors++;
-        continue;
-      }
-      latencies.push(latency);
-      if (this.outcome[i] !== Outcome.ok) errors++;
-      const reason = this.localReplyOf![i];
-      if (reason !== undefined) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    }
+    const c = this.mixClasses![k]!;
+    // Unanswered requests count as errors, as in the run's own totals.
+    const errors = c.failed + (c.requests - c.answered);
     return {
       value,
-      requests,
+      requests: c.requests,
       errors,
-      errorRate: requests === 0 ? 0 : errors / requests,
-      latencyMs: summarize(Float64Array.from(latencies).sort()),
-      localReplies: sortedRecord(reasons),
+      errorRate: c.requests === 0 ? 0 : errors / c.requests,
+      latencyMs: c.latency.summary(),
+      localReplies: sortedRecord(c.reasons),
     };
   }
 }
@@ -272,31 +345,6 @@ export function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.max(1, Math.ceil(q * sorted.length - 1e-9));
   return sorted[Math.min(sorted.length, rank) - 1]!;
-}
-
-function summarize(sorted: Float64Array): LatencySummary {
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  return {
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    p999: percentile(sorted, 0.999),
-    mean: sorted.length === 0 ? NaN : sum / sorted.length,
-    min: sorted.length === 0 ? NaN : sorted[0]!,
-    max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!,
-  };
-}
-
-/** Quantiles every 1% up to 99%, then finer into the tail (99.1…99.9, 99.91…99.99), then the maximum. */
-function cdfPoints(sorted: Float64Array): [number, number][] {
-  if (sorted.length === 0) return [];
-  const qs: number[] = [];
-  for (let i = 0; i <= 99; i++) qs.push(i / 100);
-  for (let i = 1; i <= 9; i++) qs.push(0.99 + i / 1000);
-  for (let i = 1; i <= 9; i++) qs.push(0.999 + i / 10000);
-  qs.push(1);
-  return qs.map((q) => [round(q === 0 ? sorted[0]! : percentile(sorted, q)), q]);
 }
 
 function round(ms: number): number {

@@ -1,7 +1,9 @@
 /**
  * A one-line progress bar on stderr, drawn only when stderr is a terminal (so
- * pipes, CI logs and --json consumers never see it). Runs may progress at the
- * same time (on several threads): the bar shows all of them together.
+ * pipes, CI logs and --json consumers never see it) unless asked for
+ * (`--progress`): then, on a stream that is not a terminal, one plain line per
+ * 10% instead of a redrawn bar. Runs may progress at the same time (on several
+ * threads): the bar shows all of them together. Never on stdout.
  */
 
 export interface Progress {
@@ -11,8 +13,8 @@ export interface Progress {
 
 const WIDTH = 30;
 
-export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { update() {}, clear() {} };
+export function terminalProgress(stream: NodeJS.WriteStream = process.stderr, options: { always?: boolean } = {}): Progress {
+  if (!stream.isTTY) return options.always ? lineProgress(stream) : { update() {}, clear() {} };
   let last = "";
   let lastDraw = 0;
   const done = new Map<number, number>();
@@ -39,5 +41,23 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
       if (last !== "") stream.write(`\r${" ".repeat(last.length)}\r`);
       last = "";
     },
+  };
+}
+
+/** Progress for logs: a line each time the whole simulation passes another 10%. */
+function lineProgress(stream: NodeJS.WritableStream): Progress {
+  const done = new Map<number, number>();
+  let printed = 0;
+  return {
+    update(_run, index, runs, count, total) {
+      done.set(index, count);
+      let sum = 0;
+      for (const n of done.values()) sum += n;
+      const tenths = Math.floor((10 * sum) / (runs * total || 1));
+      if (tenths <= printed) return;
+      printed = tenths;
+      stream.write(`simulating ${runs} runs: ${Math.min(100, tenths * 10)}%\n`);
+    },
+    clear() {},
   };
 }

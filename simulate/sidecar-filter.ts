@@ -85,7 +85,8 @@ export class SidecarFilter {
     // PRNG from the clock must not get the same seed in every VM.
     const startGapMs = 0.001;
     const seedShiftMs = (seed % 4096) * 0.01;
-    this.envoy = new Envoy({ startTimeMs: HOST_EPOCH_MS - seedShiftMs - workers * startGapMs, seed: seed >>> 0 || 1 });
+    // One histogram value per request: keep bucket counts only, so memory does not grow with the requests.
+    this.envoy = new Envoy({ startTimeMs: HOST_EPOCH_MS - seedShiftMs - workers * startGapMs, seed: seed >>> 0 || 1, keepHistogramValues: false });
     for (let w = 0; w < workers; w++) {
       this.envoy.advance(startGapMs);
       const vm = this.envoy.createVm(module, { vmId: config.vmId, ...(config.vmConfig !== undefined ? { vmConfig: config.vmConfig } : {}) });

@@ -212,6 +212,9 @@ describe("npm run bench -- --quick", () => {
     expect(byName("scheduling-baselines", "recovery-s").length).toBeGreaterThan(0);
     expect(byName("compiler", "compile-ms").map((f) => f.params.services)).toEqual([10, 100]);
     expect(byName("simulator", "requests-per-second").every((f) => f.median > 0)).toBe(true);
+    const memory = byName("simulator", "peak-memory");
+    expect(memory.map((f) => [f.params.requests, f.unit, f.target?.max])).toEqual([[2_000, "MiB", 1024]]);
+    expect(memory[0]!.median).toBeGreaterThan(10);
 
     const table = renderTable(results);
     for (const heading of ["1. Filter cost", "2. Filter size", "3. Shared-state", "4. Scheduling quality", "5. Compiler", "6. Simulator", "7. Scheduling against", "Targets"]) {

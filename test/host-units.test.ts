@@ -89,6 +89,16 @@ describe("Prometheus text", () => {
     for (const v of [3, 7, 120]) h.record(v);
   }
 
+  it("without kept histogram values (long simulations), renders the same buckets, count and sum", () => {
+    const kept = new StatsStore();
+    const notKept = new StatsStore(false);
+    fill(kept);
+    fill(notKept);
+    expect(notKept.prometheus(DESIGN_TAGS)).toBe(kept.prometheus(DESIGN_TAGS));
+    expect(notKept.histogram("lightsub.service.catalog.endpoint.catalog-1_9090.rq_latency_ms")).toEqual([]);
+    expect(kept.histogram("lightsub.service.catalog.endpoint.catalog-1_9090.rq_latency_ms")).toEqual([3, 7, 120]);
+  });
+
   it("groups by tag-extracted name with labels from stats_tags, Envoy's default buckets", () => {
     const stats = new StatsStore();
     fill(stats);

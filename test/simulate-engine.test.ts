@@ -4,7 +4,7 @@
  * the strategies' differences on the example scenarios, the JSON shape.
  */
 import { describe, expect, it } from "vitest";
-import { policy, shrunkExample, simulate, simulateJson, writeTemp } from "./simulate-helpers.js";
+import { expectPercentile, policy, shrunkExample, simulate, simulateJson, writeTemp } from "./simulate-helpers.js";
 
 describe("known answers (constant latency, one endpoint)", () => {
   it("serves every request in exactly its service time when the endpoint keeps up", async () => {
@@ -47,8 +47,8 @@ describe("known answers (constant latency, one endpoint)", () => {
     expect(result.runs.map((r) => r.name)).toEqual(["round_robin", "envoy:ROUND_ROBIN", "oracle"]);
     for (const run of result.runs) {
       // Nearest rank: p50 is the 500th smallest (i = 499), p99 the 990th (i = 989).
-      expect(run.latencyMs.p50, run.name).toBeCloseTo(5 * 499 + 10, 6);
-      expect(run.latencyMs.p99, run.name).toBeCloseTo(5 * 989 + 10, 6);
+      expectPercentile(run.latencyMs.p50, 5 * 499 + 10, run.name);
+      expectPercentile(run.latencyMs.p99, 5 * 989 + 10, run.name);
       expect(run.latencyMs.max, run.name).toBeCloseTo(5 * 999 + 10, 6);
       // The endpoint's capacity, not the offered 200/s.
       expect(run.throughputRps, run.name).toBeCloseTo(100, 6);

@@ -5,6 +5,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
+import { LATENCY_RELATIVE_ERROR } from "../simulate/metrics.js";
 import { simulateCommand } from "../simulate/index.js";
 import type { SimulationResult } from "../simulate/result.js";
 
@@ -82,4 +84,10 @@ export function shrunkExample(name: string, requests: number, compare?: string[]
   if (compare) shrunk = shrunk.replace(/^simulation:\n/m, `simulation:\n  compare: [${compare.join(", ")}]\n`);
   if (shrunk === text) throw new Error(`could not shrink ${name}`);
   return shrunk;
+}
+
+/** A percentile from the simulator's latency histograms: at or above the exact value, by at most the documented relative error. */
+export function expectPercentile(actual: number, exact: number, label?: string): void {
+  expect(actual, label).toBeGreaterThanOrEqual(exact - 0.0005);
+  expect(actual, label).toBeLessThanOrEqual(exact * (1 + LATENCY_RELATIVE_ERROR) + 0.0005);
 }

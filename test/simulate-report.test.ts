@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HeadlessChromium, findChromium } from "./simulate-browser.js";
-import { dir, shrunkExample, simulate, writeTemp } from "./simulate-helpers.js";
+import { dir, policy, shrunkExample, simulate, writeTemp } from "./simulate-helpers.js";
 
 const chromium = findChromium();
 
@@ -76,6 +76,68 @@ describe("the HTML report", () => {
 
   it("fails loudly when Chromium is missing (CI must install it)", () => {
     expect(chromium, "install Debian's chromium package: apt-get install -y chromium").toBeDefined();
+  });
+});
+
+describe("the HTML report's charts stay legible", () => {
+  // One endpoint: every run sends every request to it, so their latency curves are identical;
+  // latencies from microseconds to seconds span seven decades of the log axes.
+  const text = policy({
+    endpoints: 1,
+    simulation: `  compare: [round_robin, envoy:ROUND_ROBIN, oracle]
+  arrivals: { process: poisson, rate: 1000, requests: 3000 }
+  backend:
+    latency: { distribution: lognormal, median: 80us, p99: 2s }
+    concurrency: 1000`,
+  });
+  let html = "";
+  let reportPath = "";
+
+  beforeAll(async () => {
+    const file = writeTemp("legible.yaml", text);
+    reportPath = join(dir, "legible.html");
+    const run = await simulate([file, "--report", reportPath]);
+    expect(run.code, run.err).toBe(0);
+    html = readFileSync(reportPath, "utf8");
+  });
+
+  it("says which curves are identical, draws each run with its own dash pattern, and labels percentiles alike", () => {
+    expect(html).toContain("Identical latency curves, drawn over each other: round_robin = envoy:ROUND_ROBIN = oracle.");
+    const cdf = html.slice(html.indexOf('aria-label="latency CDF"'), html.indexOf("</svg>", html.indexOf('aria-label="latency CDF"')));
+    const dashes = [...cdf.matchAll(/<path [^>]*class="series"/g)].map((m) => /stroke-dasharray="([^"]*)"/.exec(m[0])?.[1] ?? "solid");
+    expect(dashes).toHaveLength(3);
+    expect(new Set(dashes).size).toBe(3);
+    const tail = html.slice(html.indexOf('aria-label="latency by percentile"'));
+    const percentLabels = [...tail.slice(0, tail.indexOf("</svg>")).matchAll(/class="tick">([0-9.]+%)</g)].map((m) => m[1]);
+    expect(percentLabels).toEqual(["50%", "90%", "99%", "99.9%", "99.99%"]);
+  });
+
+  it.runIf(chromium !== undefined)("has no overlapping tick labels, in headless Chromium", async () => {
+    const browser = await HeadlessChromium.open(chromium!, 1360, 900);
+    try {
+      await browser.load(pathToFileURL(reportPath).href);
+      const overlaps = await browser.evaluate<{ chart: string; ticks: number; overlaps: string[] }[]>(
+        `[...document.querySelectorAll("svg.chart")].map((svg) => {
+           const boxes = [...svg.querySelectorAll("text.tick")].map((t) => ({ label: t.textContent, box: t.getBBox() }));
+           const overlaps = [];
+           for (let i = 0; i < boxes.length; i++)
+             for (let j = i + 1; j < boxes.length; j++) {
+               const a = boxes[i].box, b = boxes[j].box;
+               if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) overlaps.push(boxes[i].label + " / " + boxes[j].label);
+             }
+           return { chart: svg.getAttribute("aria-label"), ticks: boxes.length, overlaps };
+         })`,
+      );
+      expect(overlaps.length).toBeGreaterThanOrEqual(3);
+      for (const chart of overlaps) {
+        expect(chart.overlaps, chart.chart).toEqual([]);
+        expect(chart.ticks, chart.chart).toBeGreaterThanOrEqual(6);
+      }
+      writeFileSync(join(dir, "legible.png"), await browser.screenshot());
+      expect(browser.errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { EventQueue } from "../simulate/event-queue.js";
 import { createNativeLb } from "../simulate/native-lb.js";
 import { OracleLb } from "../simulate/oracle.js";
 import { Random } from "../simulate/random.js";
-import { percentile } from "../simulate/metrics.js";
+import { LATENCY_RELATIVE_ERROR, LatencyHistogram, percentile } from "../simulate/metrics.js";
 import type { EndpointBehaviour } from "../simulate/workload/model.js";
 
 describe("the event queue", () => {
@@ -86,6 +86,41 @@ describe("seeded randomness and distributions", () => {
   it("takes nearest-rank percentiles", () => {
     const values = Float64Array.from({ length: 100 }, (_, i) => i + 1);
     expect([percentile(values, 0.5), percentile(values, 0.9), percentile(values, 0.99), percentile(values, 0.999), percentile(values, 1)]).toEqual([50, 90, 99, 100, 100]);
+  });
+});
+
+describe("the latency histogram", () => {
+  it("gives nearest-rank percentiles within its relative error, never outside the exact min and max", () => {
+    const rng = new Random(11);
+    const sample = samplerFor({ distribution: "lognormal", medianMs: 10, sigma: 1.2 });
+    const histogram = new LatencyHistogram();
+    const values = Float64Array.from({ length: 50_000 }, () => sample(rng));
+    for (const v of values) histogram.record(v);
+    values.sort();
+    for (const q of [0.01, 0.5, 0.9, 0.99, 0.999, 0.9999]) {
+      const exact = percentile(values, q);
+      expect(histogram.quantile(q), `q=${q}`).toBeGreaterThanOrEqual(exact - 0.0005);
+      expect(histogram.quantile(q), `q=${q}`).toBeLessThanOrEqual(exact * (1 + LATENCY_RELATIVE_ERROR) + 0.0005);
+    }
+    const summary = histogram.summary();
+    expect([summary.min, summary.max]).toEqual([values[0], values[values.length - 1]]);
+    expect(summary.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
+  });
+
+  it("does not grow with the number of values recorded", () => {
+    // Same range of values, 100× as many of them: the same memory.
+    const few = new LatencyHistogram();
+    const many = new LatencyHistogram();
+    const rng = new Random(5);
+    few.record(0.05);
+    few.record(30_000);
+    many.record(0.05);
+    many.record(30_000);
+    for (let i = 0; i < 1_000; i++) few.record(0.05 + rng.next() * 30_000);
+    for (let i = 0; i < 100_000; i++) many.record(0.05 + rng.next() * 30_000);
+    expect([few.count, many.count]).toEqual([1_002, 100_002]);
+    expect(many.footprintBytes).toBe(few.footprintBytes);
+    expect(many.footprintBytes).toBeLessThan(1024 * 1024);
   });
 });
 
@@ -182,5 +217,29 @@ describe("the backend and the oracle", () => {
     expect(oracle.pick(undefined, undefined)).toBe(1);
     slow.state = { slowdown: 1, errorRate: 0, outage: "refused" };
     expect(oracle.pick(undefined, undefined)).toBe(0);
+  });
+});
+
+describe("the one duration grammar", () => {
+  it("is the pattern both JSON schemas use", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { DURATION_PATTERN, POSITIVE_DURATION_PATTERN } = await import("../compiler/policy/duration.js");
+    const schema = (name: string) => JSON.parse(readFileSync(new URL(`../schemas/${name}`, import.meta.url), "utf8")).$defs;
+    expect(schema("policy.schema.json").duration.pattern).toBe(DURATION_PATTERN);
+    expect(schema("workload.schema.json").duration.pattern).toBe(DURATION_PATTERN);
+    expect(schema("workload.schema.json").positiveDuration.pattern).toBe(POSITIVE_DURATION_PATTERN);
+    const positive = new RegExp(POSITIVE_DURATION_PATTERN);
+    expect(["1us", "0.5s", "1m30s", "0s1ms"].map((t) => positive.test(t))).toEqual([true, true, true, true]);
+    expect(["0", "0s", "0.0ms", "0m0s", "5", "5 s"].map((t) => positive.test(t))).toEqual([false, false, false, false, false, false]);
+  });
+
+  it("parses sums and microseconds exactly, and suggests spellings", async () => {
+    const { parseDurationUs, parseDuration: policyDuration, suggestDuration } = await import("../compiler/policy/duration.js");
+    expect([parseDuration("1m30s"), parseDuration("250us"), parseDuration("1.5ms"), parseDuration("0.0001ms")]).toEqual([90_000, 0.25, 1.5, undefined]);
+    expect(parseDurationUs("1h0.5s")).toEqual({ ok: true, us: 3_600_500_000 });
+    expect(policyDuration("2000us")).toEqual({ ok: true, ms: 2 });
+    expect(policyDuration("250us").ok).toBe(false);
+    const cases = ["5 sec", "2 s", "1 min 30 sec", "250 µs", "100 millis", "2 hours", "5s", "5 parsecs", "fast"];
+    expect(cases.map(suggestDuration)).toEqual(["5s", "2s", "1m30s", "250us", "100ms", "2h", undefined, undefined, undefined]);
   });
 });

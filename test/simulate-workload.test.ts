@@ -54,7 +54,7 @@ describe("workload diagnostics with positions", () => {
   backend:
     latency: { distribution: exponential, mean: 0ms }`);
     expect(await diagnose("durations.yaml", text)).toEqual([
-      `${at(text, "5 sec")}: error LS208: simulation.arrivals.duration: "5 sec" is not a duration; write a number and a unit (us, ms, s, m, h), e.g. 250ms or 1.5s`,
+      `${at(text, "5 sec")}: error LS208: simulation.arrivals.duration: "5 sec" is not a duration (did you mean "5s"?)`,
       `${at(text, "0ms")}: error LS208: simulation.backend.latency.mean must be more than zero`,
     ]);
   });
@@ -152,7 +152,7 @@ backend: { latency: 2ms, concurrency: 3 }
     expect(run2.err).toMatch(new RegExp(`${syntax}:\\d+:\\d+: error LS202: `));
     const missing = await simulate([policyFile, "--workload", "/nonexistent/w.yaml"]);
     expect(missing.code).toBe(1);
-    expect(missing.err).toContain("/nonexistent/w.yaml:1:1: error LS201: cannot read the workload: no such file");
+    expect(missing.err).toContain("/nonexistent/w.yaml:1:1: error LS201: cannot read /nonexistent/w.yaml: no such file");
   });
 
   it("takes the simulation section out of JSON policies too", () => {
@@ -182,7 +182,7 @@ describe("usage errors exit 2", () => {
   it("a missing policy file is a policy error (exit 1), like compile", async () => {
     const run = await simulate(["/nonexistent/p.yaml"]);
     expect(run.code).toBe(1);
-    expect(run.err).toContain("/nonexistent/p.yaml:1:1: error LS001: cannot read the policy: no such file");
+    expect(run.err).toContain("/nonexistent/p.yaml:1:1: error LS001: cannot read /nonexistent/p.yaml: no such file");
   });
 
   it("a missing filter build is reported, not thrown", async () => {

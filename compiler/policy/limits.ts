@@ -24,11 +24,21 @@ export const MAX_ALIAS_COUNT = 10_000;
 /** Syntax errors reported from one file before giving up (later ones are usually consequences). */
 export const MAX_SYNTAX_ERRORS = 20;
 /**
- * Envoy clusters in all generated bootstraps together: every call adds the
- * called service's aggregate cluster and one cluster per endpoint to the
- * caller's sidecar (and an outbound listener whose plugin JSON lists those
- * endpoints). Output grows with calls × endpoints, not with file size: a 1 MB
- * policy where 200 services call each other asks for hundreds of MB. At this limit
- * a compile takes about 7 s, 800 MB of memory, and writes about 120 MB.
+ * Envoy clusters in one sidecar's bootstrap: every call adds the called
+ * service's aggregate cluster and one cluster per endpoint (and an outbound
+ * listener whose plugin JSON lists those endpoints). Each sidecar is its own
+ * Envoy and the compiler generates, checks and writes one sidecar at a time,
+ * so this bounds the memory of a compile and the size of one Envoy's config
+ * (about 16 MB of YAML at the limit), whatever the size of the mesh.
  */
-export const MAX_MESH_CLUSTERS = 150_000;
+export const MAX_SIDECAR_CLUSTERS = 10_000;
+/**
+ * Envoy clusters in all generated bootstraps together. Not a memory bound
+ * (compile streams sidecar by sidecar): it bounds what a small file can make
+ * lightsub write, since output grows with calls × endpoints, not with the file
+ * (400 services of 10 endpoints all calling each other is a 5 MB policy and
+ * would be 2.9 GB of YAML). Each cluster is about 1.6 kB of output, so at this
+ * limit a compile writes about 800 MB. A 10,000-service mesh with 3 endpoints
+ * and 5 calls per service needs 200,000.
+ */
+export const MAX_MESH_CLUSTERS = 500_000;

@@ -16,7 +16,7 @@ import { clip } from "./describe.js";
 import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";
 import { MAX_ALIAS_COUNT, MAX_FILE_BYTES, MAX_SYNTAX_ERRORS } from "./limits.js";
-import { ParseFailure } from "./parse-failure.js";
+import { MAX_NESTING_DEPTH, ParseFailure } from "./parse-failure.js";
 import { reportedSyntaxErrors } from "./syntax-errors.js";
 import type { Locator } from "./positions.js";
 import { YamlDocumentLocator } from "./yaml-locator.js";
@@ -46,12 +46,18 @@ function problem(code: string, offset: number, message: string, severity: Severi
   return { offset, severity, code, message };
 }
 
-/** Reads a policy file as UTF-8 text; problems are LS001. */
-export async function readPolicyFile(path: string): Promise<{ text?: string; problems: SourceProblem[] }> {
+/**
+ * What the loader reads: policies, and workload files (simulate/workload),
+ * which go through the same loader with the same limits and messages.
+ */
+export type SourceKind = "policy" | "workload";
+
+/** Reads a policy (or workload) file as UTF-8 text; problems are LS001. */
+export async function readPolicyFile(path: string, kind: SourceKind = "policy"): Promise<{ text?: string; problems: SourceProblem[] }> {
   try {
     const info = await stat(path);
     if (!info.isFile()) return { problems: [problem("LS001", 0, `cannot read ${path}: not a regular file`)] };
-    if (info.size > MAX_FILE_BYTES) return { problems: [tooLarge(info.size)] };
+    if (info.size > MAX_FILE_BYTES) return { problems: [tooLarge(info.size, kind)] };
     const bytes = await readFile(path);
     try {
       return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), problems: [] };
@@ -75,7 +81,7 @@ export async function readPolicyStdin(input: NodeJS.ReadableStream = process.std
     for await (const chunk of input) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
       size += bytes.length;
-      if (size > MAX_FILE_BYTES) return { problems: [tooLarge(size)] };
+      if (size > MAX_FILE_BYTES) return { problems: [tooLarge(size, "policy")] };
       chunks.push(bytes);
     }
   } catch (e) {
@@ -88,20 +94,20 @@ export async function readPolicyStdin(input: NodeJS.ReadableStream = process.std
   }
 }
 
-function tooLarge(bytes: number): SourceProblem {
-  return problem("LS001", 0, `the policy is ${(bytes / MIB).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / MIB} MiB`);
+function tooLarge(bytes: number, kind: SourceKind): SourceProblem {
+  return problem("LS001", 0, `the ${kind} is ${(bytes / MIB).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / MIB} MiB`);
 }
 
-/** Parses policy text. `file` only decides which syntax error to show for text that is neither valid JSON nor valid YAML. */
-export function loadPolicyText(text: string, file: string): LoadResult {
+/** Parses policy (or workload) text. `file` only decides which syntax error to show for text that is neither valid JSON nor valid YAML. */
+export function loadPolicyText(text: string, file: string, kind: SourceKind = "policy"): LoadResult {
   // Cheap bound first: UTF-8 needs at least one byte per UTF-16 unit and at most three.
   if (text.length > MAX_FILE_BYTES || (text.length * 3 > MAX_FILE_BYTES && Buffer.byteLength(text, "utf8") > MAX_FILE_BYTES)) {
-    return { problems: [tooLarge(Buffer.byteLength(text, "utf8"))] };
+    return { problems: [tooLarge(Buffer.byteLength(text, "utf8"), kind)] };
   }
   // A BOM is not part of the document; blank it out so offsets still match the text.
   const source = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
   const first = source.search(/\S/);
-  if (first === -1) return { problems: [problem("LS001", 0, "the policy is empty")] };
+  if (first === -1) return { problems: [problem("LS001", 0, `the ${kind} is empty`)] };
 
   let jsonFailure: ParseFailure | undefined;
   if (source[first] === "{") {
@@ -118,14 +124,14 @@ export function loadPolicyText(text: string, file: string): LoadResult {
     if (fast !== undefined) return { policy: { value: fast.value, locator: fast.positions, parser: "fast-yaml" }, problems: [] };
   }
 
-  const result = loadWithYamlPackage(source);
+  const result = loadWithYamlPackage(source, kind);
   if (jsonFailure !== undefined && result.policy === undefined && /\.json$/i.test(file)) {
     return { problems: [problem("LS002", jsonFailure.offset, `JSON syntax error: ${jsonFailure.message}`)] };
   }
   return result;
 }
 
-function loadWithYamlPackage(source: string): LoadResult {
+function loadWithYamlPackage(source: string, kind: SourceKind): LoadResult {
   let doc: Document;
   try {
     doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true, strict: true });
@@ -135,7 +141,7 @@ function loadWithYamlPackage(source: string): LoadResult {
   const problems: SourceProblem[] = [];
   // The yaml package turns a stack overflow on absurd nesting into (many) errors: report one limit instead.
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
-  if (overflow !== undefined) return { problems: [problem("LS011", overflow.pos[0], "the document is nested too deeply")] };
+  if (overflow !== undefined) return { problems: [problem("LS011", deepFlowOffset(source) ?? overflow.pos[0], "the document is nested too deeply")] };
   // A broken structure is reported once, with a hint, not with every line it makes unparseable.
   for (const e of reportedSyntaxErrors(doc.errors, source, MAX_SYNTAX_ERRORS, syntaxMessage)) problems.push(problem("LS002", e.offset, e.message));
   if (problems.length > 0) return { problems };
@@ -147,8 +153,34 @@ function loadWithYamlPackage(source: string): LoadResult {
   } catch (e) {
     return { problems: [...problems, thrownProblem(e, firstAliasOffset(doc))] };
   }
-  if (value === null || value === undefined) return { problems: [...problems, problem("LS001", 0, "the policy is empty")] };
+  if (value === null || value === undefined) return { problems: [...problems, problem("LS001", 0, `the ${kind} is empty`)] };
   return { policy: { value, locator: new YamlDocumentLocator(doc, source), parser: "yaml" }, problems };
+}
+
+/**
+ * Where flow collections (`[`, `{`) first nest deeper than MAX_NESTING_DEPTH,
+ * skipping quoted strings and comments; undefined when they never do (deep
+ * block nesting). Only asked after the yaml package ran out of stack: its
+ * own error position depends on how much stack the caller left, and the same
+ * file must get the same position from validate and simulate.
+ */
+function deepFlowOffset(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "[" || c === "{") {
+      if (++depth > MAX_NESTING_DEPTH) return i;
+    } else if (c === "]" || c === "}") depth = Math.max(0, depth - 1);
+    else if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    } else if (c === "'") {
+      for (i++; i < text.length; i++) if (text[i] === "'" && text[++i] !== "'") break;
+      i--;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== "\n") i++;
+    }
+  }
+  return undefined;
 }
 
 function syntaxMessage(message: string): string {

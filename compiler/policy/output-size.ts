@@ -1,7 +1,8 @@
 /**
  * How big the generated Envoy configs would be, estimated from the raw policy
- * before any other check, so a small file that asks for gigabytes of output
- * gets an LS011 instead of a compile that runs out of memory.
+ * before any other check: a sidecar too big for one Envoy (MAX_SIDECAR_CLUSTERS,
+ * one finding per such sidecar, at its calls), or a small file that asks for
+ * gigabytes of output (MAX_MESH_CLUSTERS), gets an LS011 instead of a compile.
  *
  * The input is unchecked: anything that is not a service with a name,
  * endpoints or calls simply counts as nothing. Calls to unknown services and
@@ -9,7 +10,7 @@
  */
 import { describeValue } from "./describe.js";
 import { error, type Finding } from "./findings.js";
-import { MAX_MESH_CLUSTERS } from "./limits.js";
+import { MAX_MESH_CLUSTERS, MAX_SIDECAR_CLUSTERS } from "./limits.js";
 
 interface SidecarSize {
   index: number;
@@ -19,6 +20,9 @@ interface SidecarSize {
 }
 
 const count = (n: number): string => n.toLocaleString("en-US");
+
+/** Bytes of generated YAML per cluster, measured on the benchmark's meshes (cluster, listener and plugin JSON share); for messages only. */
+const APPROX_BYTES_PER_CLUSTER = 1_630;
 
 function calledName(call: unknown): string | undefined {
   if (typeof call === "string") return call;
@@ -55,9 +59,20 @@ function largest(sizes: SidecarSize[]): SidecarSize {
   return sizes.reduce((best, s) => (s.clusters > best.clusters ? s : best));
 }
 
-/** An LS011 finding when the mesh would compile to more clusters than MAX_MESH_CLUSTERS. */
+/** LS011 findings when a sidecar would hold more than MAX_SIDECAR_CLUSTERS clusters, or the whole mesh more than MAX_MESH_CLUSTERS. */
 export function outputSizeFindings(services: unknown[]): Finding[] {
   const sizes = sidecarSizes(services);
+  const perSidecar = sizes
+    .filter((s) => s.clusters > MAX_SIDECAR_CLUSTERS)
+    .map((s) =>
+      error(
+        "LS011",
+        ["spec", "services", s.index, "calls"],
+        `the sidecar of ${describeValue(s.name)} would need ${count(s.clusters)} Envoy clusters (each call adds the called service's endpoints + 1); ` +
+          `the limit is ${count(MAX_SIDECAR_CLUSTERS)} per sidecar`,
+      ),
+    );
+  if (perSidecar.length > 0) return perSidecar;
   const clusters = sizes.reduce((sum, s) => sum + s.clusters, 0);
   if (clusters <= MAX_MESH_CLUSTERS) return [];
   const top = largest(sizes);
@@ -65,8 +80,8 @@ export function outputSizeFindings(services: unknown[]): Finding[] {
     error(
       "LS011",
       ["spec", "services", top.index, "calls"],
-      `the sidecars would need ${count(clusters)} Envoy clusters in total (each call adds the called service's endpoints + 1; ` +
-        `${describeValue(top.name)} alone needs ${count(top.clusters)}); the limit is ${count(MAX_MESH_CLUSTERS)}`,
+      `the sidecars would need ${count(clusters)} Envoy clusters in total, about ${count(Math.round((clusters * APPROX_BYTES_PER_CLUSTER) / 1e6))} MB of configs to write ` +
+        `(each call adds the called service's endpoints + 1; ${describeValue(top.name)} alone needs ${count(top.clusters)}); the limit is ${count(MAX_MESH_CLUSTERS)}`,
     ),
   ];
 }

@@ -8,6 +8,7 @@ import type { ErrorObject } from "ajv";
 import { clip, describeValue, fieldName, listWords, placeName } from "./describe.js";
 import { error, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
+import { durationHint } from "./duration.js";
 import { didYouMean } from "./suggest.js";
 
 type SchemaNode = Record<string, unknown> & {
@@ -133,7 +134,7 @@ function toFinding(e: ErrorObject, path: Path, policy: unknown): Finding {
     }
     case "pattern": {
       if (parent === DURATION) {
-        return error("LS050", path, `${field} must be a duration like "250ms", "2s", "1.5m", "1h" or "1m30s", got ${got}`);
+        return error("LS050", path, `${field} must be a duration like "250ms", "2s", "1.5m", "1h" or "1m30s", got ${got}${durationHint(e.data)}`);
       }
       const hint = PATTERN_HINTS.get(parent) ?? `text matching ${String(params["pattern"])}`;
       const lowercase = typeof e.data === "string" && e.data !== e.data.toLowerCase() && hint.includes("DNS label") ? " (names are lowercase)" : "";

@@ -5,12 +5,12 @@
  */
 import { formatDuration } from "../duration.js";
 import type { RunResult, SimulationResult } from "../result.js";
-import { PALETTE, escapeXml, lineChart, linearTicks, logTicks, stackedAreaChart, type Shade } from "./svg.js";
+import { DASHES, PALETTE, escapeXml, lineChart, linearTicks, logTicks, stackedAreaChart, type LineSeries, type Shade } from "./svg.js";
 import { burstsText, localReplyReasons, ms, showsRejections } from "./table.js";
 
 export function htmlReport(result: SimulationResult): string {
   const s = result.scenario;
-  const colors = new Map(result.runs.map((r, i) => [r.name, PALETTE[i % PALETTE.length]!]));
+  const colors = runStyles(result);
   const shades = outageShades(result);
   const title = `lightsub simulate: ${s.from} → ${s.to}`;
   return `<!doctype html>
@@ -24,7 +24,7 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; text-align: right; border-bottom: 1px solid #eee; } th:first-child, td:first-child { text-align: left; }
 tr.policy td { font-weight: 600; background: #f6f9ff; }
-.legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 14px; height: 4px; margin-right: 5px; vertical-align: middle; }
+.legend span { display: inline-block; margin-right: 14px; } .legend svg { margin-right: 5px; vertical-align: middle; } .legend i { display: inline-block; width: 14px; height: 4px; margin-right: 5px; vertical-align: middle; }
 .charts { display: flex; flex-wrap: wrap; gap: 18px; } .charts figure { margin: 0; } figcaption { font-size: 13px; color: #555; }
 .chart .tick { font-size: 11px; fill: #555; } .chart .axis { font-size: 12px; fill: #333; }
 .muted { color: #666; } code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
@@ -36,12 +36,13 @@ tr.policy td { font-weight: 600; background: #f6f9ff; }
 ${scenarioSection(result)}
 <h2>Results</h2>
 ${resultsTable(result)}
-<p class="muted">Latency runs from the request's arrival at the caller's sidecar to its response, over all requests (errors included), nearest-rank percentiles. “×oracle” divides by the oracle run, which sees every backend's true state. Endpoint columns: share of upstream tries.</p>
+<p class="muted">Latency runs from the request's arrival at the caller's sidecar to its response, over all requests (errors included), nearest-rank percentiles from a latency histogram (at most 0.1% above the exact value). “×oracle” divides by the oracle run, which sees every backend's true state. Endpoint columns: share of upstream tries.</p>
 ${rejectionSection(result)}
 ${mixSection(result)}
 ${result.skipped.map((k) => `<p class="muted">Skipped ${escapeXml(k.name)}: ${escapeXml(k.reason)}</p>`).join("\n")}
 <h2>Latency</h2>
 ${legend(result, colors)}
+${identicalCurves(result)}
 <div class="charts">
 <figure>${cdfChart(result, colors)}<figcaption>Latency CDF: the share of requests answered within a time (log scale).</figcaption></figure>
 <figure>${tailChart(result, colors)}<figcaption>Tail: latency at each percentile up to 99.99%.</figcaption></figure>
@@ -146,8 +147,48 @@ ${rows.join("\n")}
 </tbody></table>`;
 }
 
-function legend(result: SimulationResult, colors: Map<string, string>): string {
-  return `<div class="legend">${result.runs.map((r) => `<span><i style="background:${colors.get(r.name)}"></i>${escapeXml(r.name)}${r.isPolicy ? " *" : ""}</span>`).join("")}</div>`;
+/** How each run is drawn: its colour, and a dash pattern of its own so that lines lying on top of each other stay apart. */
+interface RunStyle {
+  color: string;
+  dash: string;
+  width: number;
+}
+
+type Styles = Map<string, RunStyle>;
+
+function runStyles(result: SimulationResult): Styles {
+  let others = 0;
+  return new Map(
+    result.runs.map((r, i) => {
+      // The policy's run: solid, wide, drawn first, so dashed lines on top leave it visible around them.
+      const dash = r.isPolicy ? "" : DASHES[1 + (others++ % (DASHES.length - 1))]!;
+      return [r.name, { color: PALETTE[i % PALETTE.length]!, dash, width: r.isPolicy ? 3.5 : 1.8 }];
+    }),
+  );
+}
+
+function lineOf(r: RunResult, styles: Styles, points: [number, number][]): LineSeries {
+  const style = styles.get(r.name)!;
+  return { name: r.name, color: style.color, dash: style.dash, width: style.width, points };
+}
+
+function legend(result: SimulationResult, styles: Styles): string {
+  const sample = (style: RunStyle) =>
+    `<svg width="30" height="8" aria-hidden="true"><line x1="0" y1="4" x2="30" y2="4" stroke="${style.color}" stroke-width="${Math.min(style.width, 3)}"${style.dash ? ` stroke-dasharray="${style.dash}"` : ""}/></svg>`;
+  return `<div class="legend">${result.runs.map((r) => `<span>${sample(styles.get(r.name)!)}${escapeXml(r.name)}${r.isPolicy ? " *" : ""}</span>`).join("")}</div>`;
+}
+
+/** Runs whose latency curves are the same (they would hide each other), said in words. */
+function identicalCurves(result: SimulationResult): string {
+  const groups = new Map<string, string[]>();
+  for (const r of result.runs) {
+    if (r.cdf.length === 0) continue;
+    const key = JSON.stringify(r.cdf);
+    groups.set(key, [...(groups.get(key) ?? []), r.name]);
+  }
+  const same = [...groups.values()].filter((names) => names.length > 1);
+  if (same.length === 0) return "";
+  return `<p class="muted">Identical latency curves, drawn over each other: ${same.map((names) => names.map(escapeXml).join(" = ")).join("; ")}.</p>`;
 }
 
 function latencyRange(result: SimulationResult): [number, number] {
@@ -164,32 +205,27 @@ function latencyRange(result: SimulationResult): [number, number] {
   return [low, niceAbove(Math.max(max, low * 10))];
 }
 
-function cdfChart(result: SimulationResult, colors: Map<string, string>): string {
+function cdfChart(result: SimulationResult, colors: Styles): string {
   const [low, high] = latencyRange(result);
   return lineChart(
     "latency CDF",
-    { label: "latency (ms, log scale)", scale: "log", min: low, max: high, ticks: logTicks(low, high, label) },
+    { label: "latency (log scale)", scale: "log", min: low, max: high, ticks: logTicks(low, high, label) },
     { label: "share of requests", scale: "linear", min: 0, max: 1, ticks: linearTicks(0, 1, 5, (v) => `${Math.round(v * 100)}%`) },
-    policyLast(result.runs).map((r) => ({ name: r.name, color: colors.get(r.name)!, points: r.cdf.map(([v, q]) => [Math.max(v, low), q] as [number, number]), width: r.isPolicy ? 3 : 1.8, dashed: r.kind === "envoy" })),
+    policyFirst(result.runs).map((r) => lineOf(r, colors, r.cdf.map(([v, q]) => [Math.max(v, low), q] as [number, number]))),
   );
 }
 
 /** x: −log10(1 − q), so 90%, 99%, 99.9%, 99.99% are evenly spaced. */
-function tailChart(result: SimulationResult, colors: Map<string, string>): string {
+function tailChart(result: SimulationResult, colors: Styles): string {
   const [low, high] = latencyRange(result);
   const nines = (q: number) => -Math.log10(Math.max(1e-4, 1 - q));
-  const ticks = [0.5, 0.9, 0.99, 0.999, 0.9999].map((q) => ({ value: nines(q), label: `${(q * 100).toFixed(q >= 0.999 ? 2 : q >= 0.99 ? 1 : 0)}%` }));
+  // One format for all: as many decimals as the percentile has (50%, 99%, 99.9%, 99.99%).
+  const ticks = [0.5, 0.9, 0.99, 0.999, 0.9999].map((q) => ({ value: nines(q), label: `${Number((q * 100).toFixed(2))}%` }));
   return lineChart(
     "latency by percentile",
     { label: "percentile", scale: "linear", min: 0, max: 4, ticks },
-    { label: "latency (ms, log scale)", scale: "log", min: low, max: high, ticks: logTicks(low, high, label) },
-    policyLast(result.runs).map((r) => ({
-      name: r.name,
-      color: colors.get(r.name)!,
-      points: r.cdf.filter(([, q]) => q < 1).map(([v, q]) => [nines(q), Math.max(v, low)] as [number, number]),
-      width: r.isPolicy ? 3 : 1.8,
-      dashed: r.kind === "envoy",
-    })),
+    { label: "latency (log scale)", scale: "log", min: low, max: high, ticks: logTicks(low, high, label) },
+    policyFirst(result.runs).map((r) => lineOf(r, colors, r.cdf.filter(([, q]) => q < 1).map(([v, q]) => [nines(q), Math.max(v, low)] as [number, number]))),
   );
 }
 
@@ -202,13 +238,13 @@ function timeAxis(result: SimulationResult): { xs: number[]; axis: import("./svg
   return { xs, axis: { label: "time (s)", scale: "linear", min: 0, max, ticks: linearTicks(0, max, 8, (v) => `${v}`) } };
 }
 
-function errorChart(result: SimulationResult, colors: Map<string, string>, shades: Shade[]): string {
+function errorChart(result: SimulationResult, colors: Styles, shades: Shade[]): string {
   const { xs, axis } = timeAxis(result);
   let max = 0;
-  const series = policyLast(result.runs).map((r) => {
+  const series = policyFirst(result.runs).map((r) => {
     const values = r.series.requests.map((n, i) => (n === 0 ? 0 : r.series.errors[i]! / n));
     for (const v of values) max = Math.max(max, v);
-    return { name: r.name, color: colors.get(r.name)!, points: values.map((v, i) => [xs[i]!, v] as [number, number]), width: r.isPolicy ? 3 : 1.8, dashed: r.kind === "envoy" };
+    return lineOf(r, colors, values.map((v, i) => [xs[i]!, v] as [number, number]));
   });
   const top = max <= 0 ? 0.01 : Math.min(1, max * 1.1);
   return lineChart("error rate over time", axis, { label: "error rate", scale: "linear", min: 0, max: top, ticks: linearTicks(0, top, 5, (v) => pct(v, top < 0.05 ? 1 : 0)) }, series, shades);
@@ -255,13 +291,14 @@ function niceAbove(v: number): number {
   return [1, 2, 5, 10].map((m) => m * power).find((c) => c >= v) ?? 10 * power;
 }
 
-/** The policy's run last, so its line is drawn on top. */
-function policyLast<T extends { isPolicy: boolean }>(runs: T[]): T[] {
-  return [...runs.filter((r) => !r.isPolicy), ...runs.filter((r) => r.isPolicy)];
+/** The policy's run first: its wide solid line lies under the others' dashes and shows around them. */
+function policyFirst<T extends { isPolicy: boolean }>(runs: T[]): T[] {
+  return [...runs.filter((r) => r.isPolicy), ...runs.filter((r) => !r.isPolicy)];
 }
 
+/** Latency tick labels in the duration grammar's short spelling: 200us, 5ms, 2s, 1m. */
 function label(v: number): string {
-  return v >= 1000 ? `${v / 1000}s` : `${v}ms`;
+  return formatDuration(v);
 }
 
 function pct(v: number, digits = 1): string {

@@ -22,6 +22,8 @@ export interface LineSeries {
   color: string;
   points: [number, number][];
   dashed?: boolean;
+  /** An SVG stroke-dasharray (wins over `dashed`). */
+  dash?: string;
   width?: number;
 }
 
@@ -61,12 +63,12 @@ function frame(x: Axis, y: Axis, shades: Shade[], body: string, title: string, s
     return `<rect x="${f(a)}" y="${M.top}" width="${f(Math.max(1, b - a))}" height="${H - M.top - M.bottom}" ${style}><title>${escapeXml(shade.label)}</title></rect>`;
   });
   if (!shadesOnTop) parts.push(...shadeRects);
-  for (const t of x.ticks) {
+  for (const t of visibleTicks(x, M.left, W - M.right, false)) {
     const at = px(t.value);
     parts.push(`<line x1="${f(at)}" x2="${f(at)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#eee"/>`);
-    parts.push(`<text x="${f(at)}" y="${H - M.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(t.label)}</text>`);
+    parts.push(`<text x="${f(at)}" y="${H - M.bottom + 18}" text-anchor="middle" class="tick">${escapeXml(t.label)}</text>`);
   }
-  for (const t of y.ticks) {
+  for (const t of visibleTicks(y, H - M.bottom, M.top, true)) {
     const at = py(t.value);
     parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${f(at)}" y2="${f(at)}" stroke="#eee"/>`);
     parts.push(`<text x="${M.left - 6}" y="${f(at + 4)}" text-anchor="end" class="tick">${escapeXml(t.label)}</text>`);
@@ -79,6 +81,42 @@ function frame(x: Axis, y: Axis, shades: Shade[], body: string, title: string, s
   return parts.join("\n");
 }
 
+/** Width of one character of a tick label (11px system sans-serif, a little generous) and the gap between labels. */
+const TICK_CHAR_PX = 6.6;
+const TICK_GAP_PX = 8;
+const TICK_LINE_PX = 14;
+
+/**
+ * The axis's ticks, thinned until no two labels overlap: all of them; on a log
+ * axis then only the powers of ten; then every 2nd, 3rd, … of those (always
+ * keeping the first). Many decades of latency otherwise crowd the axis.
+ */
+export function visibleTicks(axis: Axis, from: number, to: number, vertical: boolean): Axis["ticks"] {
+  const at = (v: number) => project(axis, v, from, to);
+  const fits = (ticks: Axis["ticks"]) =>
+    ticks.every((t, i) => {
+      if (i === 0) return true;
+      const prev = ticks[i - 1]!;
+      const need = vertical ? TICK_LINE_PX : ((prev.label.length + t.label.length) / 2) * TICK_CHAR_PX + TICK_GAP_PX;
+      return Math.abs(at(t.value) - at(prev.value)) >= need;
+    });
+  if (fits(axis.ticks)) return axis.ticks;
+  const base = axis.scale === "log" ? axis.ticks.filter((t) => isPowerOfTen(t.value)) : axis.ticks;
+  for (let stride = axis.scale === "log" ? 1 : 2; stride <= base.length; stride++) {
+    const ticks = base.filter((_, i) => i % stride === 0);
+    if (fits(ticks)) return ticks;
+  }
+  return base.slice(0, 1);
+}
+
+function isPowerOfTen(v: number): boolean {
+  const exponent = Math.round(Math.log10(v));
+  return Math.abs(v / 10 ** exponent - 1) < 1e-9;
+}
+
+/** Dash patterns that tell lines apart where they lie on top of each other (solid first). */
+export const DASHES = ["", "7 4", "2 3", "10 3 2 3", "4 4", "1 3", "12 4 4 4", "6 2 2 2 2 2"];
+
 export function lineChart(title: string, x: Axis, y: Axis, series: LineSeries[], shades: Shade[] = []): string {
   const px = (v: number) => project(x, v, M.left, W - M.right);
   const py = (v: number) => project(y, v, H - M.bottom, M.top);
@@ -86,7 +124,8 @@ export function lineChart(title: string, x: Axis, y: Axis, series: LineSeries[],
     .filter((s) => s.points.length > 0)
     .map((s) => {
       const d = s.points.map(([a, b], i) => `${i === 0 ? "M" : "L"}${f(px(a))},${f(py(b))}`).join("");
-      return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.8}"${s.dashed ? ' stroke-dasharray="5 3"' : ""} class="series"><title>${escapeXml(s.name)}</title></path>`;
+      const dash = s.dash ?? (s.dashed ? "5 3" : "");
+      return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 1.8}"${dash !== "" ? ` stroke-dasharray="${dash}"` : ""} class="series"><title>${escapeXml(s.name)}</title></path>`;
     })
     .join("\n");
   return frame(x, y, shades, body, title);

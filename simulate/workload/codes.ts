@@ -26,14 +26,14 @@ export const WORKLOAD_CODES = {
 
 export const WORKLOAD_DIAGNOSTIC_CODES: readonly DiagnosticCodeInfo[] = [
   { code: "LS200", severity: "error", summary: "no workload: the policy has no simulation: section and no --workload file was given" },
-  { code: "LS201", severity: "error", summary: "the workload file cannot be read" },
+  { code: "LS201", severity: "error", summary: "the workload file cannot be read, is not UTF-8, is empty, or is larger than 16 MiB (the policy's limits; alias and nesting limits are LS011, as in a policy)" },
   { code: "LS202", severity: "error", summary: "YAML or JSON syntax error in the workload" },
   { code: "LS203", severity: "error", summary: "a workload value has the wrong type, or apiVersion/kind is not lightsub/v1 Workload" },
   { code: "LS204", severity: "error", summary: "a required workload property is missing" },
   { code: "LS205", severity: "error", summary: "unknown workload property" },
   { code: "LS206", severity: "error", summary: "a workload value is not one of the allowed values" },
   { code: "LS207", severity: "error", summary: "a workload number or list is out of its allowed range" },
-  { code: "LS208", severity: "error", summary: "bad duration in the workload (not like 250us, 20ms, 1.5s, 1m; or zero where it must be positive)" },
+  { code: "LS208", severity: "error", summary: "bad duration in the workload (not like 250us, 20ms, 1.5s, 1m, 1m30s; or zero where it must be positive)" },
   { code: "LS209", severity: "error", summary: "exactly one of two properties must be set (arrivals requests/duration, lognormal p99/sigma), or an event changes nothing" },
   { code: "LS210", severity: "error", summary: "from names no service of the policy, or a service that calls nobody" },
   { code: "LS211", severity: "error", summary: "to is not a service the caller calls" },

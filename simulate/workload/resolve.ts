@@ -6,7 +6,7 @@
  */
 import type { Diagnostic } from "../../compiler/diagnostics.js";
 import type { MeshModel, ServiceModel } from "../../compiler/model.js";
-import { parseDuration } from "../duration.js";
+import { parseDurationUs } from "../../compiler/policy/duration.js";
 import { WORKLOAD_CODES } from "./codes.js";
 import { expectedArrivals } from "../arrivals.js";
 import {
@@ -79,11 +79,12 @@ export function resolveWorkload(
   const where = (path: PathSegment[]) => displayPath(rootLabel, path);
 
   const duration = (text: string, path: PathSegment[], positive: boolean): number => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      report(WORKLOAD_CODES.badDuration, path, `${where(path)}: ${JSON.stringify(text)} is not a duration`);
+    const parsed = parseDurationUs(text);
+    if (!parsed.ok) {
+      report(WORKLOAD_CODES.badDuration, path, `${where(path)}: ${JSON.stringify(text)} ${parsed.reason}`);
       return NaN;
     }
+    const ms = parsed.us / 1_000;
     if (positive && ms <= 0) report(WORKLOAD_CODES.badDuration, path, `${where(path)} must be more than zero`);
     return ms;
   };

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import type { Diagnostic } from "../../compiler/diagnostics.js";
-import { parseDuration } from "../duration.js";
+import { durationHint, parseDuration } from "../duration.js";
 import { WORKLOAD_CODES } from "./codes.js";
 import type { PathSegment, WorkloadSource } from "./yaml-source.js";
 
@@ -102,9 +102,12 @@ function toDiagnostic(error: ErrorObject, path: PathSegment[], source: WorkloadS
         if (typeof error.data === "string" && parseDuration(error.data) === 0) {
           return diag(WORKLOAD_CODES.badDuration, `${where} must be more than zero`);
         }
+        const hint = durationHint(error.data);
         return diag(
           WORKLOAD_CODES.badDuration,
-          `${where}: ${JSON.stringify(error.data)} is not a duration; write a number and a unit (us, ms, s, m, h), e.g. 250ms or 1.5s`,
+          hint !== ""
+            ? `${where}: ${JSON.stringify(error.data)} is not a duration${hint}`
+            : `${where}: ${JSON.stringify(error.data)} is not a duration; write a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s or 1m30s`,
         );
       }
       return diag(WORKLOAD_CODES.wrongType, `${where}: ${JSON.stringify(error.data)} has the wrong format (${patternHint(error.schemaPath)})`);

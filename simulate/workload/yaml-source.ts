@@ -1,11 +1,15 @@
 /**
- * Workload text → value with source positions (the `yaml` package; workloads
- * are small), and the `simulation:` section of a policy file: taken out of the
- * policy text before the policy checker sees it, by overwriting it with spaces
- * so every other line and column stays where it was.
+ * Workload text → value with source positions, and the `simulation:` section
+ * of a policy file. Both go through the policy's own loader
+ * (compiler/policy/load.ts): the same parsers, limits (size, UTF-8, YAML alias
+ * expansion, nesting), messages and positions. The section is taken out of
+ * the policy text before the policy checker sees it, by overwriting it with
+ * spaces so every other line and column stays where it was.
  */
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isScalar, parseDocument, type Node } from "yaml";
 import type { Diagnostic } from "../../compiler/diagnostics.js";
+import { loadPolicyText, type SourceProblem } from "../../compiler/policy/load.js";
+import { LineIndex, type Locator } from "../../compiler/policy/positions.js";
 import { WORKLOAD_CODES } from "./codes.js";
 
 export type PathSegment = string | number;
@@ -18,67 +22,36 @@ export interface WorkloadSource {
   position(path: readonly PathSegment[], target?: "value" | "key"): { line: number; column: number };
 }
 
-interface ParsedText {
-  doc: Document.Parsed;
-  lines: LineCounter;
-}
-
-function parse(text: string): ParsedText {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
-  return { doc, lines };
-}
-
-function syntaxDiagnostics(parsed: ParsedText, file: string): Diagnostic[] {
-  return parsed.doc.errors.map((error) => {
-    const at = parsed.lines.linePos(error.pos[0]);
-    return { file, line: at.line, column: at.col, severity: "error", code: WORKLOAD_CODES.syntax, message: error.message.split("\n")[0]! };
-  });
-}
-
-function sourceAt(parsed: ParsedText, root: Node | null | undefined, file: string, value: unknown): WorkloadSource {
+function sourceAt(locator: Locator, lines: LineIndex, prefix: readonly PathSegment[], file: string, value: unknown): WorkloadSource {
   return {
     file,
     value,
     position(path, target = "value") {
-      const offset = offsetOf(root, path, target);
-      const at = parsed.lines.linePos(offset);
-      return { line: at.line, column: at.col };
+      return lines.position(locator.offsetOf([...prefix, ...path], target));
     },
   };
 }
 
-function offsetOf(root: Node | null | undefined, path: readonly PathSegment[], target: "value" | "key"): number {
-  let node: Node | null | undefined = root;
-  let offset = node?.range?.[0] ?? 0;
-  for (let i = 0; i < path.length; i++) {
-    const segment = path[i]!;
-    const last = i === path.length - 1;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-      if (!pair) return offset;
-      const key = pair.key as Node;
-      if (last && target === "key") return key.range?.[0] ?? offset;
-      node = pair.value as Node | null;
-      offset = node?.range?.[0] ?? key.range?.[0] ?? offset;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(segment)] as Node | undefined;
-      if (!item) return offset;
-      node = item;
-      offset = item.range?.[0] ?? offset;
-    } else {
-      return offset;
-    }
-  }
-  return offset;
-}
+/**
+ * The loader's problems in a separate workload file, under the workload's codes
+ * where it has its own (unreadable, syntax); resource limits keep LS011, as in a policy.
+ */
+const WORKLOAD_CODE_OF: Record<string, string> = { LS001: WORKLOAD_CODES.unreadable, LS002: WORKLOAD_CODES.syntax };
 
 /** A separate workload file. */
 export function parseWorkloadText(text: string, file: string): { source?: WorkloadSource; diagnostics: Diagnostic[] } {
-  const parsed = parse(text);
-  const diagnostics = syntaxDiagnostics(parsed, file);
-  if (diagnostics.length > 0) return { diagnostics };
-  return { source: sourceAt(parsed, parsed.doc.contents, file, parsed.doc.toJS({ maxAliasCount: 100 })), diagnostics };
+  const lines = new LineIndex(text);
+  const toDiagnostic = (p: SourceProblem): Diagnostic => ({
+    file,
+    ...lines.position(p.offset),
+    severity: p.severity,
+    code: WORKLOAD_CODE_OF[p.code] ?? p.code,
+    message: p.message,
+  });
+  const loaded = loadPolicyText(text, file, "workload");
+  const diagnostics = loaded.problems.map(toDiagnostic);
+  if (loaded.policy === undefined || diagnostics.some((d) => d.severity === "error")) return { diagnostics };
+  return { source: sourceAt(loaded.policy.locator, lines, [], file, loaded.policy.value), diagnostics };
 }
 
 export interface SplitPolicy {
@@ -92,14 +65,36 @@ export interface SplitPolicy {
   parsed: boolean;
 }
 
-/** Separates the `simulation:` section from the policy. Unparseable text is returned unchanged for the policy checker to report. */
+/**
+ * Separates the `simulation:` section from the policy. Text the loader refuses
+ * (syntax errors, limits) is returned unchanged for the policy checker, which
+ * loads it the same way, to report.
+ */
 export function splitPolicy(text: string, file: string): SplitPolicy {
   if (!text.includes("simulation")) return { policyText: text, parsed: true };
-  const parsed = parse(text);
-  if (parsed.doc.errors.length > 0 || !isMap(parsed.doc.contents)) return { policyText: text, parsed: false };
-  const root = parsed.doc.contents;
+  const loaded = loadPolicyText(text, file);
+  if (loaded.policy === undefined || loaded.problems.some((p) => p.severity === "error")) return { policyText: text, parsed: false };
+  const whole = loaded.policy.value;
+  if (whole === null || typeof whole !== "object" || Array.isArray(whole) || !Object.hasOwn(whole, "simulation")) return { policyText: text, parsed: true };
+  const sectionValue = (whole as Record<string, unknown>)["simulation"] ?? null;
+  const lines = new LineIndex(text);
+  const { locator } = loaded.policy;
+  const section = sourceAt(locator, lines, ["simulation"], file, sectionValue);
+  const sectionKey = lines.position(locator.offsetOf(["simulation"], "key"));
+  return { policyText: blankSection(text), section, sectionKey, parsed: true };
+}
+
+/**
+ * The text with the top-level `simulation` member overwritten by spaces. Only
+ * called on text the loader accepted (within its size, alias and nesting
+ * limits), so parsing it again into a syntax tree (no alias expansion) is safe.
+ */
+function blankSection(text: string): string {
+  const doc = parseDocument(text, { keepSourceTokens: false });
+  const root = doc.contents;
+  if (!isMap(root)) return text;
   const pair = root.items.find((p) => isScalar(p.key) && p.key.value === "simulation");
-  if (!pair) return { policyText: text, parsed: true };
+  if (!pair) return text;
   const key = pair.key as Node;
   const value = pair.value as Node | null;
   const start = key.range![0];
@@ -116,13 +111,5 @@ export function splitPolicy(text: string, file: string): SplitPolicy {
       if (text[before] === ",") blankFrom = before;
     }
   }
-  const blanked = text.slice(0, blankFrom) + text.slice(blankFrom, end).replace(/[^\n\r]/g, " ") + text.slice(end);
-  const at = parsed.lines.linePos(start);
-  const sectionValue = value ? (value as unknown as { toJS(doc: Document): unknown }).toJS(parsed.doc) : null;
-  return {
-    policyText: blanked,
-    section: sourceAt(parsed, value, file, sectionValue),
-    sectionKey: { line: at.line, column: at.col },
-    parsed: true,
-  };
+  return text.slice(0, blankFrom) + text.slice(blankFrom, end).replace(/[^\n\r]/g, " ") + text.slice(end);
 }
