@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
 import { Envoy } from "../../host/index.js";
-import { EnvoySide, HostSide, wasmLines, type HostRequest, type Observation, type ScriptedRequest } from "../support/conformance.js";
+import { EnvoySide, HostSide, hostSideFor, wasmLines, type HostRequest, type Observation, type ScriptedRequest } from "../support/conformance.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 import { UPSTREAM_HEADER, startUpstream, type UpstreamServer } from "../support/upstream-server.js";
 
@@ -97,11 +97,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter", (envoyBina
       editBootstrap: (bootstrap) => void (bootstrap.stats_flush_interval = "0.2s"),
     });
     envoySide = new EnvoySide(sidecar, "svc", upstreams, { probe: false });
-    hostSide = new HostSide(await Envoy.compile(readFileSync(WASM)), sidecar.bootstrap, {
-      listener: "outbound_svc",
-      authority: new URL(sidecar.url("svc")).host,
-      upstreams: upstreams.map((u) => ({ name: u.name, host: u.host, port: u.port })),
-    });
+    hostSide = hostSideFor(await Envoy.compile(readFileSync(WASM)), sidecar, upstreams);
   }, 60_000);
 
   afterAll(async () => {
@@ -246,11 +242,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's queue time
     });
     try {
       const envoySide = new EnvoySide(sidecar, "svc", slow, { probe: false });
-      const hostSide = new HostSide(await Envoy.compile(readFileSync(WASM)), sidecar.bootstrap, {
-        listener: "outbound_svc",
-        authority: new URL(sidecar.url("svc")).host,
-        upstreams: slow.map((u) => ({ name: u.name, host: u.host, port: u.port })),
-      });
+      const hostSide = hostSideFor(await Envoy.compile(readFileSync(WASM)), sidecar, slow);
       const reqs: ScriptedRequest[] = [0, 1, 2].map((i) => ({ path: `/t/${i}`, headers: { "x-seq": String(i) } }));
       const received = () => slow.reduce((n, u) => n + u.seen().length, 0);
       const until = async (n: number) => {
@@ -331,11 +323,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, the lightsub filter's consistent
     const sidecar = await startSidecar({ envoy: envoyBinary, policy: HASH_POLICY, service: "client", concurrency: 1, logLevel: "info" });
     try {
       const envoySide = new EnvoySide(sidecar, "svc", ups, { probe: false });
-      const hostSide = new HostSide(await Envoy.compile(readFileSync(WASM)), sidecar.bootstrap, {
-        listener: "outbound_svc",
-        authority: new URL(sidecar.url("svc")).host,
-        upstreams: ups.map((u) => ({ name: u.name, host: u.host, port: u.port })),
-      });
+      const hostSide = hostSideFor(await Envoy.compile(readFileSync(WASM)), sidecar, ups);
       expect(hostSide.startup()).toEqual(envoySide.startup().worker);
       const fromEnvoy: Observation[] = [];
       const fromHost: Observation[] = [];

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
 import { Envoy, decodePairs } from "../../host/index.js";
 import { buildFixture } from "../fixtures/host/build.js";
-import { EnvoySide, HostSide, normalise, type Observation, type ScriptedRequest } from "../support/conformance.js";
+import { EnvoySide, HostSide, hostSideFor, normalise, type Observation, type ScriptedRequest } from "../support/conformance.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 import { startUpstream, type UpstreamServer } from "../support/upstream-server.js";
 
@@ -254,11 +254,7 @@ describeWithEnvoy("conformance: host/ vs Envoy, probe module", (envoyBinary) => 
     });
     envoySide = new EnvoySide(sidecar, "svc", upstreams);
     const module = await Envoy.compile(bytes);
-    hostSide = new HostSide(module, sidecar.bootstrap, {
-      listener: "outbound_svc",
-      authority: new URL(sidecar.url("svc")).host,
-      upstreams: upstreams.map((u) => ({ name: u.name, host: u.host, port: u.port })),
-    });
+    hostSide = hostSideFor(module, sidecar, upstreams);
   }, 60_000);
 
   afterAll(async () => {

@@ -250,6 +250,18 @@ export interface HostRequest {
 
 const HTTP_DATE = () => new Date().toUTCString();
 
+/**
+ * The host side of one live sidecar's outbound listener to `service`
+ * (default "svc"): the same bootstrap, the same upstreams by address.
+ */
+export function hostSideFor(module: CompiledModule, sidecar: LiveSidecar, upstreams: readonly UpstreamServer[], service = "svc"): HostSide {
+  return new HostSide(module, sidecar.bootstrap, {
+    listener: `outbound_${service}`,
+    authority: new URL(sidecar.url(service)).host,
+    upstreams: upstreams.map((u) => ({ name: u.name, host: u.host, port: u.port })),
+  });
+}
+
 export class HostSide {
   readonly envoy: Envoy;
   readonly worker: Vm;
