@@ -35,8 +35,14 @@ export interface Figure {
   note?: string;
 }
 
+/** The in-host sections: what `npm run bench` measures by default. */
 export const SECTIONS = ["filter-cost", "filter-size", "shared-state", "scheduling-quality", "compiler", "simulator", "scheduling-baselines"] as const;
-export type Section = (typeof SECTIONS)[number];
+/** Sections on real Envoy with fortio (issue 18): opt-in with --only (they need .tools/bin/envoy and Go). */
+export const ENVOY_SECTIONS = ["envoy-overhead"] as const;
+export const ALL_SECTIONS = [...SECTIONS, ...ENVOY_SECTIONS] as const;
+export type Section = (typeof ALL_SECTIONS)[number];
+/** Short names --only accepts too. */
+export const SECTION_ALIASES: Readonly<Record<string, Section>> = { envoy: "envoy-overhead" };
 
 export interface Summary {
   median: number;

@@ -5,6 +5,7 @@
  *   npm run bench                     everything (about 5 minutes on 2 cores)
  *   npm run bench -- --quick          a few seconds per figure: checks the harness, numbers not for publishing
  *   npm run bench -- --only filter-cost,filter-size
+ *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figure 1; opt-in, about 6 minutes)
  *   npm run bench -- --out /tmp/r.json --no-build
  *
  * Exit code 0 when every figure was measured (missed targets are findings,
@@ -14,7 +15,8 @@ import { relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LIGHTSUB_WASM, PASSTHROUGH_WASM, ROOT_DIR, SCENARIOS_DIR, buildFilter } from "./build.js";
 import { measureCompiler, type CompilerOptions } from "./compiler-cost.js";
-import { SECTIONS, makeFigure, type Figure, type FigureInit, type Missing, type Section } from "./figures.js";
+import { measureEnvoyOverhead, type EnvoyOverheadOptions } from "./envoy-overhead.js";
+import { ALL_SECTIONS, SECTIONS, SECTION_ALIASES, makeFigure, type Figure, type FigureInit, type Missing, type Section } from "./figures.js";
 import { STRATEGIES, measureFilterCost, type FilterCostOptions } from "./filter-cost.js";
 import { measureFilterSize } from "./filter-size.js";
 import { currentLoadAverage, describeMachine } from "./machine.js";
@@ -44,7 +46,14 @@ interface Profile {
   simulator: Omit<SimulatorOptions, "lightsubWasm" | "scenariosDir">;
   compiler: CompilerOptions;
   baselines: Omit<BaselineOptions, "lightsubWasm" | "scenariosDir">;
+  envoy: Omit<EnvoyOverheadOptions, "lightsubWasm" | "passthroughWasm">;
 }
+
+const ENVOY_MODES = [
+  { name: "fixed-1000qps", qps: 1000, connections: 16, seconds: 4 },
+  { name: "closed-c1", qps: 0, connections: 1, seconds: 3 },
+  { name: "closed-c64", qps: 0, connections: 64, seconds: 3 },
+];
 
 /** Figure 4's scenarios: every example but figure 7's (those have their own table). */
 const QUALITY_SCENARIOS = loadScenarios(SCENARIOS_DIR)
@@ -57,6 +66,7 @@ const FULL: Profile = {
   simulator: { seeds: 3, scenarios: QUALITY_SCENARIOS, speedRequests: 40_000, memoryRequests: 10_000_000 },
   compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
   baselines: { seeds: 3 },
+  envoy: { strategies: ["round_robin", "least_latency", "least_load", "random"], modes: ENVOY_MODES, repetitions: 5, payloadBytes: 1024 },
 };
 
 const QUICK: Profile = {
@@ -65,6 +75,12 @@ const QUICK: Profile = {
   simulator: { seeds: 1, scenarios: ["slow-endpoint"], requests: 400, speedRequests: 400, memoryRequests: 2_000 },
   compiler: { sizes: [10, 100], callsPerService: 5, runs: 1 },
   baselines: { seeds: 1, scenarios: ["brpc-two-slow", "recovering-endpoint"], requests: 3000 },
+  envoy: {
+    strategies: ["round_robin", "least_latency"],
+    modes: ENVOY_MODES.map((m) => ({ ...m, seconds: 1 })),
+    repetitions: 1,
+    payloadBytes: 1024,
+  },
 };
 
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
@@ -89,7 +105,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
 
   const needsFilter =
-    wants("filter-cost") || wants("filter-size") || wants("shared-state") || wants("scheduling-quality") || wants("simulator") || wants("scheduling-baselines");
+    wants("filter-cost") ||
+    wants("filter-size") ||
+    wants("shared-state") ||
+    wants("scheduling-quality") ||
+    wants("simulator") ||
+    wants("scheduling-baselines") ||
+    wants("envoy-overhead");
   let filterBuilt = true;
   if (needsFilter) {
     log(options.noBuild ? "filter: using build/ as it is" : "filter: npm run build:filter");
@@ -98,7 +120,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     } catch (error) {
       filterBuilt = false;
       const reason = `the filter could not be built: ${error instanceof Error ? error.message : String(error)}`;
-      for (const s of SECTIONS) if (wants(s) && s !== "compiler") missing.push({ section: s, reason });
+      for (const s of ALL_SECTIONS) if (wants(s) && s !== "compiler") missing.push({ section: s, reason });
     }
   }
   const files = { lightsubWasm: LIGHTSUB_WASM, passthroughWasm: PASSTHROUGH_WASM };
@@ -121,6 +143,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       add(await measureBaselines({ ...profile.baselines, scenariosDir: SCENARIOS_DIR, lightsubWasm: files.lightsubWasm }, log)),
     );
   }
+  if (filterBuilt && wants("envoy-overhead")) {
+    await attempt(["envoy-overhead"], async () => add(await measureEnvoyOverhead({ ...profile.envoy, ...files }, log)));
+  }
   if (wants("compiler")) await attempt(["compiler"], async () => add(await measureCompiler(profile.compiler, log)));
 
   machine.loadAverage1mEnd = currentLoadAverage();
@@ -139,7 +164,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only <sections>] [--out <file>] [--no-build]
-  sections: ${SECTIONS.join(", ")}`;
+  sections: ${SECTIONS.join(", ")} (default: all of these)
+  real-Envoy sections (opt-in): ${Object.entries(SECTION_ALIASES).map(([alias, s]) => `${s} (or ${alias})`).join(", ")}`;
 
 /** Parses the command line; a string is a usage error. */
 export function parseArgs(argv: readonly string[]): Omit<BenchOptions, "log"> | string {
@@ -153,8 +179,12 @@ export function parseArgs(argv: readonly string[]): Omit<BenchOptions, "log"> | 
       if (value === undefined || value.startsWith("--")) return `${arg} needs a value`;
       if (arg === "--out") options.out = value;
       else {
-        const names = value.split(",").map((s) => s.trim()).filter(Boolean);
-        const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+        const names = value
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((n) => SECTION_ALIASES[n] ?? n);
+        const unknown = names.filter((n) => !(ALL_SECTIONS as readonly string[]).includes(n));
         if (unknown.length > 0 || names.length === 0) return `unknown section(s): ${unknown.join(", ") || "(none given)"}`;
         options.only = names as Section[];
       }
