@@ -77,8 +77,16 @@ export function ensureFortio(log: (line: string) => void): string {
   return FORTIO_BIN;
 }
 
+/**
+ * The bench's two-service policy. weighted gets weights 1 and 2 (equal weights
+ * would be round_robin, LS032); consistent_hash hashes the path (fortio always
+ * asks for "/", so every request maps to the same endpoint: the figure is the
+ * per-request cost of hashing, not a spread).
+ */
 function policy(strategy: string, index: number): string {
   const p = BASE_PORT + index * 10;
+  const weight = (i: number) => (strategy === "weighted" ? `, weight: ${i + 1}` : "");
+  const extra = strategy === "consistent_hash" ? ", hashOn: { path: true }" : "";
   return `apiVersion: lightsub/v1
 kind: Mesh
 metadata: { name: bench }
@@ -92,8 +100,8 @@ spec:
       calls: [svc]
     - name: svc
       port: ${p + 3}
-      endpoints: [${UPSTREAM_PORTS.map((port) => `{ address: 127.0.0.1, port: ${port} }`).join(", ")}]
-      scheduler: { strategy: ${strategy} }
+      endpoints: [${UPSTREAM_PORTS.map((port, i) => `{ address: 127.0.0.1, port: ${port}${weight(i)} }`).join(", ")}]
+      scheduler: { strategy: ${strategy}${extra} }
 `;
 }
 
@@ -153,7 +161,7 @@ interface FortioResult {
 async function runFortio(fortio: string, cpus: string, url: string, mode: LoadMode, payloadBytes: number, dir: string): Promise<FortioResult> {
   const out = join(dir, `load-${process.hrtime.bigint()}.json`);
   const args = ["-c", cpus, fortio, "load", "-quiet", "-qps", String(mode.qps), "-c", String(mode.connections), "-t", `${mode.seconds}s`];
-  args.push("-payload-size", String(payloadBytes), "-p", "50,90,99", "-json", out, url);
+  args.push("-r", "0.00001", "-payload-size", String(payloadBytes), "-p", "50,90,99", "-json", out, url);
   await new Promise<void>((resolve, reject) => {
     const child = spawn("taskset", args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
@@ -192,7 +200,7 @@ export async function measureEnvoyOverhead(options: EnvoyOverheadOptions, log: (
   const fortio = ensureFortio(log);
   const cores = availableParallelism();
   const envoyCpu = "0";
-  const loadCpus = cores > 1 ? `1-${cores - 1}` : "0";
+  const loadCpus = cores > 2 ? `1-${cores - 1}` : cores === 2 ? "1" : "0";
   const dir = mkdtempSync(join(tmpdir(), "lightsub-bench-envoy-"));
   const servers = UPSTREAM_PORTS.map((port) => startFortioServer(fortio, loadCpus, port));
   const runs: Run[] = [];

@@ -5,7 +5,7 @@
  *   npm run bench                     everything (about 5 minutes on 2 cores)
  *   npm run bench -- --quick          a few seconds per figure: checks the harness, numbers not for publishing
  *   npm run bench -- --only filter-cost,filter-size
- *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figure 1; opt-in, about 6 minutes)
+ *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figure 1; opt-in, about 10 minutes)
  *   npm run bench -- --out /tmp/r.json --no-build
  *
  * Exit code 0 when every figure was measured (missed targets are findings,
@@ -66,7 +66,7 @@ const FULL: Profile = {
   simulator: { seeds: 3, scenarios: QUALITY_SCENARIOS, speedRequests: 40_000, memoryRequests: 10_000_000 },
   compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
   baselines: { seeds: 3 },
-  envoy: { strategies: ["round_robin", "least_latency", "least_load", "random"], modes: ENVOY_MODES, repetitions: 5, payloadBytes: 1024 },
+  envoy: { strategies: STRATEGIES, modes: ENVOY_MODES, repetitions: 5, payloadBytes: 1024 },
 };
 
 const QUICK: Profile = {
@@ -76,7 +76,7 @@ const QUICK: Profile = {
   compiler: { sizes: [10, 100], callsPerService: 5, runs: 1 },
   baselines: { seeds: 1, scenarios: ["brpc-two-slow", "recovering-endpoint"], requests: 3000 },
   envoy: {
-    strategies: ["round_robin", "least_latency"],
+    strategies: ["round_robin", "weighted", "consistent_hash"],
     modes: ENVOY_MODES.map((m) => ({ ...m, seconds: 1 })),
     repetitions: 1,
     payloadBytes: 1024,

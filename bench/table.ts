@@ -193,6 +193,50 @@ function simulator(ix: Index): string | undefined {
   ].join("\n");
 }
 
+const ENVOY_RUN_ORDER = ["direct", "native", "passthrough"];
+
+function envoyOverhead(ix: Index): string | undefined {
+  const all = ix.all("envoy-overhead");
+  if (all.length === 0) return undefined;
+  const modes = ix.values("envoy-overhead", "p50-ms", "mode").map(String);
+  const runs = ix.values("envoy-overhead", "p50-ms", "run").map(String);
+  runs.sort((a, b) => (ENVOY_RUN_ORDER.indexOf(a) + 1 || 99) - (ENVOY_RUN_ORDER.indexOf(b) + 1 || 99));
+  const label = (run: string) => (run === "native" ? "native ROUND_ROBIN" : run === "passthrough" ? "empty Wasm filter" : run);
+  const get = (name: string, mode: string, run: string, withRange = true) => cell(ix.find("envoy-overhead", name, { mode, run }), withRange);
+  const blocks: string[] = [];
+  for (const mode of modes) {
+    const rows = runs.map((run) => [
+      label(run),
+      get("p50-ms", mode, run, false),
+      run === "direct" ? "–" : get("added-p50-ms", mode, run),
+      run === "direct" ? "–" : get("added-p90-ms", mode, run),
+      run === "direct" ? "–" : get("added-p99-ms", mode, run),
+      get("cpu-s-per-10k", mode, run),
+      get("qps", mode, run, false),
+      get("added-p50-vs-passthrough", mode, run),
+      get("cpu-vs-passthrough", mode, run),
+      get("throughput-vs-native", mode, run),
+    ]);
+    blocks.push(
+      `*${mode}*`,
+      "",
+      markdownTable(
+        ["run", "p50 ms", "added p50 ms", "added p90 ms", "added p99 ms", "Envoy CPU s / 10k req", "requests/s", "added p50 × empty filter", "CPU × empty filter", "requests/s × native"],
+        rows,
+      ),
+      "",
+    );
+  }
+  const first = all[0]!;
+  return [
+    `**Real Envoy 1. Added latency and CPU per request through one sidecar** — fortio against two fortio echo servers, directly and through one Envoy sidecar: native ROUND_ROBIN without Wasm, the empty proxy-wasm filter (build/passthrough.wasm), lightsub per strategy. ${first.note ?? ""}. "added" = the run's percentile minus the direct call's in the same repetition; ratios are per repetition against the peer of that repetition; median [min–max] of ${first.runs} interleaved repetitions. Targets: lightsub's added p50 and CPU per request ≤ 1.5× the empty filter's (at the fixed rate), max throughput (closed loop, 64 connections) ≥ 0.85× native.`,
+    "",
+    ...blocks,
+  ]
+    .join("\n")
+    .trimEnd();
+}
+
 function paramsText(f: Figure): string {
   return Object.entries(f.params).map(([k, v]) => `${k} ${v}`).join(", ");
 }
@@ -234,6 +278,7 @@ export function renderTable(results: BenchResults): string {
   const m = results.machine;
   const blocks = [
     `Machine: ${m.summary}; load average ${m.loadAverage1m} at the start${m.loadAverage1mEnd !== undefined ? `, ${m.loadAverage1mEnd} at the end` : ""}. ${results.quick ? "QUICK RUN (harness check, not for publishing). " : ""}Command: \`${results.command}\`, ${(results.durationMs / 1000).toFixed(0)} s.`,
+    envoyOverhead(ix),
     filterCost(ix),
     filterSize(ix),
     sharedState(ix),
