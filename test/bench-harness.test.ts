@@ -178,6 +178,13 @@ describe("command line", () => {
     expect(parseArgs(["--out"])).toMatch(/needs a value/);
     expect(parseArgs(["--fast"])).toMatch(/unknown argument/);
   });
+
+  it("keeps the real-Envoy section opt-in and accepts its short name", () => {
+    const all = parseArgs([]);
+    expect(typeof all !== "string" && all.only).not.toContain("envoy-overhead");
+    expect(parseArgs(["--only", "envoy"])).toMatchObject({ only: ["envoy-overhead"] });
+    expect(parseArgs(["--only", "envoy-overhead,compiler"])).toMatchObject({ only: ["envoy-overhead", "compiler"] });
+  });
 });
 
 describe("npm run bench -- --quick", () => {
