@@ -2,19 +2,19 @@
 // validated PluginConfig, plus VM-wide facts learned at run time.
 import { HeaderPair, WasmResult, callForeignFunction, incrementMetric, serializeHeaderPairs } from "../proxy-wasm/index";
 import { Admission } from "./admission/admission";
-import { PluginConfig, StrategyKind } from "./config";
-import { fnv1a } from "./hash";
-import { Destination, Strategy } from "./model";
-import { claimEndpoint, releaseEndpoint } from "./retire";
-import { ensureState } from "./shared";
+import { PluginConfig, StrategyKind } from "./config/plugin";
+import { fnv1a } from "./base/hash";
+import { Destination, Strategy } from "./destination";
+import { claimEndpoint, releaseEndpoint } from "./records/retire";
+import { ensureState } from "./records/shared";
 import { Availability } from "./strategies/availability";
-import { ConsistentHash } from "./strategies/consistentHash";
-import { LeastLatency } from "./strategies/leastLatency";
-import { LeastLoad } from "./strategies/leastLoad";
+import { ConsistentHash } from "./strategies/consistent-hash";
+import { LeastLatency } from "./strategies/least-latency";
+import { LeastLoad } from "./strategies/least-load";
 import { RandomChoice } from "./strategies/random";
-import { RoundRobin } from "./strategies/roundRobin";
+import { RoundRobin } from "./strategies/round-robin";
 import { Weighted } from "./strategies/weighted";
-import { defineAdmissionMetrics, defineDestinationMetrics } from "./telemetry";
+import { defineAdmissionMetrics, defineDestinationMetrics } from "./telemetry/metrics";
 
 export const REASON_SHARED_DATA = "shared_data_unavailable";
 export const REASON_CONTENTION = "shared_data_contention";

@@ -3,10 +3,10 @@ import {
   HttpContext, RootContext, currentTimeNanos, getPluginConfiguration, logError, logInfo, setTickPeriodMilliseconds,
 } from "../proxy-wasm/index";
 import { admissionTickMs, handOverAdmission, tickAdmission } from "./admission/admission";
-import { FLUSH_INTERVAL_MS, flushMetrics } from "./metric-batch";
-import { parseConfig } from "./config";
+import { FLUSH_INTERVAL_MS, flushMetrics } from "./telemetry/batch";
+import { parseConfig } from "./config/plugin";
 import { Plugin } from "./plugin";
-import { settleRetired } from "./retire";
+import { settleRetired } from "./records/retire";
 import { LightsubStream } from "./stream";
 
 export class LightsubRoot extends RootContext {

@@ -9,11 +9,11 @@ import {
 } from "../proxy-wasm/index";
 import { Admission } from "./admission/admission";
 import { Task } from "./admission/queue";
-import { countEnded, countScheduled, flushIfDue, noteEwma } from "./metric-batch";
-import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./model";
-import { Outcome, classify } from "./outcome";
+import { countEnded, countScheduled, flushIfDue, noteEwma } from "./telemetry/batch";
+import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./destination";
+import { Outcome, classify } from "./base/outcome";
 import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache, sameBytes } from "./plugin";
-import { Update, release } from "./shared";
+import { Update, release } from "./records/shared";
 import { LightsubRoot } from "./root";
 
 const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);

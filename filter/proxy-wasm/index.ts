@@ -8,7 +8,7 @@ export * from "./time";
 export * from "./properties";
 export * from "./headers";
 export * from "./buffers";
-export * from "./sharedData";
+export * from "./shared-data";
 export * from "./metrics";
 export * from "./stream";
 export * from "./foreign";
@@ -16,5 +16,5 @@ export {
   releaseReturned, returnedEquals, returnedPtr, returnedSize,
   takeReturnedBytes, takeReturnedString, takeReturnedU64, utf8,
 } from "./memory";
-export { abortHandler } from "./runtime/abortHandler";
-export { seedHandler } from "./runtime/seedHandler";
+export { abortHandler } from "./runtime/abort-handler";
+export { seedHandler } from "./runtime/seed-handler";

@@ -6,12 +6,12 @@ import {
   continueStream, currentTimeNanos, getHeaderRaw, incrementMetric, recordMetric, releaseReturned,
   returnedPtr, returnedSize, sendLocalResponseBytes, serializeHeaderPairs,
 } from "../../proxy-wasm/index";
-import { Destination, PICK_CAS_EXHAUSTED } from "../model";
-import { Outcome } from "../outcome";
+import { Destination, PICK_CAS_EXHAUSTED } from "../destination";
+import { Outcome } from "../base/outcome";
 import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, sameBytes } from "../plugin";
 import { LightsubStream } from "../stream";
-import { CLAIM_FULL, claimBelowLimit, undoClaim } from "./claim";
-import { AdmissionConfig } from "./config";
+import { CLAIM_FULL, claimBelowLimit, undoClaim } from "./claim-below-limit";
+import { AdmissionConfig } from "../config/admission";
 import { AdaptiveLimit } from "./limit";
 import { Task, TaskQueue } from "./queue";
 

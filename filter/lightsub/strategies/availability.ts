@@ -11,11 +11,11 @@
 // of that order are drawn in proportion to weight (so at zero load traffic
 // follows the weights, as with least_load), the rest uniformly. An avoided
 // endpoint is probed when a request comes across it with its probe due.
-import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../model";
-import { randomBelow } from "../random";
-import { Update, acquire, readState } from "../shared";
+import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../destination";
+import { randomBelow } from "../base/random";
+import { Update, acquire, readState } from "../records/shared";
 import { claim } from "./claim";
-import { WeightSampler, lessLoaded } from "./weightSampler";
+import { WeightSampler, lessLoaded } from "./weight-sampler";
 
 function isAvoided(ep: Endpoint, destination: Destination): bool {
   const state = ep.state;

@@ -1,7 +1,7 @@
 // Turning a choice into a claimed endpoint (shared in-flight + 1).
 import { incrementMetric } from "../../proxy-wasm/index";
-import { Destination, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../model";
-import { Update, acquire } from "../shared";
+import { Destination, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../destination";
+import { Update, acquire } from "../records/shared";
 
 /** Claims endpoint `index`; returns it, or a PICK_* failure code. */
 export function claim(destination: Destination, index: i32, fresh: bool): i32 {

@@ -1,6 +1,6 @@
 // random: a uniformly random endpoint per request.
-import { Destination, Strategy } from "../model";
-import { randomBelow } from "../random";
+import { Destination, Strategy } from "../destination";
+import { randomBelow } from "../base/random";
 import { claim } from "./claim";
 
 export class RandomChoice extends Strategy {

@@ -2,7 +2,7 @@
 // endpoint's weight to its running score, takes the highest score and lowers it
 // by the total weight: shares match the weights exactly over every cycle of
 // sum(weights) picks, and heavy endpoints are interleaved, not bunched.
-import { Destination, Strategy } from "../model";
+import { Destination, Strategy } from "../destination";
 import { claim } from "./claim";
 
 export class Weighted extends Strategy {

@@ -12,11 +12,11 @@
 // of idle or lightly loaded endpoints exactly as before). At most half can be
 // above the median. Set-aside endpoints need no probe: their count falls as
 // their requests end, and the next screening sees it.
-import { Destination, PICK_SHARED_DATA_FAILED, Strategy } from "../model";
-import { randomBelow } from "../random";
-import { readState } from "../shared";
+import { Destination, PICK_SHARED_DATA_FAILED, Strategy } from "../destination";
+import { randomBelow } from "../base/random";
+import { readState } from "../records/shared";
 import { claim } from "./claim";
-import { WeightSampler, lessLoaded } from "./weightSampler";
+import { WeightSampler, lessLoaded } from "./weight-sampler";
 
 const LOAD_FACTOR: f64 = 3;
 const LOAD_SLACK: f64 = 4;

@@ -4,12 +4,12 @@
 // point at or after it. Adding an endpoint only moves the keys that land on its
 // new points. A request without a key goes to the least loaded endpoint.
 import { HeaderMapType, WasmResult, getHeaderRaw, releaseReturned, returnedPtr, returnedSize } from "../../proxy-wasm/index";
-import { HashSource } from "../config";
-import { fnv1a, hashKey, ringPoint } from "../hash";
-import { Destination, Strategy } from "../model";
+import { HashSource } from "../config/plugin";
+import { fnv1a, hashKey, ringPoint } from "../base/hash";
+import { Destination, Strategy } from "../destination";
 import { claim } from "./claim";
-import { pickLeastLoaded } from "./leastLoad";
-import { WeightSampler } from "./weightSampler";
+import { pickLeastLoaded } from "./least-load";
+import { WeightSampler } from "./weight-sampler";
 
 /** Virtual nodes per unit of weight, and the cap on the whole ring. */
 const POINTS_PER_WEIGHT: i32 = 160;

@@ -1,9 +1,9 @@
 // Metric definitions (docs/design.md, "Metrics"). Defined at configure time,
 // once per VM: a reconfiguration reuses the ids of names defined before.
-import { INVALID_METRIC, MetricType, defineMetric } from "../proxy-wasm/index";
-import { AdmissionMetrics } from "./admission/admission";
-import { tallyFor } from "./metric-batch";
-import { Destination, Endpoint } from "./model";
+import { INVALID_METRIC, MetricType, defineMetric } from "../../proxy-wasm/index";
+import { AdmissionMetrics } from "../admission/admission";
+import { tallyFor } from "./batch";
+import { Destination, Endpoint } from "../destination";
 
 const definedIds = new Map<string, u32>();
 

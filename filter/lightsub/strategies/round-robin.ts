@@ -1,6 +1,6 @@
 // round_robin: each worker cycles through the endpoints from a random start.
-import { Destination, Strategy } from "../model";
-import { randomBelow } from "../random";
+import { Destination, Strategy } from "../destination";
+import { randomBelow } from "../base/random";
 import { claim } from "./claim";
 
 export class RoundRobin extends Strategy {

@@ -7,8 +7,8 @@
 // to the first, so at zero load traffic follows the weights exactly instead of
 // always going to the heaviest endpoint. With equal weights this is the plain
 // P2C on in-flight counts (a uniform pair, fewer in flight wins).
-import { Destination, Endpoint } from "../model";
-import { randomBelow, randomOtherThan } from "../random";
+import { Destination, Endpoint } from "../destination";
+import { randomBelow, randomOtherThan } from "../base/random";
 
 export class WeightSampler {
   /** cumulative[i] = weight of endpoints 0..i (at most MAX_ENDPOINTS × MAX_WEIGHT, config.ts: fits i32). */

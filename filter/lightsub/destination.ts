@@ -2,10 +2,10 @@
 // the per-request path needs is precomputed here (encoded names, shared-data
 // keys, metric ids), so a request allocates nothing but its context.
 import { Admission } from "./admission/admission";
-import { DestinationConfig, HashSource, StrategyKind } from "./config";
-import { EndpointTally } from "./metric-batch";
-import { EndpointSlot, slotFor } from "./slots";
-import { EndpointState, WINDOW_BUCKETS } from "./state";
+import { DestinationConfig, HashSource, StrategyKind } from "./config/plugin";
+import { EndpointTally } from "./telemetry/batch";
+import { EndpointSlot, slotFor } from "./records/slots";
+import { EndpointState, WINDOW_BUCKETS } from "./records/state";
 
 export class EndpointMetrics {
   total: u32 = 0;

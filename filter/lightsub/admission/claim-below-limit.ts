@@ -3,9 +3,9 @@
 // would take an endpoint past the limit is never stored, so two workers cannot
 // both take its last slot.
 import { WasmResult, incrementMetric } from "../../proxy-wasm/index";
-import { Destination, Endpoint, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../model";
-import { Outcome } from "../outcome";
-import { MAX_CAS_ATTEMPTS, Update, readState, release, settledInFlight, writeState } from "../shared";
+import { Destination, Endpoint, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../destination";
+import { Outcome } from "../base/outcome";
+import { MAX_CAS_ATTEMPTS, Update, readState, release, settledInFlight, writeState } from "../records/shared";
 
 /** claimBelowLimit: every endpoint is at its limit. */
 export const CLAIM_FULL: i32 = -3;

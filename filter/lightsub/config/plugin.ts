@@ -5,7 +5,7 @@
 // Paths are passed as (parent, key) and joined only when a message is built,
 // so valid configurations build no path strings for their fields.
 import { JsonKind, JsonValue, parseJson } from "./json";
-import { AdmissionConfig, readAdmission } from "./admission/config";
+import { AdmissionConfig, readAdmission } from "./admission";
 
 export const MAX_CONFIG_BYTES: i32 = 1 << 20;
 export const MAX_DESTINATIONS: i32 = 64;

@@ -1,9 +1,9 @@
 // Reading and updating endpoint records in shared data with compare-and-swap.
 // Every update retries at most MAX_CAS_ATTEMPTS times: under heavy contention
 // we give up (and count it) rather than spin.
-import { WasmResult, getSharedDataRaw, releaseReturned, returnedPtr, returnedSize, setSharedDataRaw, sharedDataCas } from "../proxy-wasm/index";
-import { Endpoint } from "./model";
-import { Outcome, isEndpointFailure } from "./outcome";
+import { WasmResult, getSharedDataRaw, releaseReturned, returnedPtr, returnedSize, setSharedDataRaw, sharedDataCas } from "../../proxy-wasm/index";
+import { Endpoint } from "../destination";
+import { Outcome, isEndpointFailure } from "../base/outcome";
 import { RECORD_SIZE } from "./state";
 
 export const MAX_CAS_ATTEMPTS: i32 = 8;

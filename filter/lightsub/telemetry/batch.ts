@@ -9,9 +9,9 @@
 // name and per VM (telemetry.ts reuses ids across configurations): two
 // configurations naming the same endpoint share one tally, and a request that
 // ends after a reconfiguration still lands in it.
-import { incrementMetric, recordMetric } from "../proxy-wasm/index";
-import { EndpointMetrics } from "./model";
-import { Outcome } from "./outcome";
+import { incrementMetric, recordMetric } from "../../proxy-wasm/index";
+import { EndpointMetrics } from "../destination";
+import { Outcome } from "../base/outcome";
 
 /** How often a busy worker publishes its tallies; the root's tick without admission. */
 export const FLUSH_INTERVAL_MS: u32 = 1000;

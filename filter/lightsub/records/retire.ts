@@ -6,8 +6,8 @@
 // endpoint cluster now names another address, its history (latency EWMA,
 // error window, probe time) is reset. The in-flight count is kept: requests
 // still running there release into it and bring it back to 0.
-import { WasmResult } from "../proxy-wasm/index";
-import { Endpoint } from "./model";
+import { WasmResult } from "../../proxy-wasm/index";
+import { Endpoint } from "../destination";
 import { MAX_CAS_ATTEMPTS, readState, writeState } from "./shared";
 import { retiredSlotsWithPending } from "./slots";
 

@@ -28,9 +28,9 @@
 // An endpoint without a latency sample yet costs nothing while idle (so it gets
 // measured) and a large penalty while it has requests in flight (so it is not
 // flooded before the first answer); it is never screened out.
-import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../model";
-import { randomBelow } from "../random";
-import { Update, acquire, readState } from "../shared";
+import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../destination";
+import { randomBelow } from "../base/random";
+import { Update, acquire, readState } from "../records/shared";
 import { claim } from "./claim";
 
 const UNMEASURED_PENALTY_US: f64 = 1e12;
