@@ -1,11 +1,13 @@
-// The configured plugin: destinations with their strategies, built from a
-// validated PluginConfig, plus VM-wide facts learned at run time.
-import { HeaderPair, WasmResult, callForeignFunction, incrementMetric, serializeHeaderPairs } from "../proxy-wasm/index";
+// The configured plugin: destinations, each with its strategy and admission,
+// built from a validated PluginConfig, plus the admission tick and the
+// hand-over of waiting requests when a configuration replaces another.
+import { currentTimeNanos } from "../proxy-wasm/index";
+import { sameBytes } from "./base/bytes";
+import { fnv1a } from "./base/hash";
 import { Admission } from "./admission/admission";
 import { PluginConfig, StrategyKind } from "./config/plugin";
-import { fnv1a } from "./base/hash";
-import { Destination, Strategy } from "./destination";
-import { claimEndpoint, releaseEndpoint } from "./records/retire";
+import { Destination } from "./destination";
+import { delistEndpoint, enlistEndpoint } from "./records/retire";
 import { ensureState } from "./records/shared";
 import { Availability } from "./strategies/availability";
 import { ConsistentHash } from "./strategies/consistent-hash";
@@ -13,25 +15,9 @@ import { LeastLatency } from "./strategies/least-latency";
 import { LeastLoad } from "./strategies/least-load";
 import { RandomChoice } from "./strategies/random";
 import { RoundRobin } from "./strategies/round-robin";
+import { Strategy } from "./strategies/strategy";
 import { Weighted } from "./strategies/weighted";
-import { defineAdmissionMetrics, defineDestinationMetrics } from "./telemetry/metrics";
-
-export const REASON_SHARED_DATA = "shared_data_unavailable";
-export const REASON_CONTENTION = "shared_data_contention";
-
-const CLEAR_ROUTE_CACHE = String.UTF8.encode("clear_route_cache");
-/** Envoy clears the route cache itself for ABI 0.2.1; newer ABIs need the call. Stop after NotFound. */
-let clearRouteCacheAvailable = true;
-
-export function clearRouteCache(): void {
-  if (!clearRouteCacheAvailable) return;
-  if (callForeignFunction(CLEAR_ROUTE_CACHE) == WasmResult.NotFound) clearRouteCacheAvailable = false;
-}
-
-/** Whether `bytes` equals the size bytes at ptr. */
-export function sameBytes(bytes: ArrayBuffer, ptr: usize, size: usize): bool {
-  return <usize>bytes.byteLength == size && memory.compare(changetype<usize>(bytes), ptr, size) == 0;
-}
+import { Metric } from "./telemetry/table";
 
 function strategyFor(destination: Destination): Strategy {
   switch (destination.kind) {
@@ -45,43 +31,54 @@ function strategyFor(destination: Destination): Strategy {
   }
 }
 
+/** A destination as the plugin schedules it: its endpoints, its strategy, and its admission (null: none). */
+export class Target {
+  constructor(public destination: Destination, public strategy: Strategy, public admission: Admission | null) {}
+}
+
+/** The root's current plugin, shared with its streams (null until a configuration was accepted; a rejected one keeps the previous). */
+export class CurrentPlugin {
+  plugin: Plugin | null = null;
+}
+
 export class Plugin {
   headerBytes: ArrayBuffer;
   failClosed: bool;
-  destinations: Destination[] = [];
+  targets: Target[] = [];
   /**
    * Every endpoint cluster as FNV-1a(name) << 32 | destination index << 16 | endpoint
    * index, sorted: a route to an endpoint cluster is found by binary search.
    */
   endpointClusters: StaticArray<u64> = new StaticArray<u64>(0);
-  /** Response code details of the fail-closed local reply. */
-  localReplyDetails: ArrayBuffer = String.UTF8.encode("lightsub_unscheduled");
 
   constructor(config: PluginConfig) {
     this.headerBytes = String.UTF8.encode(config.header);
     this.failClosed = config.failClosed;
     for (let i = 0; i < config.destinations.length; i++) {
       const d = new Destination(config.destinations[i]);
-      d.strategy = strategyFor(d);
-      defineDestinationMetrics(d);
-      const admission = config.destinations[i].admission;
-      if (admission != null) {
-        const a = new Admission(d, admission, this.headerBytes);
-        defineAdmissionMetrics(d.service, a.metrics);
+      const strategy = strategyFor(d);
+      d.defineMetrics();
+      let admission: Admission | null = null;
+      const admissionConfig = config.destinations[i].admission;
+      if (admissionConfig != null) {
+        const a = new Admission(d, strategy, admissionConfig, this.headerBytes);
+        d.defineAdmissionMetrics();
         a.publishLimit();
-        d.admission = a;
+        admission = a;
       }
+      // The new configuration enlists its endpoints before the old one delists them (root.ts),
+      // so only endpoints it dropped are retired.
       for (let j = 0; j < d.endpoints.length; j++) {
         const ep = d.endpoints[j];
-        if (!claimEndpoint(ep)) incrementMetric(d.casExhaustedMetric, 1);
+        if (!enlistEndpoint(ep)) d.count(Metric.CasExhausted);
         ensureState(ep);
       }
-      this.destinations.push(d);
+      this.targets.push(new Target(d, strategy, admission));
     }
-    // Indexes fit in 16 bits: at most MAX_DESTINATIONS x MAX_ENDPOINTS (config.ts).
+    // Indexes fit in 16 bits: at most MAX_DESTINATIONS x MAX_ENDPOINTS (config/plugin.ts).
     const entries = new Array<u64>();
-    for (let i = 0; i < this.destinations.length; i++) {
-      const endpoints = this.destinations[i].endpoints;
+    for (let i = 0; i < this.targets.length; i++) {
+      const endpoints = this.targets[i].destination.endpoints;
       for (let j = 0; j < endpoints.length; j++) {
         const bytes = endpoints[j].clusterBytes;
         const h = fnv1a(changetype<usize>(bytes), <usize>bytes.byteLength);
@@ -92,27 +89,27 @@ export class Plugin {
     this.endpointClusters = StaticArray.fromArray<u64>(entries);
   }
 
-  /** This configuration is replaced or gone: endpoints no other configuration uses are retired (retire.ts). */
+  /** This configuration is replaced or gone: endpoints no other configuration uses are retired (records/retire.ts). */
   retire(): void {
-    for (let i = 0; i < this.destinations.length; i++) {
-      const d = this.destinations[i];
+    for (let i = 0; i < this.targets.length; i++) {
+      const d = this.targets[i].destination;
       for (let j = 0; j < d.endpoints.length; j++) {
-        if (!releaseEndpoint(d.endpoints[j])) incrementMetric(d.casExhaustedMetric, 1);
+        if (!delistEndpoint(d.endpoints[j])) d.count(Metric.CasExhausted);
       }
     }
   }
 
   /**
-   * Destination of the route's cluster (bytes at ptr/size), or null. Normally
+   * Target of the route's cluster (bytes at ptr/size), or null. Normally
    * the aggregate cluster. One of its endpoint clusters means a scheduling
    * header the filter did not set chose the route (a client's, where the
    * connection manager does not strip it first): the request is scheduled
    * like any other, so the filter's own choice replaces it.
    */
-  destinationFor(ptr: usize, size: usize): Destination | null {
-    for (let i = 0; i < this.destinations.length; i++) {
-      const d = this.destinations[i];
-      if (sameBytes(d.clusterBytes, ptr, size)) return d;
+  targetFor(ptr: usize, size: usize): Target | null {
+    for (let i = 0; i < this.targets.length; i++) {
+      const t = this.targets[i];
+      if (sameBytes(t.destination.clusterBytes, ptr, size)) return t;
     }
     // Not an aggregate cluster: binary search by hash instead of comparing every endpoint cluster.
     const entries = this.endpointClusters;
@@ -125,14 +122,57 @@ export class Plugin {
       else hi = mid;
     }
     for (let k = lo; k < entries.length && entries[k] >> 32 == h; k++) {
-      const d = this.destinations[<i32>((entries[k] >> 16) & 0xffff)];
-      if (sameBytes(d.endpoints[<i32>(entries[k] & 0xffff)].clusterBytes, ptr, size)) return d;
+      const t = this.targets[<i32>((entries[k] >> 16) & 0xffff)];
+      if (sameBytes(t.destination.endpoints[<i32>(entries[k] & 0xffff)].clusterBytes, ptr, size)) return t;
     }
     return null;
   }
 
-  /** Serialized headers of the fail-closed local reply (failure path only: allocates). */
-  reasonHeaders(reason: string): ArrayBuffer {
-    return serializeHeaderPairs([new HeaderPair("x-lightsub-reason", reason)]);
+  /** Smallest tickMs of the destinations with admission; 0 when none has it. */
+  admissionTickMs(): u32 {
+    let tick: i32 = 0;
+    for (let i = 0; i < this.targets.length; i++) {
+      const a = this.targets[i].admission;
+      if (a != null && (tick == 0 || a.tickMs < tick)) tick = a.tickMs;
+    }
+    return <u32>tick;
+  }
+
+  /** Root tick for every destination with admission (no host call when nothing waits). */
+  tickAdmission(nowNs: u64): void {
+    for (let i = 0; i < this.targets.length; i++) {
+      const a = this.targets[i].admission;
+      if (a != null) a.tick(nowNs);
+    }
+  }
+
+  /**
+   * This configuration is replaced by `next` (null: deleted). Each of its
+   * admissions learns its successor (the same service's in `next`), so
+   * requests of this configuration that end later free slots for the new
+   * queue; waiting tasks move there or are answered (Admission.handOver).
+   * Returns whether any task moved or was answered (the effective context
+   * changed). No host call when nothing waits.
+   */
+  handOverAdmission(next: Plugin | null): bool {
+    let nowNs: u64 = 0;
+    let touched = false;
+    for (let i = 0; i < this.targets.length; i++) {
+      const old = this.targets[i].admission;
+      if (old == null) continue;
+      let successor: Admission | null = null;
+      if (next != null) {
+        for (let j = 0; j < next.targets.length; j++) {
+          const t = next.targets[j];
+          if (t.destination.service == old.destination.service && t.admission != null) successor = t.admission;
+        }
+      }
+      old.successor = successor;
+      if (old.queue.size == 0) continue;
+      if (nowNs == 0) nowNs = currentTimeNanos();
+      old.handOver(successor, nowNs);
+      touched = true;
+    }
+    return touched;
   }
 }

@@ -1,17 +1,17 @@
-// The lightsub root context: validates and applies the plugin configuration.
+// The lightsub root context (top layer): validates and applies the plugin
+// configuration, runs the tick, and creates a LightsubStream per request.
 import {
   HttpContext, RootContext, currentTimeNanos, getPluginConfiguration, logError, logInfo, setTickPeriodMilliseconds,
 } from "../proxy-wasm/index";
-import { admissionTickMs, handOverAdmission, tickAdmission } from "./admission/admission";
-import { FLUSH_INTERVAL_MS, flushMetrics } from "./telemetry/batch";
 import { parseConfig } from "./config/plugin";
-import { Plugin } from "./plugin";
+import { CurrentPlugin, Plugin } from "./plugin";
 import { settleRetired } from "./records/retire";
 import { LightsubStream } from "./stream";
+import { FLUSH_INTERVAL_MS, flushMetrics } from "./telemetry/batch";
 
 export class LightsubRoot extends RootContext {
-  /** Null until a configuration was accepted. A rejected one keeps the previous. */
-  plugin: Plugin | null = null;
+  /** Null until a configuration was accepted. A rejected one keeps the previous. Streams read it. */
+  current: CurrentPlugin = new CurrentPlugin();
 
   override onConfigure(pluginConfigurationSize: usize): bool {
     const bytes = getPluginConfiguration(pluginConfigurationSize);
@@ -25,17 +25,17 @@ export class LightsubRoot extends RootContext {
       logError("lightsub: configuration: " + result.error);
       return false;
     }
-    const previous = this.plugin;
-    // The new configuration claims its endpoints before the old one lets go,
+    const previous = this.current.plugin;
+    // The new configuration enlists its endpoints before the old one delists them,
     // so only endpoints it dropped are retired.
     const plugin = new Plugin(config);
-    this.plugin = plugin;
+    this.current.plugin = plugin;
     // Requests waiting for admission are never dropped: moved to the new queue or answered.
-    if (previous != null && handOverAdmission(previous, plugin)) this.setEffective();
+    if (previous != null && previous.handOverAdmission(plugin)) this.setEffective();
     if (previous != null) previous.retire();
     settleRetired();
-    // The tick publishes this worker's batched metrics (metric-batch.ts) and serves admission queues.
-    const admissionTick = admissionTickMs(plugin);
+    // The tick publishes this worker's batched metrics (telemetry/batch.ts) and serves admission queues.
+    const admissionTick = plugin.admissionTickMs();
     setTickPeriodMilliseconds(admissionTick > 0 && admissionTick < FLUSH_INTERVAL_MS ? admissionTick : FLUSH_INTERVAL_MS);
     logInfo("lightsub: configured for service " + config.service + " with " +
       config.destinations.length.toString() + " destination(s)");
@@ -44,10 +44,10 @@ export class LightsubRoot extends RootContext {
 
   override onDelete(): void {
     // Envoy deletes an old plugin's root context once its listener drained.
-    const plugin = this.plugin;
-    this.plugin = null;
+    const plugin = this.current.plugin;
+    this.current.plugin = null;
     if (plugin != null) {
-      handOverAdmission(plugin, null);
+      plugin.handOverAdmission(null);
       plugin.retire();
     }
     flushMetrics(currentTimeNanos());
@@ -56,11 +56,11 @@ export class LightsubRoot extends RootContext {
   override onTick(): void {
     const nowNs = currentTimeNanos();
     flushMetrics(nowNs);
-    const plugin = this.plugin;
-    if (plugin != null) tickAdmission(plugin, nowNs);
+    const plugin = this.current.plugin;
+    if (plugin != null) plugin.tickAdmission(nowNs);
   }
 
   override createHttpContext(contextId: u32): HttpContext | null {
-    return new LightsubStream(contextId, this);
+    return new LightsubStream(contextId, this, this.current);
   }
 }

@@ -1,20 +1,29 @@
-// Per-request work. On request headers: recognise the destination by the
-// route's cluster (xds.cluster_name), pick and claim an endpoint, and steer the
-// request with the scheduling header. When the request ends (proxy_on_log, or
+// One request's lifecycle: this module owns it. On request headers: recognise
+// the destination by the route's cluster (xds.cluster_name), have it picked
+// (the strategy, or admission: admit, queue or reject), and steer the request
+// with the scheduling header. When the request ends (proxy_on_log, or
 // proxy_on_delete if no log came), account it exactly once.
 import {
-  FilterHeadersStatus, HeaderMapType, HttpContext, WasmResult,
-  currentTimeNanos, getPropertyRaw, getPropertyU64, incrementMetric, propertyPath, recordMetric,
+  FilterHeadersStatus, HeaderMapType, HeaderPair, HttpContext, RootContext, StreamType, WasmResult,
+  callForeignFunction, continueStream, currentTimeNanos, getPropertyRaw, getPropertyU64, propertyPath, recordMetric,
   releaseReturned, removeHeaderBytes, replaceHeaderBytes, returnedPtr, returnedSize, sendLocalResponseBytes,
+  serializeHeaderPairs,
 } from "../proxy-wasm/index";
+import { sameBytes } from "./base/bytes";
+import { Outcome, classify } from "./base/outcome";
+import { Pick } from "./base/pick";
+import {
+  DETAILS_QUEUE_FULL, DETAILS_QUEUE_TIMEOUT, DETAILS_UNSCHEDULED, METADATA_ENDPOINT_KEY, METADATA_NAMESPACE,
+  REASON_HEADER, REASON_QUEUE_FULL, REASON_QUEUE_TIMEOUT, REASON_SHARED_DATA_CONTENTION,
+  REASON_SHARED_DATA_UNAVAILABLE, SCHEDULING_HEADER,
+} from "./base/wire";
 import { Admission } from "./admission/admission";
 import { Task } from "./admission/queue";
-import { countEnded, countScheduled, flushIfDue, noteEwma } from "./telemetry/batch";
-import { Destination, Endpoint, PICK_CAS_EXHAUSTED } from "./destination";
-import { Outcome, classify } from "./base/outcome";
-import { Plugin, REASON_CONTENTION, REASON_SHARED_DATA, clearRouteCache, sameBytes } from "./plugin";
+import { Destination, Endpoint } from "./destination";
+import { CurrentPlugin, Plugin } from "./plugin";
 import { Update, release } from "./records/shared";
-import { LightsubRoot } from "./root";
+import { countEnded, countScheduled, flushIfDue, noteEwma } from "./telemetry/batch";
+import { Metric } from "./telemetry/table";
 
 const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);
 const RESPONSE_CODE_PATH = propertyPath(["response", "code"]);
@@ -24,24 +33,75 @@ const RESPONSE_FLAGS_PATH = propertyPath(["response", "flags"]);
  * request; only failover hosts carry it (docs/design.md "Failover"), so it is
  * found exactly when another endpoint than the scheduled one answered.
  */
-const SERVED_BY_PATH = propertyPath(["xds", "upstream_host_metadata", "filter_metadata", "lightsub", "endpoint"]);
-const DEFAULT_HEADER = String.UTF8.encode("x-lightsub-endpoint");
+const SERVED_BY_PATH = propertyPath(["xds", "upstream_host_metadata", "filter_metadata", METADATA_NAMESPACE, METADATA_ENDPOINT_KEY]);
+const DEFAULT_HEADER = String.UTF8.encode(SCHEDULING_HEADER);
 const EMPTY = new ArrayBuffer(0);
+const UNSCHEDULED_DETAILS = String.UTF8.encode(DETAILS_UNSCHEDULED);
+const FULL_DETAILS = String.UTF8.encode(DETAILS_QUEUE_FULL);
+const TIMEOUT_DETAILS = String.UTF8.encode(DETAILS_QUEUE_TIMEOUT);
+const FULL_HEADERS = serializeHeaderPairs([new HeaderPair(REASON_HEADER, REASON_QUEUE_FULL)]);
+const TIMEOUT_HEADERS = serializeHeaderPairs([new HeaderPair(REASON_HEADER, REASON_QUEUE_TIMEOUT)]);
+
+const CLEAR_ROUTE_CACHE = String.UTF8.encode("clear_route_cache");
+/** Envoy clears the route cache itself for ABI 0.2.1; newer ABIs need the call. Stop after NotFound. */
+let clearRouteCacheAvailable = true;
+
+function clearRouteCache(): void {
+  if (!clearRouteCacheAvailable) return;
+  if (callForeignFunction(CLEAR_ROUTE_CACHE) == WasmResult.NotFound) clearRouteCacheAvailable = false;
+}
+
+/** Serialized headers of the fail-closed local reply (failure path only: allocates). */
+function reasonHeaders(reason: string): ArrayBuffer {
+  return serializeHeaderPairs([new HeaderPair(REASON_HEADER, reason)]);
+}
+
+/** The stream's side of its wait in an admission queue (admission/queue.ts). */
+class StreamTask extends Task {
+  constructor(public stream: LightsubStream) {
+    super();
+  }
+
+  activate(): bool {
+    return this.stream.setEffective() == WasmResult.Ok;
+  }
+
+  admit(destination: Destination, index: i32, headerBytes: ArrayBuffer, nowNs: u64): void {
+    const stream = this.stream;
+    const admission = stream.waitingIn; // ended() finds the admission that admitted it from this one
+    stream.stopWaiting();
+    stream.steer(headerBytes, destination, destination.endpoints[index], nowNs, admission);
+    continueStream(StreamType.Request);
+  }
+
+  reject(timedOut: bool): void {
+    this.stream.stopWaiting();
+    if (timedOut) sendLocalResponseBytes(503, TIMEOUT_DETAILS, EMPTY, TIMEOUT_HEADERS);
+    else sendLocalResponseBytes(503, FULL_DETAILS, EMPTY, FULL_HEADERS);
+  }
+}
 
 export class LightsubStream extends HttpContext {
   destination: Destination | null = null;
   endpoint: Endpoint | null = null;
+  /** The admission that admitted it (null: none), told when it ends. */
+  admission: Admission | null = null;
   startNs: u64 = 0;
   accounted: bool = false;
   /** The request is a probe of an endpoint its strategy had set aside (least_latency): its latency replaces the EWMA. */
   probe: bool = false;
-  /** While the request waits in an admission queue (admission/): its task and that queue's owner. */
-  task: Task | null = null;
+  /** While the request waits in an admission queue: its task and the admission it joined. */
+  task: StreamTask | null = null;
   waitingIn: Admission | null = null;
+
+  /** current: the root's plugin (root.ts), read when the request headers come. */
+  constructor(contextId: u32, root: RootContext, public current: CurrentPlugin) {
+    super(contextId, root);
+  }
 
   override onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     if (this.endpoint != null) return FilterHeadersStatus.Continue; // already scheduled: never claim twice
-    const plugin = (this.root as LightsubRoot).plugin;
+    const plugin = this.current.plugin;
     if (plugin == null) {
       // Not configured: we cannot tell our requests from others; never let a client steer.
       removeHeaderBytes(HeaderMapType.RequestHeaders, DEFAULT_HEADER);
@@ -51,39 +111,69 @@ export class LightsubStream extends HttpContext {
       releaseReturned();
       return FilterHeadersStatus.Continue;
     }
-    const destination = plugin.destinationFor(returnedPtr(), returnedSize());
+    const target = plugin.targetFor(returnedPtr(), returnedSize());
     releaseReturned();
-    if (destination == null) return FilterHeadersStatus.Continue; // not ours (e.g. inbound)
+    if (target == null) return FilterHeadersStatus.Continue; // not ours (e.g. inbound)
 
     const nowNs = currentTimeNanos();
-    const admission = destination.admission;
-    if (admission != null) return admission.arrive(this, plugin, nowNs);
-    const index = destination.strategy.pick(destination, nowNs);
-    if (index < 0) {
-      return this.unscheduled(plugin, destination, index == PICK_CAS_EXHAUSTED ? REASON_CONTENTION : REASON_SHARED_DATA);
-    }
-    this.steer(plugin.headerBytes, destination, destination.endpoints[index], nowNs);
-    this.probe = destination.strategy.probed;
+    const destination = target.destination;
+    const admission = target.admission;
+    if (admission != null) return this.admit(plugin, admission, nowNs);
+    const strategy = target.strategy;
+    const index = strategy.pick(destination, nowNs);
+    if (index < 0) return this.unscheduled(plugin, destination, index);
+    this.steer(plugin.headerBytes, destination, destination.endpoints[index], nowNs, null);
+    this.probe = strategy.probed;
     return FilterHeadersStatus.Continue;
   }
 
-  unscheduled(plugin: Plugin, destination: Destination, reason: string): FilterHeadersStatus {
-    incrementMetric(destination.unscheduledMetric, 1);
+  /** Request headers of a destination with admission: admitted at once, queued (StopIteration) or rejected. */
+  admit(plugin: Plugin, admission: Admission, nowNs: u64): FilterHeadersStatus {
+    // Tasks already waiting go first: serve them if slots freed since (their callbacks run: ours is effective again after).
+    if (admission.drain(nowNs)) this.setEffective();
+    const destination = admission.destination;
+    const index = admission.admit(nowNs);
+    if (index >= 0) {
+      this.steer(plugin.headerBytes, destination, destination.endpoints[index], nowNs, admission);
+      return FilterHeadersStatus.Continue;
+    }
+    if (index != Pick.Queued) return this.unscheduled(plugin, destination, index);
+    const task = new StreamTask(this);
+    if (admission.enqueue(task, nowNs) == Pick.QueueFull) {
+      sendLocalResponseBytes(503, FULL_DETAILS, EMPTY, FULL_HEADERS);
+      return FilterHeadersStatus.StopIteration;
+    }
+    this.task = task;
+    this.waitingIn = admission;
+    return FilterHeadersStatus.StopIteration;
+  }
+
+  /** No endpoint could be picked (`pick`: Pick.SharedDataFailed or Pick.CasExhausted): fail open or closed. */
+  unscheduled(plugin: Plugin, destination: Destination, pick: i32): FilterHeadersStatus {
+    destination.count(Metric.RqUnscheduled);
     if (!plugin.failClosed) {
       removeHeaderBytes(HeaderMapType.RequestHeaders, plugin.headerBytes);
       return FilterHeadersStatus.Continue;
     }
-    sendLocalResponseBytes(503, plugin.localReplyDetails, EMPTY, plugin.reasonHeaders(reason));
+    const reason = pick == Pick.CasExhausted ? REASON_SHARED_DATA_CONTENTION : REASON_SHARED_DATA_UNAVAILABLE;
+    sendLocalResponseBytes(503, UNSCHEDULED_DETAILS, EMPTY, reasonHeaders(reason));
     return FilterHeadersStatus.StopIteration;
+  }
+
+  /** The request waits no more (admitted or answered by admission). */
+  stopWaiting(): void {
+    this.task = null;
+    this.waitingIn = null;
   }
 
   /**
    * Schedules this request onto `ep`, just claimed: after a pick, or by admission
    * (on arrival, or resuming a waiting task with this stream as the effective context).
    */
-  steer(headerBytes: ArrayBuffer, destination: Destination, ep: Endpoint, nowNs: u64): void {
+  steer(headerBytes: ArrayBuffer, destination: Destination, ep: Endpoint, nowNs: u64, admission: Admission | null): void {
     this.destination = destination;
     this.endpoint = ep;
+    this.admission = admission;
     this.startNs = nowNs; // for a resumed task: upstream latency from admission (the wait is admission_wait_ms)
     countScheduled(ep.tally!);
     // One call: Envoy's replace (HeaderMapImpl::setCopy) removes every copy of
@@ -92,12 +182,18 @@ export class LightsubStream extends HttpContext {
     clearRouteCache();
   }
 
-  override onLog(): void {
+  /** Leaves the admission queue it waits in, if any (it ended before it was served). */
+  private leaveQueue(): bool {
     const waitingIn = this.waitingIn;
-    if (waitingIn != null) {
-      waitingIn.left(this); // ended while waiting (reset): never resumed, never in flight
-      return;
-    }
+    const task = this.task;
+    if (waitingIn == null) return false;
+    this.stopWaiting();
+    if (task != null) waitingIn.left(task); // ended while waiting (reset): never resumed, never in flight
+    return true;
+  }
+
+  override onLog(): void {
+    if (this.leaveQueue()) return;
     if (this.endpoint == null || this.accounted) return;
     const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
     const flags = getPropertyU64(RESPONSE_FLAGS_PATH, 0);
@@ -120,8 +216,7 @@ export class LightsubStream extends HttpContext {
   }
 
   override onDelete(): void {
-    const waitingIn = this.waitingIn;
-    if (waitingIn != null) waitingIn.left(this);
+    this.leaveQueue();
     // No log for this stream: it ended without a response we could see.
     if (this.endpoint != null && !this.accounted) this.account(Outcome.NoResponse);
   }
@@ -133,16 +228,16 @@ export class LightsubStream extends HttpContext {
     const nowNs = currentTimeNanos();
     const latencyNs = nowNs > this.startNs ? nowNs - this.startNs : 0;
     const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe);
-    if (stored == Update.CasExhausted) incrementMetric(destination.casExhaustedMetric, 1);
+    if (stored == Update.CasExhausted) destination.count(Metric.CasExhausted);
 
-    // Counters and gauges are batched per worker (metric-batch.ts); the histogram takes every sample.
+    // Counters and gauges are batched per worker (telemetry/batch.ts); the histogram takes every sample.
     const tally = ep.tally!;
     countEnded(tally, outcome);
     if (stored == Update.Ok) noteEwma(tally, <u64>(ep.state.ewmaUs + 0.5));
-    recordMetric(ep.metrics.latencyMs, (latencyNs + 500000) / 1000000); // nearest ms
+    recordMetric(ep.metrics[Metric.RqLatencyMs], (latencyNs + 500000) / 1000000); // nearest ms
     flushIfDue(nowNs);
     // A slot of an admission-limited destination freed: let its waiting tasks in.
-    const admission = destination.admission;
-    if (admission != null) admission.ended(this, outcome, nowNs);
+    const admission = this.admission;
+    if (admission != null && admission.ended(outcome, latencyNs, nowNs)) this.setEffective();
   }
 }

@@ -1,18 +1,30 @@
 // A worker's waiting tasks of one destination: one FIFO array per priority
 // level (index 0 = highest). The queue is bounded by the caller (maxQueue), so
 // its arrays stay small and plain array operations (shift, splice) are cheap.
-import { LightsubStream } from "../stream";
+import { Destination } from "../destination";
 
-/** A request waiting for a slot. */
-export class Task {
-  constructor(
-    public stream: LightsubStream,
-    public level: i32,
-    /** When it joined a queue (ns, host clock). */
-    public arrivalNs: u64,
-    /** Past this it is rejected with queue-timeout. */
-    public deadlineNs: u64,
-  ) {}
+/**
+ * A request waiting for a slot. Admission owns its queue fields and decides;
+ * the request's own layer (../stream.ts) says what admitting or answering it
+ * means, so admission never touches a stream.
+ */
+export abstract class Task {
+  /** Priority level (index 0 = highest). */
+  level: i32 = 0;
+  /** When it joined a queue (ns, host clock). */
+  arrivalNs: u64 = 0;
+  /** Past this it is rejected with queue-timeout. */
+  deadlineNs: u64 = 0;
+
+  /** Makes the waiting request's context the effective one; false when it is gone. */
+  abstract activate(): bool;
+  /**
+   * Admitted onto endpoint `index` of `destination`, already claimed for it
+   * (its context effective): schedule it with header `headerBytes` and let it go on.
+   */
+  abstract admit(destination: Destination, index: i32, headerBytes: ArrayBuffer, nowNs: u64): void;
+  /** Leaves the queue unserved (its context effective): answered 503 queue-timeout (timedOut) or queue-full (evicted). */
+  abstract reject(timedOut: bool): void;
 }
 
 export class TaskQueue {

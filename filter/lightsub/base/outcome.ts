@@ -1,17 +1,10 @@
-// How a scheduled request ended, from Envoy's response.code and response.flags.
-//
-// response.flags is StreamInfo::legacyResponseFlags(): bit (1 << CoreResponseFlag)
-// for each flag set (envoy/stream_info/stream_info.h, enum order).
-
-export const FLAG_UPSTREAM_REQUEST_TIMEOUT: u64 = 1 << 2;            // UT
-export const FLAG_LOCAL_RESET: u64 = 1 << 3;                         // LR
-export const FLAG_UPSTREAM_REMOTE_RESET: u64 = 1 << 4;               // UR
-export const FLAG_UPSTREAM_CONNECTION_FAILURE: u64 = 1 << 5;         // UF
-export const FLAG_UPSTREAM_CONNECTION_TERMINATION: u64 = 1 << 6;     // UC
-export const FLAG_STREAM_IDLE_TIMEOUT: u64 = 1 << 16;                // SI
-export const FLAG_UPSTREAM_MAX_STREAM_DURATION_REACHED: u64 = 1 << 19; // UMSDR
-export const FLAG_DURATION_TIMEOUT: u64 = 1 << 22;                   // DT
-export const FLAG_UPSTREAM_PROTOCOL_ERROR: u64 = 1 << 23;            // UPE
+// How a scheduled request ended, from Envoy's response.code and response.flags
+// (the flag bits are in wire.ts).
+import {
+  FLAG_DURATION_TIMEOUT, FLAG_LOCAL_RESET, FLAG_STREAM_IDLE_TIMEOUT, FLAG_UPSTREAM_CONNECTION_FAILURE,
+  FLAG_UPSTREAM_CONNECTION_TERMINATION, FLAG_UPSTREAM_MAX_STREAM_DURATION_REACHED, FLAG_UPSTREAM_PROTOCOL_ERROR,
+  FLAG_UPSTREAM_REMOTE_RESET, FLAG_UPSTREAM_REQUEST_TIMEOUT,
+} from "./wire";
 
 const TIMEOUT_FLAGS: u64 = FLAG_UPSTREAM_REQUEST_TIMEOUT | FLAG_STREAM_IDLE_TIMEOUT |
   FLAG_UPSTREAM_MAX_STREAM_DURATION_REACHED | FLAG_DURATION_TIMEOUT;

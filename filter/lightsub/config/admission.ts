@@ -1,8 +1,8 @@
 // The `admission` object of a destination (docs/design.md, "Admission"):
 // parsed and validated like the rest of the plugin configuration, the first
 // problem reported as one message naming the field by its path.
-import { JsonKind, JsonValue } from "./json";
-import { HEADER_CHARS, Reader, TOKEN_CHARS, asciiLower, elementPath } from "./plugin";
+import { JsonValue } from "./json";
+import { HEADER_CHARS, Reader, TOKEN_CHARS, asciiLower, elementPath } from "./reader";
 
 export const MAX_IN_FLIGHT_LIMIT: i32 = 1000000;
 export const MAX_QUEUE_LENGTH: i32 = 100000;

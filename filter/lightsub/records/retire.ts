@@ -7,12 +7,16 @@
 // error window, probe time) is reset. The in-flight count is kept: requests
 // still running there release into it and bring it back to 0.
 import { WasmResult } from "../../proxy-wasm/index";
-import { Endpoint } from "../destination";
+import { EndpointRecord } from "./record";
 import { MAX_CAS_ATTEMPTS, readState, writeState } from "./shared";
 import { retiredSlotsWithPending } from "./slots";
 
-/** A configuration starts scheduling onto `ep`. False when a needed reset could not be stored. */
-export function claimEndpoint(ep: Endpoint): bool {
+/**
+ * A configuration starts scheduling onto `ep`: enlisted (the slot's user count
+ * + 1; not a claim, which is a request's in-flight + 1). False when a needed
+ * reset could not be stored.
+ */
+export function enlistEndpoint(ep: EndpointRecord): bool {
   const slot = ep.slot;
   let stored = true;
   if (slot.stat != "" && slot.stat != ep.stat) {
@@ -26,8 +30,8 @@ export function claimEndpoint(ep: Endpoint): bool {
   return stored;
 }
 
-/** A configuration stops scheduling onto `ep` (replaced, or its root context deleted). */
-export function releaseEndpoint(ep: Endpoint): bool {
+/** A configuration stops scheduling onto `ep` (replaced, or its root context deleted): delisted. */
+export function delistEndpoint(ep: EndpointRecord): bool {
   const slot = ep.slot;
   slot.users--;
   if (slot.users > 0) return true;
@@ -44,12 +48,12 @@ export function settleRetired(): void {
   const owing = retiredSlotsWithPending();
   for (let i = 0; i < owing.length; i++) {
     const slot = owing[i];
-    resetHistory(new Endpoint(0, slot.cluster, slot.stat, 1));
+    resetHistory(new EndpointRecord(slot.cluster, slot.stat));
   }
 }
 
 /** Clears everything but the in-flight count of the endpoint's shared record (bounded CAS retries). */
-function resetHistory(ep: Endpoint): bool {
+function resetHistory(ep: EndpointRecord): bool {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     if (!readState(ep)) return false;
     const state = ep.state;

@@ -2,8 +2,8 @@
 // Every update retries at most MAX_CAS_ATTEMPTS times: under heavy contention
 // we give up (and count it) rather than spin.
 import { WasmResult, getSharedDataRaw, releaseReturned, returnedPtr, returnedSize, setSharedDataRaw, sharedDataCas } from "../../proxy-wasm/index";
-import { Endpoint } from "../destination";
 import { Outcome, isEndpointFailure } from "../base/outcome";
+import { EndpointRecord } from "./record";
 import { RECORD_SIZE } from "./state";
 
 export const MAX_CAS_ATTEMPTS: i32 = 8;
@@ -12,7 +12,7 @@ export const MAX_CAS_ATTEMPTS: i32 = 8;
 export enum Update { Ok, HostFailure, CasExhausted }
 
 /** Loads the endpoint's record into ep.state (missing key: empty record, CAS 0). */
-export function readState(ep: Endpoint): bool {
+export function readState(ep: EndpointRecord): bool {
   const result = getSharedDataRaw(ep.sharedKey);
   if (result == WasmResult.Ok) {
     ep.state.decode(returnedPtr(), returnedSize());
@@ -30,12 +30,12 @@ export function readState(ep: Endpoint): bool {
 }
 
 /** Stores ep.state if nobody wrote the key since it was read. */
-export function writeState(ep: Endpoint): WasmResult {
+export function writeState(ep: EndpointRecord): WasmResult {
   return setSharedDataRaw(ep.sharedKey, ep.state.ptr, <usize>RECORD_SIZE, ep.state.cas);
 }
 
 /** Creates the record if it does not exist yet (configure time). */
-export function ensureState(ep: Endpoint): bool {
+export function ensureState(ep: EndpointRecord): bool {
   const result = getSharedDataRaw(ep.sharedKey);
   releaseReturned();
   if (result == WasmResult.Ok) return true;
@@ -46,18 +46,18 @@ export function ensureState(ep: Endpoint): bool {
 }
 
 /** ep.state's in-flight count with this worker's unstored changes and `delta` applied (never below 0). */
-export function settledInFlight(ep: Endpoint, delta: i32): i32 {
+export function settledInFlight(ep: EndpointRecord, delta: i32): i32 {
   const value = ep.state.inFlight + ep.pendingInFlight + delta;
   return value > 0 ? value : 0;
 }
 
 /**
- * Claims the endpoint for a new request: in-flight + 1, and when probeAtMs > 0
+ * Claims the endpoint for a new request (a claim: in-flight + 1), and when probeAtMs > 0
  * also marks the probe as taken. `fresh`: ep.state was just read (its CAS is
  * current), so the first attempt needs no read. A probe makes a single attempt:
  * losing the race means another worker probes.
  */
-export function acquire(ep: Endpoint, fresh: bool, probeAtMs: u64 = 0): Update {
+export function acquire(ep: EndpointRecord, fresh: bool, probeAtMs: u64 = 0): Update {
   const attempts = probeAtMs > 0 ? 1 : MAX_CAS_ATTEMPTS;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (!fresh && !readState(ep)) return Update.HostFailure;
@@ -102,7 +102,7 @@ export function failureSampleUs(sampleUs: f64, ewmaUs: f64): f64 {
  * and only fresh evidence can bring it back, within a few probes instead of
  * the tens of seconds the time decay alone would take.
  */
-export function release(ep: Endpoint, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64, probe: bool = false): Update {
+export function release(ep: EndpointRecord, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64, probe: bool = false): Update {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     if (!readState(ep)) {
       ep.pendingInFlight -= 1;

@@ -11,11 +11,13 @@
 // of that order are drawn in proportion to weight (so at zero load traffic
 // follows the weights, as with least_load), the rest uniformly. An avoided
 // endpoint is probed when a request comes across it with its probe due.
-import { Destination, Endpoint, PICK_SHARED_DATA_FAILED, Strategy } from "../destination";
+import { Pick } from "../base/pick";
+import { Destination, Endpoint } from "../destination";
 import { randomBelow } from "../base/random";
 import { Update, acquire, readState } from "../records/shared";
 import { claim } from "./claim";
 import { WeightSampler, lessLoaded } from "./weight-sampler";
+import { Strategy } from "./strategy";
 
 function isAvoided(ep: Endpoint, destination: Destination): bool {
   const state = ep.state;
@@ -71,7 +73,7 @@ export class Availability extends Strategy {
     for (let k = 0; k < n && second < 0; k++) {
       const i = this.next(k, n);
       const ep = endpoints[i];
-      if (!readState(ep)) return PICK_SHARED_DATA_FAILED;
+      if (!readState(ep)) return Pick.SharedDataFailed;
       ep.state.countWindow(slot);
       if (!isAvoided(ep, destination)) {
         if (first < 0) first = i;
@@ -81,7 +83,7 @@ export class Availability extends Strategy {
       if (staleIndex < 0 && nowMs >= ep.state.lastProbeMs + destination.probeIntervalMs) {
         const result = acquire(ep, true, nowMs > 0 ? nowMs : 1);
         if (result == Update.Ok) return i;
-        if (result == Update.HostFailure) return PICK_SHARED_DATA_FAILED;
+        if (result == Update.HostFailure) return Pick.SharedDataFailed;
         staleIndex = i;
       }
     }

@@ -1,15 +1,16 @@
-// Turning a choice into a claimed endpoint (shared in-flight + 1).
-import { incrementMetric } from "../../proxy-wasm/index";
-import { Destination, PICK_CAS_EXHAUSTED, PICK_SHARED_DATA_FAILED } from "../destination";
+// Turning a choice into a claimed endpoint (a claim: shared in-flight + 1).
+import { Pick } from "../base/pick";
+import { Destination } from "../destination";
 import { Update, acquire } from "../records/shared";
+import { Metric } from "../telemetry/table";
 
-/** Claims endpoint `index`; returns it, or a PICK_* failure code. */
+/** Claims endpoint `index`; returns it, or Pick.CasExhausted / Pick.SharedDataFailed. */
 export function claim(destination: Destination, index: i32, fresh: bool): i32 {
   const result = acquire(destination.endpoints[index], fresh);
   if (result == Update.Ok) return index;
   if (result == Update.CasExhausted) {
-    incrementMetric(destination.casExhaustedMetric, 1);
-    return PICK_CAS_EXHAUSTED;
+    destination.count(Metric.CasExhausted);
+    return Pick.CasExhausted;
   }
-  return PICK_SHARED_DATA_FAILED;
+  return Pick.SharedDataFailed;
 }

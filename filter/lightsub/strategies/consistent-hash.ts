@@ -6,10 +6,11 @@
 import { HeaderMapType, WasmResult, getHeaderRaw, releaseReturned, returnedPtr, returnedSize } from "../../proxy-wasm/index";
 import { HashSource } from "../config/plugin";
 import { fnv1a, hashKey, ringPoint } from "../base/hash";
-import { Destination, Strategy } from "../destination";
+import { Destination } from "../destination";
 import { claim } from "./claim";
 import { pickLeastLoaded } from "./least-load";
 import { WeightSampler } from "./weight-sampler";
+import { Strategy } from "./strategy";
 
 /** Virtual nodes per unit of weight, and the cap on the whole ring. */
 const POINTS_PER_WEIGHT: i32 = 160;

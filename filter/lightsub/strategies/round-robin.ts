@@ -1,7 +1,8 @@
 // round_robin: each worker cycles through the endpoints from a random start.
-import { Destination, Strategy } from "../destination";
+import { Destination } from "../destination";
 import { randomBelow } from "../base/random";
 import { claim } from "./claim";
+import { Strategy } from "./strategy";
 
 export class RoundRobin extends Strategy {
   next: i32;

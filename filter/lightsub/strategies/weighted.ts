@@ -2,8 +2,9 @@
 // endpoint's weight to its running score, takes the highest score and lowers it
 // by the total weight: shares match the weights exactly over every cycle of
 // sum(weights) picks, and heavy endpoints are interleaved, not bunched.
-import { Destination, Strategy } from "../destination";
+import { Destination } from "../destination";
 import { claim } from "./claim";
+import { Strategy } from "./strategy";
 
 export class Weighted extends Strategy {
   scores: StaticArray<i64>;

@@ -6,12 +6,12 @@
 // interval old. The latency histogram is not batched: every sample is recorded.
 //
 // Tallies are keyed by the endpoint's rq_total metric id, which is per stat
-// name and per VM (telemetry.ts reuses ids across configurations): two
+// name and per VM (metrics.ts reuses ids across configurations): two
 // configurations naming the same endpoint share one tally, and a request that
 // ends after a reconfiguration still lands in it.
 import { incrementMetric, recordMetric } from "../../proxy-wasm/index";
-import { EndpointMetrics } from "../destination";
 import { Outcome } from "../base/outcome";
+import { ENDPOINT_METRICS, Metric } from "./table";
 
 /** How often a busy worker publishes its tallies; the root's tick without admission. */
 export const FLUSH_INTERVAL_MS: u32 = 1000;
@@ -19,14 +19,8 @@ const FLUSH_INTERVAL_NS: u64 = <u64>FLUSH_INTERVAL_MS * 1000000;
 
 /** Unpublished changes to one endpoint's counters and gauges. */
 export class EndpointTally {
-  total: i64 = 0;
-  error: i64 = 0;
-  serverError: i64 = 0;
-  reset: i64 = 0;
-  timeout: i64 = 0;
-  failover: i64 = 0;
-  /** Net change of the rq_active gauge (+1 per schedule, -1 per end). */
-  active: i64 = 0;
+  /** Sums to add at the next flush, by Metric (counters, and the rq_active gauge: +1 per schedule, -1 per end). */
+  sums: StaticArray<i64> = new StaticArray<i64>(ENDPOINT_METRICS);
   /** Latest latency_ewma_us value (when ewmaPending), and the last one published. */
   ewmaUs: u64 = 0;
   ewmaPending: bool = false;
@@ -34,31 +28,24 @@ export class EndpointTally {
   /** Whether this tally is on the dirty list. */
   listed: bool = false;
 
-  constructor(public metrics: EndpointMetrics) {}
+  /** ids: the endpoint's metric ids, by Metric (metrics.ts). */
+  constructor(public ids: StaticArray<u32>) {}
 
   publish(): void {
-    const m = this.metrics;
-    if (this.active != 0) incrementMetric(m.active, this.active);
-    if (this.total != 0) incrementMetric(m.total, this.total);
-    if (this.error != 0) {
-      incrementMetric(m.error, this.error);
-      if (this.serverError != 0) incrementMetric(m.serverError, this.serverError);
-      if (this.reset != 0) incrementMetric(m.reset, this.reset);
-      if (this.timeout != 0) incrementMetric(m.timeout, this.timeout);
+    const ids = this.ids;
+    const sums = this.sums;
+    for (let m = 0; m < ENDPOINT_METRICS; m++) {
+      const v = unchecked(sums[m]);
+      if (v != 0) {
+        incrementMetric(unchecked(ids[m]), v);
+        unchecked((sums[m] = 0));
+      }
     }
-    if (this.failover != 0) incrementMetric(m.failover, this.failover);
     if (this.ewmaPending && this.ewmaUs != this.publishedEwmaUs) {
-      recordMetric(m.ewmaUs, this.ewmaUs);
+      recordMetric(unchecked(ids[Metric.LatencyEwmaUs]), this.ewmaUs);
       this.publishedEwmaUs = this.ewmaUs;
     }
     this.ewmaPending = false;
-    this.total = 0;
-    this.error = 0;
-    this.serverError = 0;
-    this.reset = 0;
-    this.timeout = 0;
-    this.failover = 0;
-    this.active = 0;
     this.listed = false;
   }
 }
@@ -68,15 +55,15 @@ const tallies = new Map<u32, EndpointTally>();
 const dirty = new Array<EndpointTally>();
 let lastFlushNs: u64 = 0;
 
-/** The tally of an endpoint's metrics (created on first use). */
-export function tallyFor(metrics: EndpointMetrics): EndpointTally {
-  const key = metrics.total;
+/** The tally of an endpoint's metrics (created on first use); ids by Metric. */
+export function tallyFor(ids: StaticArray<u32>): EndpointTally {
+  const key = ids[Metric.RqTotal];
   if (tallies.has(key)) {
     const t = tallies.get(key);
-    t.metrics = metrics; // same names, same ids: keep the newest object
+    t.ids = ids; // same names, same ids: keep the newest array
     return t;
   }
-  const t = new EndpointTally(metrics);
+  const t = new EndpointTally(ids);
   tallies.set(key, t);
   return t;
 }
@@ -89,21 +76,22 @@ function touch(t: EndpointTally): void {
 
 /** A request was scheduled onto the endpoint. */
 export function countScheduled(t: EndpointTally): void {
-  t.active += 1;
+  unchecked((t.sums[Metric.RqActive] += 1));
   touch(t);
 }
 
 /** A scheduled request ended with `outcome`. */
 export function countEnded(t: EndpointTally, outcome: Outcome): void {
-  t.active -= 1;
-  t.total += 1;
+  const sums = t.sums;
+  unchecked((sums[Metric.RqActive] -= 1));
+  unchecked((sums[Metric.RqTotal] += 1));
   if (outcome == Outcome.FailedOver) {
-    t.failover += 1; // the client got its answer: not an error
+    unchecked((sums[Metric.RqFailover] += 1)); // the client got its answer: not an error
   } else if (outcome != Outcome.Ok) {
-    t.error += 1;
-    if (outcome == Outcome.ServerError) t.serverError += 1;
-    else if (outcome == Outcome.Reset) t.reset += 1;
-    else if (outcome == Outcome.Timeout) t.timeout += 1;
+    unchecked((sums[Metric.RqError] += 1));
+    if (outcome == Outcome.ServerError) unchecked((sums[Metric.Rq5xx] += 1));
+    else if (outcome == Outcome.Reset) unchecked((sums[Metric.RqReset] += 1));
+    else if (outcome == Outcome.Timeout) unchecked((sums[Metric.RqTimeout] += 1));
   }
   touch(t);
 }
