@@ -241,14 +241,14 @@ export const SCHEDULING_HEADER = "x-lightsub-endpoint";
 export const REASON_HEADER = "x-lightsub-reason";
 /**
  * The values of REASON_HEADER. The filter (AssemblyScript, built separately)
- * spells them in filter/lightsub/plugin.ts and filter/lightsub/admission/admission.ts;
+ * spells them in filter/lightsub/base/wire.ts;
  * the real-Envoy tests (test/e2e/) check the built filter against these.
  */
 export const REASONS = {
   /** failMode closed: the endpoints' shared state could not be read or written. */
-  sharedDataUnavailable: "shared_data_unavailable",
+  sharedDataUnavailable: "shared-data-unavailable",
   /** failMode closed: the shared state stayed contended past the filter's CAS attempts. */
-  sharedDataContention: "shared_data_contention",
+  sharedDataContention: "shared-data-contention",
   /** admission: the worker's queue was full. */
   queueFull: "queue-full",
   /** admission: the request waited queueTimeout without a slot. */

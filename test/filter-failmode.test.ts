@@ -63,7 +63,7 @@ describe("fail open", () => {
 });
 
 describe("fail closed", () => {
-  for (const [mode, reason] of [["contention", "shared_data_contention"], ["broken", "shared_data_unavailable"]] as const) {
+  for (const [mode, reason] of [["contention", "shared-data-contention"], ["broken", "shared-data-unavailable"]] as const) {
     it(`${mode} shared data: local reply 503 with x-lightsub-reason: ${reason}`, async () => {
       const sc = await Sidecar.start(config("closed"), 1);
       const fault = interfere(sc.envoy.sharedData);

@@ -273,8 +273,8 @@ function trap(vm: Vm): void {
 }
 
 const REASONS: Record<Exclude<Fault, "VM trapped">, string> = {
-  "shared data unavailable": "shared_data_unavailable",
-  "shared data contention": "shared_data_contention",
+  "shared data unavailable": "shared-data-unavailable",
+  "shared data contention": "shared-data-contention",
 };
 
 describe("when the filter cannot decide, the policy's fail mode applies", () => {

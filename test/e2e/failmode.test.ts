@@ -3,8 +3,8 @@
  *
  * "The filter cannot decide" is, in the filter (filter/lightsub/stream.ts),
  * a pick that fails because the endpoints' shared state cannot be read
- * (reason shared_data_unavailable) or stays contended past the CAS attempts
- * (shared_data_contention). A healthy Envoy never fails those host calls on
+ * (reason shared-data-unavailable) or stays contended past the CAS attempts
+ * (shared-data-contention). A healthy Envoy never fails those host calls on
  * request, so the filter is loaded with that one host import replaced inside
  * the module (test/support/wasm-shim.ts); the rest is the built filter.
  *
