@@ -42,7 +42,7 @@ function record(envoy: Envoy, key: string): DataView {
 }
 
 /**
- * The record layout is the filter's private business (filter/lightsub/state.ts);
+ * The record layout is the filter's private business (filter/lightsub/records/state.ts);
  * the tests rely on two facts of it only: the in-flight count is the i32 at
  * offset 4, and everything from offset 8 on is history (EWMA, window, probe time).
  */

@@ -4,7 +4,7 @@
  * another address), one worker at a time as Envoy does it: every request is
  * counted exactly once, on the endpoint it was scheduled onto, shared
  * in-flight counts and rq_active gauges return to 0, and the shared records
- * of endpoints no configuration uses any more are cleaned (filter/lightsub/retire.ts).
+ * of endpoints no configuration uses any more are cleaned (filter/lightsub/records/retire.ts).
  */
 import { describe, expect, it } from "vitest";
 import { RESPONSE_FLAGS, type SharedData, type Stream, type Vm } from "../host/index.js";

@@ -1,6 +1,6 @@
 /**
  * The lightsub plugin configuration (JSON, version 1) of one outbound listener,
- * exactly as docs/design.md fixes it; filter/lightsub/config.ts reads it.
+ * exactly as docs/design.md fixes it; filter/lightsub/config/plugin.ts reads it.
  *
  * Each outbound listener carries only its own destination (the service it
  * calls), so the top-level `failMode` is that destination's. Key order is

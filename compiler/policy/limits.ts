@@ -10,7 +10,7 @@ export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 export const MAX_SERVICES = 20_000;
 /**
  * Endpoints of one service: the filter schedules at most 256 endpoints per
- * destination (MAX_ENDPOINTS in filter/lightsub/config.ts) and Envoy 1.40
+ * destination (MAX_ENDPOINTS in filter/lightsub/config/plugin.ts) and Envoy 1.40
  * refuses a plugin configuration with more, so a larger service could never
  * be called (test/e2e/envoy-validate.test.ts compiles the largest one).
  */

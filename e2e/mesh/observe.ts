@@ -8,7 +8,7 @@ import { LIGHTSUB_METRIC_PREFIX, type PromSample } from "../assertions.js";
 import type { Mesh, MeshInstance } from "./mesh.js";
 import type { AppCounts } from "./protocol.js";
 
-/** The filter's per-endpoint metrics (filter/lightsub/telemetry.ts, docs/design.md "Metrics"). */
+/** The filter's per-endpoint metrics (filter/lightsub/telemetry/table.ts, docs/design.md "Metrics"). */
 export const ENDPOINT_COUNTERS = ["rq_total", "rq_error", "rq_5xx", "rq_reset", "rq_timeout"] as const;
 export const ENDPOINT_GAUGES = ["rq_active", "latency_ewma_us"] as const;
 export const ENDPOINT_HISTOGRAMS = ["rq_latency_ms"] as const;

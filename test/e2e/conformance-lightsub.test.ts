@@ -47,7 +47,7 @@ const WASM = join(import.meta.dirname, "..", "..", "build", "lightsub.wasm");
 afterAll(stopAllSidecars);
 
 /**
- * round_robin starts each worker at a random endpoint (filter/lightsub/strategies/roundRobin.ts),
+ * round_robin starts each worker at a random endpoint (filter/lightsub/strategies/round-robin.ts),
  * so Envoy and the host may start at different ones: name endpoints by first use ("E1", "E2") on each side.
  */
 class EndpointNames {

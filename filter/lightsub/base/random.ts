@@ -1,5 +1,5 @@
 // Uniform random choices (Math.random, seeded once from the host clock by
-// runtime/seedHandler.ts).
+// proxy-wasm/runtime/seed-handler.ts).
 
 /** Uniform integer in [0, n); n >= 1. */
 export function randomBelow(n: i32): i32 {

@@ -65,7 +65,7 @@ export const METRIC_ADMISSION_REJECTED_QUEUE_TIMEOUT: string = "admission_reject
 export const METRIC_ADMISSION_LIMIT: string = "admission_limit";
 
 // Shared data and host metadata.
-/** Shared-data key of an endpoint's record: this prefix + the endpoint cluster name (records/state.ts). */
+/** Shared-data key of an endpoint's record: this prefix + the endpoint cluster name (records/record.ts). */
 export const SHARED_KEY_PREFIX: string = "lightsub/v1/";
 /** Filter metadata namespace and key of a failover host naming its endpoint cluster (compiler/envoy/failover.ts). */
 export const METADATA_NAMESPACE: string = "lightsub";

@@ -3,7 +3,7 @@
 // An avoided endpoint gets one probe request per probeIntervalMs; the probe is
 // claimed with CAS on its record, so across all workers only one request probes.
 // Among the endpoints not avoided: least load per unit of weight (P2C, as
-// least_load: weightSampler.ts); if all are avoided, the same over all of them.
+// least_load: weight-sampler.ts); if all are avoided, the same over all of them.
 //
 // Records are read in random order until two endpoints that are not avoided
 // turn up (then P2C between them), so a request reads two records when all is

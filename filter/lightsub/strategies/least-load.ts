@@ -1,5 +1,5 @@
 // least_load: power of two choices on the shared in-flight counts per unit of
-// weight (weightSampler.ts). Reads only the two candidates' records and claims
+// weight (weight-sampler.ts). Reads only the two candidates' records and claims
 // the less loaded one with the CAS of that read (no re-read).
 //
 // Issue 16: with k of n endpoints piling up requests (hung, or far slower under

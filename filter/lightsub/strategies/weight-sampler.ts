@@ -11,7 +11,7 @@ import { Destination, Endpoint } from "../destination";
 import { randomBelow, randomOtherThan } from "../base/random";
 
 export class WeightSampler {
-  /** cumulative[i] = weight of endpoints 0..i (at most MAX_ENDPOINTS × MAX_WEIGHT, config.ts: fits i32). */
+  /** cumulative[i] = weight of endpoints 0..i (at most MAX_ENDPOINTS × MAX_WEIGHT, config/plugin.ts: fits i32). */
   cumulative: StaticArray<i32>;
   total: i32 = 0;
   /** All weights equal: uniform draws, no search. */
@@ -25,7 +25,7 @@ export class WeightSampler {
     for (let i = 0; i < n; i++) {
       const w = endpoints[i].weight;
       if (w != endpoints[0].weight) this.uniform = false;
-      sum += w; // ≥ 1 (config.ts)
+      sum += w; // ≥ 1 (config/plugin.ts)
       this.cumulative[i] = sum;
     }
     this.total = sum;
