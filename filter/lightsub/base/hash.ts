@@ -10,7 +10,7 @@ export function fnv1a(ptr: usize, size: usize): u32 {
   return h;
 }
 
-export function mix32(h: u32): u32 {
+function mix32(h: u32): u32 {
   h ^= h >> 16;
   h *= 0x85ebca6b;
   h ^= h >> 13;

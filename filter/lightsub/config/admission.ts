@@ -4,10 +4,10 @@
 import { JsonValue } from "./json";
 import { HEADER_CHARS, Reader, TOKEN_CHARS, asciiLower, elementPath } from "./reader";
 
-export const MAX_IN_FLIGHT_LIMIT: i32 = 1000000;
-export const MAX_QUEUE_LENGTH: i32 = 100000;
-export const MAX_TICK_MS: i32 = 60000;
-export const MAX_LEVELS: i32 = 16;
+const MAX_IN_FLIGHT_LIMIT: i32 = 1000000;
+const MAX_QUEUE_LENGTH: i32 = 100000;
+const MAX_TICK_MS: i32 = 60000;
+const MAX_LEVELS: i32 = 16;
 const MAX_ADMISSION_DURATION_MS: i32 = 86400000;
 
 export class AdaptiveConfig {

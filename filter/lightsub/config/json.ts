@@ -5,7 +5,7 @@
 // against the end, nesting is limited to MAX_DEPTH, input must be valid UTF-8,
 // and errors come back as a message with a byte offset.
 
-export const MAX_DEPTH: i32 = 32;
+const MAX_DEPTH: i32 = 32;
 
 export enum JsonKind { Null, Bool, Number, String, Array, Object }
 

@@ -10,12 +10,12 @@ import { AdmissionConfig, readAdmission } from "./admission";
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { CLUSTER_CHARS, Reader, SERVICE_CHARS, STAT_CHARS, TOKEN_CHARS, asciiLower, elementPath } from "./reader";
 
-export const MAX_CONFIG_BYTES: i32 = 1 << 20;
+const MAX_CONFIG_BYTES: i32 = 1 << 20;
 export const MAX_DESTINATIONS: i32 = 64;
 export const MAX_ENDPOINTS: i32 = 256;
 export const MAX_WEIGHT: i32 = 10000;
-export const MAX_DURATION_MS: i32 = 86400000;
-export const MAX_MIN_REQUESTS: i32 = 1000000;
+const MAX_DURATION_MS: i32 = 86400000;
+const MAX_MIN_REQUESTS: i32 = 1000000;
 
 export enum StrategyKind { RoundRobin, Random, Weighted, LeastLoad, LeastLatency, Availability, ConsistentHash }
 

@@ -75,9 +75,9 @@ export function acquire(ep: EndpointRecord, fresh: bool, probeAtMs: u64 = 0): Up
 }
 
 /** Floor of a failure's latency sample: the first failure of an unmeasured endpoint already costs this much. */
-export const FAILURE_MIN_US: f64 = 10000;
+const FAILURE_MIN_US: f64 = 10000;
 /** Ceiling of any failure's sample (a minute): the EWMA stays finite and decays back. */
-export const FAILURE_MAX_US: f64 = 60e6;
+const FAILURE_MAX_US: f64 = 60e6;
 
 /**
  * The latency sample of a failed request: never faster than the endpoint
@@ -86,7 +86,7 @@ export const FAILURE_MAX_US: f64 = 60e6;
  * refused, 503 from an ejected host, failed over) never attracts
  * least_latency; once it is left alone the EWMA decays and it is tried again.
  */
-export function failureSampleUs(sampleUs: f64, ewmaUs: f64): f64 {
+function failureSampleUs(sampleUs: f64, ewmaUs: f64): f64 {
   let s = sampleUs;
   if (s < ewmaUs * 2) s = ewmaUs * 2;
   if (s < FAILURE_MIN_US) s = FAILURE_MIN_US;

@@ -13,7 +13,7 @@
 // data is one copy, writing it back hands the same bytes to the host, and the
 // fields are loads and stores at fixed offsets (no decode/encode per request).
 
-export const RECORD_TAG: u32 = 0x01534c31; // "1LS\x01"
+const RECORD_TAG: u32 = 0x01534c31; // "1LS\x01"
 export const WINDOW_BUCKETS: i32 = 10;
 export const RECORD_SIZE: i32 = 32 + WINDOW_BUCKETS * 12;
 

@@ -36,7 +36,7 @@ import { Screening } from "./screening";
 
 const UNMEASURED_PENALTY_US: f64 = 1e12;
 /** An endpoint whose EWMA is more than this many times the lower median is screened out. */
-export const SLOW_FACTOR: f64 = 3;
+const SLOW_FACTOR: f64 = 3;
 
 function cost(ep: Endpoint, nowNs: u64, decayNs: f64): f64 {
   const state = ep.state;
