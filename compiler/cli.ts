@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { relative, resolve as resolvePath } from "node:path";
-import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
+import { formatDiagnostic, type Diagnostic } from "./diagnostics/index.js";
 import { parseCommandLine, UsageError, usageErrorText } from "./cli-args.js";
 import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, InternalCompilerError, validatePolicy } from "./compile.js";
 import { FilterFileError, readFilterFile } from "./filter-file.js";

@@ -13,7 +13,7 @@
  * - validatePolicy(): what `lightsub validate` runs; renders and checks, keeps nothing.
  */
 import { fileURLToPath } from "node:url";
-import type { Diagnostic } from "./diagnostics.js";
+import type { Diagnostic } from "./diagnostics/index.js";
 import type { MeshModel } from "./model.js";
 import { checkPolicy } from "./policy/index.js";
 import { loadEnvoyValidator } from "./validate/index.js";

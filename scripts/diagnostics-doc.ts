@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DIAGNOSTIC_CODES, type DiagnosticCodeInfo } from "../compiler/diagnostics.js";
+import { DIAGNOSTIC_CODES, type DiagnosticCodeInfo } from "../compiler/diagnostics/index.js";
 import { WORKLOAD_DIAGNOSTIC_CODES } from "../simulate/workload/codes.js";
 
 export const DIAGNOSTICS_DOC = fileURLToPath(new URL("../docs/diagnostics.md", import.meta.url));

@@ -6,7 +6,7 @@
  * else thrown is a lightsub bug; the CLI reports it (exit 3).
  */
 import { parseCommandLine, UsageError, usageErrorText } from "../compiler/cli-args.js";
-import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics.js";
+import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME, type SourceKind } from "../compiler/policy/load.js";
 import { checkReportPath, ReportPathError, writeReportAtomically } from "./output/report-file.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { DIAGNOSTIC_CODES } from "../compiler/diagnostics.js";
+import { DIAGNOSTIC_CODES } from "../compiler/diagnostics/index.js";
 import { check, expectMarkedDiagnostics, marked, where } from "./fixtures/policies/support.js";
 
 interface Case {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Mesh } from "../compiler/api.js";
-import { formatDiagnostic } from "../compiler/diagnostics.js";
+import { formatDiagnostic } from "../compiler/diagnostics/index.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
 import { sidecarPluginJson } from "../compiler/envoy/plugin-config.js";
 import { ADMISSION_DEFAULTS, type MeshModel } from "../compiler/model.js";

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { API_FILE, Mesh } from "../compiler/api.js";
-import { formatDiagnostic } from "../compiler/diagnostics.js";
+import { formatDiagnostic } from "../compiler/diagnostics/index.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 
 const FIXTURES = new URL("./fixtures/policies/", import.meta.url);

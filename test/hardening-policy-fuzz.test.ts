@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { main } from "../compiler/cli.js";
 import { compile, hasErrors } from "../compiler/compile.js";
-import { DIAGNOSTIC_CODES, formatDiagnostic, type Diagnostic } from "../compiler/diagnostics.js";
+import { DIAGNOSTIC_CODES, formatDiagnostic, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import { readPolicyFile } from "../compiler/policy/load.js";
 import { loadEnvoyValidator } from "../compiler/validate/index.js";

@@ -4,7 +4,7 @@
  * complete list of diagnostics, so extra or missing ones fail too.
  */
 import { describe, expect, it } from "vitest";
-import { DIAGNOSTIC_CODES, formatDiagnostic } from "../compiler/diagnostics.js";
+import { DIAGNOSTIC_CODES, formatDiagnostic } from "../compiler/diagnostics/index.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import { check, expectMarkedDiagnostics, where } from "./fixtures/policies/support.js";
 

@@ -3,7 +3,7 @@
  * edit-distance suggestions behind "did you mean".
  */
 import { describe, expect, it } from "vitest";
-import { DIAGNOSTIC_CODES, describeCode, formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics.js";
+import { DIAGNOSTIC_CODES, describeCode, formatDiagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { closest, didYouMean, editDistance } from "../compiler/policy/suggest.js";
 
 const d = (line: number, column: number, code = "LS004", severity: Diagnostic["severity"] = "error", file = "p.yaml"): Diagnostic => ({

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { formatDiagnostic } from "../compiler/diagnostics.js";
+import { formatDiagnostic } from "../compiler/diagnostics/index.js";
 import type { MeshModel, SchedulerModel, ServiceModel } from "../compiler/model.js";
 import { formatDuration, parseDuration } from "../compiler/policy/duration.js";
 import { checkPolicy } from "../compiler/policy/index.js";

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseCommandLine, UsageError } from "../cli-args.js";
-import { formatDiagnostic, hasErrors } from "../diagnostics.js";
+import { formatDiagnostic, hasErrors } from "../diagnostics/index.js";
 import { spiffeId } from "../model.js";
 import { OUTPUT_MARKER } from "../output/write.js";
 import { checkPolicy } from "../policy/index.js";

@@ -2,7 +2,7 @@
  * A problem found by a check, located by the path of the offending value.
  * index.ts turns findings into Diagnostics (file:line:column) with the parser's Locator.
  */
-import type { Severity } from "../diagnostics.js";
+import type { Severity } from "../diagnostics/index.js";
 import type { Path, Target } from "./positions.js";
 
 export interface Finding {

@@ -8,7 +8,7 @@
  *
  * Everything a run finds is reported together, sorted by position.
  */
-import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
 import type { MeshModel } from "../model.js";
 import { checkSemantics } from "./check.js";
 import { composeFindings } from "./check-compose.js";
@@ -105,6 +105,6 @@ function limitFindings(value: unknown): Finding[] {
   return outputSizeFindings(services);
 }
 
-export { DIAGNOSTIC_CODES, formatDiagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
+export { DIAGNOSTIC_CODES, formatDiagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
 export { POLICY_SCHEMA } from "./schema.js";
 export type { PolicyDocument } from "./types.js";

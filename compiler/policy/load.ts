@@ -11,7 +11,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { parseDocument, visit, type Document } from "yaml";
-import type { Severity } from "../diagnostics.js";
+import type { Severity } from "../diagnostics/index.js";
 import { clip } from "./describe.js";
 import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";

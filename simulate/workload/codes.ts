@@ -2,7 +2,7 @@
  * Diagnostic codes of workload files and `simulation:` sections (LS2xx).
  * Stable like the policy codes: add, never renumber.
  */
-import type { DiagnosticCodeInfo } from "../../compiler/diagnostics.js";
+import type { DiagnosticCodeInfo } from "../../compiler/diagnostics/index.js";
 
 export const WORKLOAD_CODES = {
   noWorkload: "LS200",

@@ -2,7 +2,7 @@
  * Finding and checking the workload: a separate file (wins) or the policy's
  * `simulation:` section → schema check → resolution against the policy model.
  */
-import type { Diagnostic } from "../../compiler/diagnostics.js";
+import type { Diagnostic } from "../../compiler/diagnostics/index.js";
 import type { MeshModel } from "../../compiler/model.js";
 import { WORKLOAD_CODES } from "./codes.js";
 import type { WorkloadModel } from "./model.js";

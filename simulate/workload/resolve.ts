@@ -4,7 +4,7 @@
  * exactly-one-of pairs, event order, durations above zero), all problems in
  * one pass.
  */
-import type { Diagnostic } from "../../compiler/diagnostics.js";
+import type { Diagnostic } from "../../compiler/diagnostics/index.js";
 import type { MeshModel, ServiceModel } from "../../compiler/model.js";
 import { parseDurationUs } from "../../compiler/policy/duration.js";
 import { WORKLOAD_CODES } from "./codes.js";

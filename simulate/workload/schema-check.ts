@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import type { Diagnostic } from "../../compiler/diagnostics.js";
+import type { Diagnostic } from "../../compiler/diagnostics/index.js";
 import { durationHint, parseDuration } from "../duration.js";
 import { WORKLOAD_CODES } from "./codes.js";
 import type { PathSegment, WorkloadSource } from "./yaml-source.js";

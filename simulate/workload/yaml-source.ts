@@ -7,7 +7,7 @@
  * spaces so every other line and column stays where it was.
  */
 import { isMap, isScalar, parseDocument, type Node } from "yaml";
-import type { Diagnostic } from "../../compiler/diagnostics.js";
+import type { Diagnostic } from "../../compiler/diagnostics/index.js";
 import { loadPolicyText, type SourceProblem } from "../../compiler/policy/load.js";
 import { LineIndex, type Locator } from "../../compiler/policy/positions.js";
 import { WORKLOAD_CODES } from "./codes.js";
