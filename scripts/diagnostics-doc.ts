@@ -1,7 +1,7 @@
 /**
- * Generates docs/diagnostics.md from the diagnostic catalogues: the policy
- * codes (compiler/diagnostics.ts, with an example and a fix each) and the
- * workload codes of `lightsub simulate` (simulate/workload/codes.ts).
+ * Generates docs/diagnostics.md from the diagnostic catalogue
+ * (compiler/diagnostics/catalogue.ts): the policy codes, with an example and
+ * a fix each, and the workload codes of `lightsub simulate`.
  *
  *   npm run docs:diagnostics        rewrite docs/diagnostics.md
  *
@@ -10,8 +10,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DIAGNOSTIC_CODES, type DiagnosticCodeInfo } from "../compiler/diagnostics/index.js";
-import { WORKLOAD_DIAGNOSTIC_CODES } from "../simulate/workload/codes.js";
+import { DIAGNOSTIC_CODES, WORKLOAD_DIAGNOSTIC_CODES, type DiagnosticCodeInfo } from "../compiler/diagnostics/index.js";
 
 export const DIAGNOSTICS_DOC = fileURLToPath(new URL("../docs/diagnostics.md", import.meta.url));
 
@@ -19,7 +18,7 @@ export function renderDiagnosticsDoc(): string {
   const parts = [
     "# Diagnostics",
     "",
-    "<!-- Generated from compiler/diagnostics.ts and simulate/workload/codes.ts by `npm run docs:diagnostics`; do not edit by hand. -->",
+    "<!-- Generated from compiler/diagnostics/catalogue.ts by `npm run docs:diagnostics`; do not edit by hand. -->",
     "",
     "`lightsub validate`, `compile` and `simulate` report problems as",
     "",

@@ -6,7 +6,7 @@
  * else thrown is a lightsub bug; the CLI reports it (exit 3).
  */
 import { parseCommandLine, UsageError, usageErrorText } from "../compiler/cli-args.js";
-import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics/index.js";
+import { formatDiagnostic, workloadCodeOf, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME, type SourceKind } from "../compiler/policy/load.js";
 import { checkReportPath, ReportPathError, writeReportAtomically } from "./output/report-file.js";
@@ -15,7 +15,6 @@ import { htmlReport } from "./output/html.js";
 import { terminalProgress, type Progress } from "./progress.js";
 import { resultJson } from "./result.js";
 import { MissingFilterError, runSimulation } from "./simulation.js";
-import { WORKLOAD_CODES } from "./workload/codes.js";
 
 export interface SimulateIo {
   out: (text: string) => void;
@@ -146,7 +145,7 @@ export async function simulateCommand(args: string[], io: SimulateIo): Promise<n
 async function readText(path: string, kind: SourceKind): Promise<string | Diagnostic[]> {
   const read = await readPolicyFile(path, kind);
   if (read.text !== undefined) return read.text;
-  const code = (c: string) => (kind === "workload" && c === "LS001" ? WORKLOAD_CODES.unreadable : c);
+  const code = (c: string) => (kind === "workload" ? workloadCodeOf(c) : c);
   return read.problems.map((p) => ({ file: path, line: 1, column: 1, severity: p.severity, code: code(p.code), message: p.message }));
 }
 

@@ -10,4 +10,4 @@ export { RouteTable, type RouteDecision, type RetryPolicy, type HeaderPairs } fr
 export { readClusters, type ClusterInfo } from "./cluster-table.js";
 export { htmlReport } from "./output/html.js";
 export { resultTable } from "./output/table.js";
-export { WORKLOAD_DIAGNOSTIC_CODES } from "./workload/codes.js";
+export { WORKLOAD_DIAGNOSTIC_CODES } from "../compiler/diagnostics/index.js";

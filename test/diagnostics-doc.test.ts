@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DIAGNOSTIC_CODES } from "../compiler/diagnostics/index.js";
-import { WORKLOAD_DIAGNOSTIC_CODES } from "../simulate/workload/codes.js";
+import { WORKLOAD_DIAGNOSTIC_CODES } from "../compiler/diagnostics/index.js";
 import { DIAGNOSTICS_DOC, renderDiagnosticsDoc } from "../scripts/diagnostics-doc.js";
 
 describe("docs/diagnostics.md", () => {

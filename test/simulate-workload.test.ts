@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import Ajv2020 from "ajv/dist/2020.js";
-import { WORKLOAD_DIAGNOSTIC_CODES } from "../simulate/workload/codes.js";
+import { WORKLOAD_DIAGNOSTIC_CODES } from "../compiler/diagnostics/index.js";
 import { splitPolicy } from "../simulate/workload/yaml-source.js";
 import { policy, simulate, simulateJson, writeTemp } from "./simulate-helpers.js";
 

@@ -10,7 +10,8 @@
 import { ADMISSION_DEFAULTS } from "../model.js";
 import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS } from "./duration.js";
-import { error, warning, type Finding } from "./findings.js";
+import { Diag } from "../diagnostics/index.js";
+import { finding, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
 import { durationMs, rec, type Rec } from "./raw-values.js";
 import { POLICY_SCHEMA } from "./schema.js";
@@ -51,13 +52,7 @@ function checkService(servicePath: Path, service: Rec, admission: Rec, findings:
 function checkTick(admission: Rec, at: Path, queueMs: number | undefined, tickMs: number | undefined, findings: Finding[]): void {
   if (queueMs === undefined || tickMs === undefined || tickMs < queueMs || count(admission["maxQueue"]) === 0) return;
   const where: Path = admission["tick"] !== undefined ? [...at, "tick"] : [...at, "queueTimeout"];
-  findings.push(
-    warning(
-      "LS087",
-      where,
-      `admission.tick (${formatDuration(tickMs)}) is not shorter than admission.queueTimeout (${formatDuration(queueMs)}): a waiting request is looked at only once per tick, so it may be rejected late and miss slots freed on other workers; make tick a small fraction of queueTimeout`,
-    ),
-  );
+  findings.push(finding(Diag.TickTooLong, where, { tick: formatDuration(tickMs), queueTimeout: formatDuration(queueMs) }));
 }
 
 /**
@@ -71,7 +66,9 @@ function limitedDuration(container: Rec, at: Path, key: keyof typeof ADMISSION_D
   const limitMs = ADMISSION_DURATION_LIMITS_MS[key];
   if (ms <= limitMs) return ms;
   const path: Path = [...at, key];
-  findings.push(error("LS088", path, `${fieldName(path)} must be at most ${formatDuration(limitMs)}, got ${describeValue(container[key])}${LIMIT_REASONS[key]}`));
+  findings.push(
+    finding(Diag.AdmissionDurationTooLong, path, { field: fieldName(path), limit: formatDuration(limitMs), got: describeValue(container[key]), reason: LIMIT_REASONS[key] }),
+  );
   return undefined;
 }
 
@@ -90,25 +87,18 @@ function checkLevels(admission: Rec, at: Path, findings: Finding[]): void {
       if (typeof name !== "string" || !LEVEL_NAME.test(name)) return;
       const earlier = first.get(name);
       if (earlier === undefined) first.set(name, i);
-      else findings.push(error("LS081", [...at, "levels", i], `admission.levels names level ${describeValue(name)} twice (also levels[${earlier}]); each level needs its own name`));
+      else findings.push(finding(Diag.RepeatedLevel, [...at, "levels", i], { level: describeValue(name), earlier }));
     });
   }
   const defaultLevel = admission["defaultLevel"];
   if (typeof defaultLevel === "string" && LEVEL_NAME.test(defaultLevel) && (written === undefined || names.length === written.length) && !names.includes(defaultLevel)) {
     const which = written === undefined ? ` (the default levels, as admission.levels is not set)` : "";
-    findings.push(
-      error("LS080", [...at, "defaultLevel"], `admission.defaultLevel ${describeValue(defaultLevel)} is not one of the levels: ${[...new Set(names)].map((n) => clip(n)).join(", ")}${which}`),
-    );
+    const levels = [...new Set(names)].map((n) => clip(n)).join(", ");
+    findings.push(finding(Diag.UnknownDefaultLevel, [...at, "defaultLevel"], { level: describeValue(defaultLevel), levels, which }));
   }
   if (admission["priorityFrom"] === undefined && (written !== undefined || defaultLevel !== undefined)) {
     const key = written !== undefined ? "levels" : "defaultLevel";
-    findings.push(
-      warning(
-        "LS082",
-        [...at, key],
-        `admission.${key} has no effect without admission.priorityFrom: every request gets the default level; add priorityFrom: { header: x-priority } to read each request's level from a header`,
-      ),
-    );
+    findings.push(finding(Diag.LevelsWithoutPriority, [...at, key], { key }));
   }
 }
 
@@ -121,18 +111,12 @@ function checkAdaptive(admission: Rec, at: Path, findings: Finding[]): void {
   const max = positive(adaptive["maxLimit"]);
   if (min === undefined || max === undefined) return;
   if (min > max) {
-    findings.push(error("LS083", [...path, "minLimit"], `admission.adaptive.minLimit (${min}) is above adaptive.maxLimit (${max}); the limit must be able to lie between them`));
+    findings.push(finding(Diag.AdaptiveMinAboveMax, [...path, "minLimit"], { min, max }));
     return;
   }
   const start = positive(admission["maxInFlightPerEndpoint"]);
   if (start !== undefined && (start < min || start > max)) {
-    findings.push(
-      error(
-        "LS084",
-        [...at, "maxInFlightPerEndpoint"],
-        `admission.maxInFlightPerEndpoint (${start}) is the adaptive limit's starting value and must lie between adaptive.minLimit (${min}) and adaptive.maxLimit (${max})`,
-      ),
-    );
+    findings.push(finding(Diag.AdaptiveStartOutside, [...at, "maxInFlightPerEndpoint"], { start, min, max }));
   }
 }
 
@@ -146,11 +130,10 @@ function checkQueueUse(admission: Rec, at: Path, findings: Finding[]): void {
   const unused = ["queueTimeout", "priorityFrom", "levels", "defaultLevel"].filter((key) => admission[key] !== undefined);
   if (unused.length === 0) return;
   findings.push(
-    warning(
-      "LS089",
-      [...at, "maxQueue"],
-      `admission.maxQueue is 0, so no request ever waits and ${unused.map((k) => `admission.${k}`).join(", ")} ${unused.length === 1 ? "has" : "have"} no effect; a request that finds every endpoint full is rejected at once`,
-    ),
+    finding(Diag.QueueSettingsUnused, [...at, "maxQueue"], {
+      settings: unused.map((k) => `admission.${k}`).join(", "),
+      verb: unused.length === 1 ? "has" : "have",
+    }),
   );
 }
 
@@ -165,11 +148,12 @@ function checkConnector(servicePath: Path, service: Rec, admission: Rec, at: Pat
       const where: Path = admission["queueTimeout"] !== undefined ? [...at, "queueTimeout"] : at;
       const shown = admission["queueTimeout"] !== undefined ? "admission.queueTimeout" : "admission.queueTimeout (default)";
       findings.push(
-        warning(
-          "LS085",
-          where,
-          `${shown} (${formatDuration(queueMs)}) is not shorter than connector.timeout (${formatDuration(timeoutMs)}): the route timeout starts only when a request leaves the queue, so a caller may wait up to ${formatDuration(queueMs + timeoutMs)} in all; shorten queueTimeout`,
-        ),
+        finding(Diag.QueueTimeoutTooLong, where, {
+          shown,
+          queueTimeout: formatDuration(queueMs),
+          timeout: formatDuration(timeoutMs),
+          total: formatDuration(queueMs + timeoutMs),
+        }),
       );
     }
   }
@@ -179,12 +163,6 @@ function checkConnector(servicePath: Path, service: Rec, admission: Rec, at: Pat
   const highest = adaptiveMax !== undefined && limit !== undefined ? Math.max(limit, adaptiveMax) : limit;
   if (maxRequests !== undefined && maxRequests > 0 && highest !== undefined && maxRequests < highest) {
     const what = highest === limit ? `admission.maxInFlightPerEndpoint (${highest})` : `admission.adaptive.maxLimit (${highest})`;
-    findings.push(
-      warning(
-        "LS086",
-        [...servicePath, "connector", "circuitBreaker", "maxRequests"],
-        `circuitBreaker.maxRequests (${maxRequests}) is below ${what}: Envoy answers 503 (overflow) once an endpoint has ${maxRequests} requests in flight, before the admission queue can hold them; raise maxRequests to at least ${highest}`,
-      ),
-    );
+    findings.push(finding(Diag.CircuitBreakerBelowAdmission, [...servicePath, "connector", "circuitBreaker", "maxRequests"], { maxRequests, what, highest }));
   }
 }

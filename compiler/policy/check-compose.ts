@@ -14,10 +14,11 @@
  */
 import type { MeshModel } from "../model.js";
 import { composeConflicts, type ComposeConflict } from "../output/compose.js";
-import { warning, type Finding } from "./findings.js";
+import { Code, Diag } from "../diagnostics/index.js";
+import { finding, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
 
-export const COMPOSE_CONFLICT_CODES: ReadonlySet<string> = new Set(["LS070", "LS071"]);
+export const COMPOSE_CONFLICT_CODES: ReadonlySet<string> = new Set([Code.ComposeConflict, Code.ComposeLoopback]);
 
 export function composeFindings(model: MeshModel): Finding[] {
   return composeConflicts(model).map(toFinding);
@@ -26,6 +27,5 @@ export function composeFindings(model: MeshModel): Finding[] {
 function toFinding(conflict: ComposeConflict): Finding {
   const service: Path = ["spec", "services", conflict.service];
   const path: Path = conflict.endpoint === undefined ? [...service, "name"] : [...service, "endpoints", conflict.endpoint, "address"];
-  const code = conflict.kind === "loopback" ? "LS071" : "LS070";
-  return warning(code, path, `docker-compose.yaml not written: ${conflict.message}`);
+  return finding(conflict.kind === "loopback" ? Diag.ComposeLoopback : Diag.ComposeConflict, path, { detail: conflict.message });
 }

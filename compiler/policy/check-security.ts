@@ -7,7 +7,8 @@
  * Codes LS090–LS095.
  */
 import { DEFAULT_MTLS } from "./defaults.js";
-import { warning, error, type Finding } from "./findings.js";
+import { Diag } from "../diagnostics/index.js";
+import { finding, keyFinding, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
 import { rec, type Rec } from "./raw-values.js";
 import { didYouMean } from "./suggest.js";
@@ -40,29 +41,27 @@ export function checkSecurity(spec: Rec, services: readonly ServiceRef[], findin
     if (!identities && (allow !== undefined || isPublic)) {
       const field = allow !== undefined ? "allow" : "public";
       const why = mode === "absent" ? "the policy has no spec.security (plaintext, every caller accepted)" : "spec.security.mtls is off (no caller identities)";
-      findings.push(error("LS091", [...s.path, field], `${field} needs caller identities, but ${why}; set spec.security.mtls to strict or permissive, or remove ${field}`, "key"));
+      findings.push(keyFinding(Diag.AllowWithoutIdentities, [...s.path, field], { field, why }));
     }
     if (allow !== undefined) {
       const seen = new Set<string>();
       allow.forEach((entry, i) => {
         const key = typeof entry === "string" ? entry : typeof rec(entry)?.["principal"] === "string" ? String(rec(entry)!["principal"]) : undefined;
         if (key === undefined) return;
-        if (seen.has(key)) findings.push(error("LS092", [...s.path, "allow", i], `allow lists ${JSON.stringify(key)} twice`));
+        if (seen.has(key)) findings.push(finding(Diag.RepeatedCaller, [...s.path, "allow", i], { caller: JSON.stringify(key) }));
         seen.add(key);
         if (typeof entry === "string") {
-          if (!names.has(entry)) findings.push(error("LS093", [...s.path, "allow", i], `service ${JSON.stringify(entry)} in allow is not defined${didYouMean(entry, [...names])} (a caller outside the policy is written { principal: spiffe://... })`));
-          else if (entry === s.name) findings.push(error("LS093", [...s.path, "allow", i], `service ${JSON.stringify(entry)} allows itself; a service never calls itself through the mesh`));
+          if (!names.has(entry)) findings.push(finding(Diag.UnknownAllowedService, [...s.path, "allow", i], { name: JSON.stringify(entry), hint: didYouMean(entry, [...names]) }));
+          else if (entry === s.name) findings.push(finding(Diag.AllowsItself, [...s.path, "allow", i], { name: JSON.stringify(entry) }));
         }
       });
     }
     // Under strict mTLS a service nobody calls, allows or exposes accepts nothing at all: most likely the edge without `public`.
     if (mode === "strict" && s.name !== undefined && !called.has(s.name) && !isPublic && (allow === undefined || allow.length === 0)) {
-      findings.push(
-        warning("LS094", [...s.path, "name"], `service ${JSON.stringify(s.name)} is called by no service and allows no caller, so with mtls strict nothing can reach it; an edge service that takes outside traffic needs public: true`),
-      );
+      findings.push(finding(Diag.Unreachable, [...s.path, "name"], { name: JSON.stringify(s.name) }));
     }
   }
   if (mode === "permissive") {
-    findings.push(warning("LS095", ["spec", "security", "mtls"], "mtls permissive accepts plaintext callers and does not authorize them (a migration mode): switch to strict once every caller has its certificate"));
+    findings.push(finding(Diag.PermissiveMtls, ["spec", "security", "mtls"]));
   }
 }

@@ -22,7 +22,8 @@ import { checkAdmission } from "./check-admission.js";
 import { checkSecurity } from "./check-security.js";
 import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "./duration.js";
-import { error, warning, type Finding } from "./findings.js";
+import { Diag } from "../diagnostics/index.js";
+import { finding, type Finding } from "./findings.js";
 import type { Path, PathSegment } from "./positions.js";
 import { durationMs, DURATION_SHAPE, rec, type Rec } from "./raw-values.js";
 import { POLICY_SCHEMA } from "./schema.js";
@@ -105,7 +106,7 @@ function checkServiceNames(services: ServiceInfo[], findings: Finding[]): void {
     if (service.name === undefined) continue;
     const earlier = first.get(service.name);
     if (earlier === undefined) first.set(service.name, service);
-    else findings.push(error("LS010", [...service.path, "name"], `duplicate service name ${describeValue(service.name)} (already used by spec.services[${earlier.index}])`));
+    else findings.push(finding(Diag.DuplicateServiceName, [...service.path, "name"], { name: describeValue(service.name), earlier: earlier.index }));
   }
 }
 
@@ -127,10 +128,10 @@ function checkEndpoints(services: ServiceInfo[], findings: Finding[]): void {
       if (owner === undefined) {
         owners.set(key, { service, endpoint: index });
       } else if (owner.service === service) {
-        findings.push(error("LS021", path(), `endpoint ${shown} is listed twice (also endpoints[${owner.endpoint}])`));
+        findings.push(finding(Diag.EndpointListedTwice, path(), { endpoint: shown, earlier: owner.endpoint }));
       } else {
         const other = owner.service.name === undefined ? `spec.services[${owner.service.index}]` : `service ${describeValue(owner.service.name)}`;
-        findings.push(error("LS020", path(), `endpoint ${shown} is also an endpoint of ${other}: two services cannot listen on one address and port`));
+        findings.push(finding(Diag.EndpointOfTwoServices, path(), { endpoint: shown, other }));
       }
     });
   }
@@ -139,9 +140,9 @@ function checkEndpoints(services: ServiceInfo[], findings: Finding[]): void {
 /** The schema accepts hostname-shaped and IPv6-shaped text; here numbers must also be real addresses. */
 function checkAddress(address: string, path: () => Path, findings: Finding[]): void {
   if (/^[0-9.]+$/.test(address) && !isIPv4(address)) {
-    findings.push(error("LS008", path(), `address ${describeValue(address)} is not a valid IPv4 address`));
+    findings.push(finding(Diag.BadIpv4, path(), { address: describeValue(address) }));
   } else if (address.includes(":") && /^[0-9A-Fa-f:.]+$/.test(address) && !isIPv6(address)) {
-    findings.push(error("LS008", path(), `address ${describeValue(address)} is not a valid IPv6 address`));
+    findings.push(finding(Diag.BadIpv6, path(), { address: describeValue(address) }));
   }
 }
 
@@ -159,13 +160,13 @@ function checkCalls(services: ServiceInfo[], findings: Finding[]): void {
       const namePath = (): Path => (typeof item === "string" ? [...service.path, "calls", index] : [...service.path, "calls", index, "service"]);
       const quoted = JSON.stringify(name);
       if (name === service.name) {
-        findings.push(error("LS013", namePath(), `service ${quoted} calls itself`));
+        findings.push(finding(Diag.CallsItself, namePath(), { name: quoted }));
       } else if (!byName.has(name)) {
         const hint = suggestions++ < MAX_SUGGESTIONS ? didYouMean(name, byName.keys()) : "";
-        findings.push(error("LS012", namePath(), `service ${quoted} in calls is not defined${hint}`));
+        findings.push(finding(Diag.UnknownCalledService, namePath(), { name: quoted, hint }));
       }
       const earlier = (seen ??= new Map()).get(name);
-      if (earlier !== undefined) findings.push(error("LS014", namePath(), `service ${quoted} is already in calls (calls[${earlier}])`));
+      if (earlier !== undefined) findings.push(finding(Diag.AlreadyCalled, namePath(), { name: quoted, earlier }));
       else seen.set(name, index);
     }
   }
@@ -242,7 +243,7 @@ function checkSidecarPorts(spec: Rec, services: ServiceInfo[], findings: Finding
         continue;
       }
       const owner = service.name === undefined ? "this service's sidecar" : `the sidecar of ${describeValue(service.name)}`;
-      findings.push(error("LS020", use.path!, `port ${use.port} is used twice in ${owner}: ${describePortUse(earlier)} and ${describePortUse(use)}`));
+      findings.push(finding(Diag.PortUsedTwice, use.path!, { port: use.port, owner, first: describePortUse(earlier), second: describePortUse(use) }));
     }
   }
 }
@@ -252,7 +253,7 @@ function checkSchedulers(mesh: Rec | undefined, services: ServiceInfo[], finding
   const meshPath: Path = ["spec", "scheduler"];
   const meshHashOn = mesh?.["hashOn"] !== undefined;
   if (mesh !== undefined && meshStrategy === "consistent_hash" && !meshHashOn) {
-    findings.push(error("LS041", [...meshPath, "strategy"], "strategy consistent_hash needs hashOn (header, cookie or path) to know what to hash"));
+    findings.push(finding(Diag.HashOnMissing, [...meshPath, "strategy"]));
   }
 
   for (const service of services) {
@@ -262,14 +263,14 @@ function checkSchedulers(mesh: Rec | undefined, services: ServiceInfo[], finding
     if (resolved === undefined) continue;
     if (own !== undefined) {
       if (own["hashOn"] !== undefined && resolved !== "consistent_hash") {
-        findings.push(error("LS040", [...ownPath, "hashOn"], `hashOn is only used by strategy consistent_hash, but calls to this service use ${resolved}`));
+        findings.push(finding(Diag.HashOnUnused, [...ownPath, "hashOn"], { strategy: resolved }));
       }
       if (resolved === "consistent_hash" && own["hashOn"] === undefined && own["strategy"] !== undefined && !meshHashOn) {
-        findings.push(error("LS041", [...ownPath, "strategy"], "strategy consistent_hash needs hashOn (header, cookie or path) to know what to hash"));
+        findings.push(finding(Diag.HashOnMissing, [...ownPath, "strategy"]));
       }
       for (const [parameter, user] of Object.entries(PARAMETER_STRATEGY)) {
         if (own[parameter] !== undefined && resolved !== user) {
-          findings.push(warning("LS043", [...ownPath, parameter], `${parameter} is only used by strategy ${user}, but calls to this service use ${resolved}`));
+          findings.push(finding(Diag.ParameterUnused, [...ownPath, parameter], { parameter, user, strategy: resolved }));
         }
       }
     }
@@ -285,20 +286,13 @@ function checkWeights(service: ServiceInfo, resolved: Strategy, own: Rec | undef
   const weights = endpoints.map((e) => rec(e)?.["weight"]);
   const firstExplicit = weights.findIndex((w) => w !== undefined);
   if (firstExplicit !== -1 && !WEIGHT_AWARE_STRATEGIES.has(resolved)) {
-    findings.push(
-      warning(
-        "LS031",
-        [...service.path, "endpoints", firstExplicit, "weight"],
-        `endpoint weights are ignored by strategy ${resolved}; only ${[...WEIGHT_AWARE_STRATEGIES].join(", ").replace(/, (?=[^,]*$)/, " and ")} follow them (Envoy's fallback load balancing does too)`,
-      ),
-    );
+    const strategies = [...WEIGHT_AWARE_STRATEGIES].join(", ").replace(/, (?=[^,]*$)/, " and ");
+    findings.push(finding(Diag.WeightsIgnored, [...service.path, "endpoints", firstExplicit, "weight"], { strategy: resolved, strategies }));
   }
   if (resolved === "weighted" && own?.["strategy"] === "weighted" && endpoints.length > 1) {
     const effective = weights.map((w) => (w === undefined ? 1 : w));
     if (effective.every((w) => w === effective[0])) {
-      findings.push(
-        warning("LS032", [...service.path, "scheduler", "strategy"], "strategy weighted with the same weight on every endpoint behaves like round_robin; set weight on the endpoints"),
-      );
+      findings.push(finding(Diag.EqualWeights, [...service.path, "scheduler", "strategy"]));
     }
   }
 }
@@ -309,16 +303,12 @@ function checkDurations(spec: Rec, services: ServiceInfo[], findings: Finding[])
     const value = text(rec(container)?.[key]);
     if (value === undefined || !DURATION_SHAPE.test(value)) return;
     const parsed = parseDuration(value);
-    const problem = !parsed.ok
-      ? `${parsed.reason}: ${describeValue(value)}`
-      : parsed.ms === 0 && !zeroAllowed
-        ? "must be longer than 0"
-        : parsed.ms > MAX_DURATION_MS
-          ? `must be at most 24h, got ${describeValue(value)}`
-          : undefined;
-    if (problem === undefined) return;
+    if (parsed.ok && (parsed.ms > 0 || zeroAllowed) && parsed.ms <= MAX_DURATION_MS) return;
     const at: Path = [...path, key];
-    findings.push(error("LS050", at, `${fieldName(at)} ${problem}`));
+    const field = fieldName(at);
+    if (!parsed.ok) findings.push(finding(Diag.DurationUnparsable, at, { field, reason: parsed.reason, got: describeValue(value) }));
+    else if (parsed.ms === 0) findings.push(finding(Diag.DurationZero, at, { field }));
+    else findings.push(finding(Diag.DurationAbove24h, at, { field, got: describeValue(value) }));
   };
   const scheduler = (value: unknown, path: Path): void => {
     for (const key of ["decay", "window", "probeInterval"]) check(value, path, key);
@@ -356,13 +346,7 @@ function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
     const timeout = durationMs(connector["timeout"]);
     const perTry = durationMs(retries?.["perTryTimeout"]);
     if (timeout !== undefined && timeout > 0 && perTry !== undefined && perTry >= timeout) {
-      findings.push(
-        warning(
-          "LS051",
-          [...path, "retries", "perTryTimeout"],
-          `retries.perTryTimeout (${formatDuration(perTry)}) is not shorter than timeout (${formatDuration(timeout)}): the first try can use up the whole timeout, leaving no time to retry`,
-        ),
-      );
+      findings.push(finding(Diag.PerTryTimeoutTooLong, [...path, "retries", "perTryTimeout"], { perTry: formatDuration(perTry), timeout: formatDuration(timeout) }));
     }
     const healthCheck = rec(connector["healthCheck"]);
     if (healthCheck !== undefined) {
@@ -371,24 +355,16 @@ function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
       if (interval !== undefined && hcTimeout !== undefined && hcTimeout >= interval) {
         const at: PathSegment[] = [...path, "healthCheck"];
         if (healthCheck["timeout"] !== undefined) at.push("timeout");
-        findings.push(
-          warning("LS052", at, `healthCheck.timeout (${formatDuration(hcTimeout)}) is not shorter than healthCheck.interval (${formatDuration(interval)}): checks overlap`),
-        );
+        findings.push(finding(Diag.HealthCheckTimeoutTooLong, at, { timeout: formatDuration(hcTimeout), interval: formatDuration(interval) }));
       }
     }
     const protocol = service.rec["protocol"] ?? DEFAULT_PROTOCOL;
     if (healthCheck !== undefined) {
       const at: PathSegment[] = [...path, "healthCheck"];
       if (protocol === "grpc" && healthCheck["path"] !== undefined) {
-        findings.push(
-          warning(
-            "LS053",
-            [...at, "path"],
-            "healthCheck.path has no effect on a grpc service: Envoy checks it with the gRPC health service (grpc.health.v1.Health/Check); remove path",
-          ),
-        );
+        findings.push(finding(Diag.GrpcHealthCheckPath, [...at, "path"]));
       } else if ((protocol === "http" || protocol === "http2") && healthCheck["path"] === undefined) {
-        findings.push(error("LS005", at, `missing required property "path" in connector.healthCheck (the HTTP path an ${protocol} health check requests, e.g. /healthz)`));
+        findings.push(finding(Diag.HealthCheckPathMissing, at, { protocol }));
       }
     }
     const statusCodes = retries?.["statusCodes"];
@@ -396,33 +372,15 @@ function checkConnectors(services: ServiceInfo[], findings: Finding[]): void {
     const retriesStatusCodes = on?.includes("retriable-status-codes") === true;
     if (retries !== undefined && retriesStatusCodes && statusCodes === undefined) {
       const index = on!.indexOf("retriable-status-codes");
-      findings.push(
-        error(
-          "LS061",
-          [...path, "retries", "on", index],
-          'retry condition "retriable-status-codes" needs the codes: add retries.statusCodes, e.g. statusCodes: [503]',
-        ),
-      );
+      findings.push(finding(Diag.StatusCodesMissing, [...path, "retries", "on", index]));
     } else if (statusCodes !== undefined && !retriesStatusCodes) {
-      findings.push(
-        error(
-          "LS061",
-          [...path, "retries", "statusCodes"],
-          'retries.statusCodes only applies with the retry condition "retriable-status-codes": add it to retries.on',
-        ),
-      );
+      findings.push(finding(Diag.StatusCodesWithoutCondition, [...path, "retries", "statusCodes"]));
     }
     // An unknown protocol is the schema's finding (LS007); no warning about it here.
     if (protocol === "http" || protocol === "http2") {
       (list(retries?.["on"]) ?? []).forEach((condition, index) => {
         if (typeof condition === "string" && GRPC_ONLY_RETRY_ON.has(condition as never)) {
-          findings.push(
-            warning(
-              "LS060",
-              [...path, "retries", "on", index],
-              `retry condition ${JSON.stringify(condition)} only matches gRPC status codes, but this service's protocol is ${protocol}`,
-            ),
-          );
+          findings.push(finding(Diag.GrpcOnlyRetryCondition, [...path, "retries", "on", index], { condition: JSON.stringify(condition), protocol }));
         }
       });
     }

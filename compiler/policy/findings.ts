@@ -2,7 +2,7 @@
  * A problem found by a check, located by the path of the offending value.
  * index.ts turns findings into Diagnostics (file:line:column) with the parser's Locator.
  */
-import type { Severity } from "../diagnostics/index.js";
+import { messageText, type DiagMessage, type MessageArgs, type Severity } from "../diagnostics/index.js";
 import type { Path, Target } from "./positions.js";
 
 export interface Finding {
@@ -14,10 +14,12 @@ export interface Finding {
   message: string;
 }
 
-export function error(code: string, path: Path, message: string, target?: Target): Finding {
-  return target === undefined ? { path, severity: "error", code, message } : { path, target, severity: "error", code, message };
+/** A catalogue message (its code and severity) at the value at `path`, its template filled with `args`. */
+export function finding<T extends string>(diag: DiagMessage<T>, path: Path, ...args: MessageArgs<T>): Finding {
+  return { path, severity: diag.severity, code: diag.code, message: messageText(diag, ...args) };
 }
 
-export function warning(code: string, path: Path, message: string, target?: Target): Finding {
-  return target === undefined ? { path, severity: "warning", code, message } : { path, target, severity: "warning", code, message };
+/** As `finding`, pointing at the property name at `path` rather than its value. */
+export function keyFinding<T extends string>(diag: DiagMessage<T>, path: Path, ...args: MessageArgs<T>): Finding {
+  return { path, target: "key", severity: diag.severity, code: diag.code, message: messageText(diag, ...args) };
 }

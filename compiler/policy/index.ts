@@ -8,12 +8,12 @@
  *
  * Everything a run finds is reported together, sorted by position.
  */
-import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
+import { Diag, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
 import type { MeshModel } from "../model.js";
 import { checkSemantics } from "./check.js";
 import { composeFindings } from "./check-compose.js";
 import { describeValue } from "./describe.js";
-import { error, type Finding } from "./findings.js";
+import { finding, type Finding } from "./findings.js";
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "./limits.js";
 import { loadPolicyText, readPolicyFile, type SourceProblem } from "./load.js";
 import { outputSizeFindings } from "./output-size.js";
@@ -72,16 +72,16 @@ function locateFinding(f: Finding, locator: Locator, lines: LineIndex, file: str
 /** Is this a lightsub/v1 Mesh document at all? If not, nothing else is worth reporting. */
 function documentFindings(value: unknown): Finding[] {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return [error("LS003", [], `a policy must be a mapping with apiVersion, kind, metadata and spec, got ${describeValue(value)}`)];
+    return [finding(Diag.PolicyNotAMapping, [], { got: describeValue(value) })];
   }
   const doc = value as Record<string, unknown>;
   const findings: Finding[] = [];
-  if (doc["apiVersion"] === undefined) findings.push(error("LS003", [], `apiVersion is missing: a policy starts with "apiVersion: ${API_VERSION}"`));
+  if (doc["apiVersion"] === undefined) findings.push(finding(Diag.ApiVersionMissing, [], { apiVersion: API_VERSION }));
   else if (doc["apiVersion"] !== API_VERSION) {
-    findings.push(error("LS003", ["apiVersion"], `apiVersion must be ${JSON.stringify(API_VERSION)} (the version this lightsub reads), got ${describeValue(doc["apiVersion"])}`));
+    findings.push(finding(Diag.ApiVersionWrong, ["apiVersion"], { expected: JSON.stringify(API_VERSION), got: describeValue(doc["apiVersion"]) }));
   }
-  if (doc["kind"] === undefined) findings.push(error("LS003", [], `kind is missing: a policy has "kind: ${KIND}"`));
-  else if (doc["kind"] !== KIND) findings.push(error("LS003", ["kind"], `kind must be ${JSON.stringify(KIND)}, got ${describeValue(doc["kind"])}`));
+  if (doc["kind"] === undefined) findings.push(finding(Diag.KindMissing, [], { kind: KIND }));
+  else if (doc["kind"] !== KIND) findings.push(finding(Diag.KindWrong, ["kind"], { expected: JSON.stringify(KIND), got: describeValue(doc["kind"]) }));
   return findings;
 }
 
@@ -90,15 +90,13 @@ function limitFindings(value: unknown): Finding[] {
   const services = (value as { spec?: { services?: unknown } }).spec?.services;
   if (!Array.isArray(services)) return [];
   if (services.length > MAX_SERVICES) {
-    return [error("LS011", ["spec", "services"], `spec.services lists ${services.length} services; the limit is ${MAX_SERVICES}`)];
+    return [finding(Diag.TooManyServices, ["spec", "services"], { count: services.length, limit: MAX_SERVICES })];
   }
   const findings: Finding[] = [];
   services.forEach((service, index) => {
     const endpoints = (service as { endpoints?: unknown } | null)?.endpoints;
     if (Array.isArray(endpoints) && endpoints.length > MAX_ENDPOINTS_PER_SERVICE) {
-      findings.push(
-        error("LS011", ["spec", "services", index, "endpoints"], `endpoints lists ${endpoints.length} endpoints; the limit is ${MAX_ENDPOINTS_PER_SERVICE} per service`),
-      );
+      findings.push(finding(Diag.TooManyEndpoints, ["spec", "services", index, "endpoints"], { count: endpoints.length, limit: MAX_ENDPOINTS_PER_SERVICE }));
     }
   });
   if (findings.length > 0) return findings;

@@ -11,7 +11,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { parseDocument, visit, type Document } from "yaml";
-import type { Severity } from "../diagnostics/index.js";
+import { Diag, messageText, type DiagMessage, type MessageArgs, type Severity } from "../diagnostics/index.js";
 import { clip } from "./describe.js";
 import { parseFastYaml } from "./fast-yaml.js";
 import { parseJson } from "./json.js";
@@ -42,8 +42,9 @@ export interface LoadResult {
 
 const MIB = 1024 * 1024;
 
-function problem(code: string, offset: number, message: string, severity: Severity = "error"): SourceProblem {
-  return { offset, severity, code, message };
+/** A catalogue message at a source offset, its template filled with `args`. */
+function problem<T extends string>(diag: DiagMessage<T>, offset: number, ...args: MessageArgs<T>): SourceProblem {
+  return { offset, severity: diag.severity, code: diag.code, message: messageText(diag, ...args) };
 }
 
 /**
@@ -56,17 +57,17 @@ export type SourceKind = "policy" | "workload";
 export async function readPolicyFile(path: string, kind: SourceKind = "policy"): Promise<{ text?: string; problems: SourceProblem[] }> {
   try {
     const info = await stat(path);
-    if (!info.isFile()) return { problems: [problem("LS001", 0, `cannot read ${path}: not a regular file`)] };
+    if (!info.isFile()) return { problems: [problem(Diag.NotARegularFile, 0, { path })] };
     if (info.size > MAX_FILE_BYTES) return { problems: [tooLarge(info.size, kind)] };
     const bytes = await readFile(path);
     try {
       return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), problems: [] };
     } catch {
-      return { problems: [problem("LS001", 0, "the file is not valid UTF-8 text")] };
+      return { problems: [problem(Diag.FileNotUtf8, 0)] };
     }
   } catch (e) {
     const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    return { problems: [problem("LS001", 0, `cannot read ${path}: ${reason}`)] };
+    return { problems: [problem(Diag.CannotRead, 0, { path, reason })] };
   }
 }
 
@@ -85,17 +86,17 @@ export async function readPolicyStdin(input: NodeJS.ReadableStream = process.std
       chunks.push(bytes);
     }
   } catch (e) {
-    return { problems: [problem("LS001", 0, `cannot read standard input: ${(e as Error).message}`)] };
+    return { problems: [problem(Diag.CannotReadStdin, 0, { reason: (e as Error).message })] };
   }
   try {
     return { text: new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)), problems: [] };
   } catch {
-    return { problems: [problem("LS001", 0, "the policy is not valid UTF-8 text")] };
+    return { problems: [problem(Diag.StdinNotUtf8, 0)] };
   }
 }
 
 function tooLarge(bytes: number, kind: SourceKind): SourceProblem {
-  return problem("LS001", 0, `the ${kind} is ${(bytes / MIB).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / MIB} MiB`);
+  return problem(Diag.FileTooLarge, 0, { kind, mib: (bytes / MIB).toFixed(1), limit: MAX_FILE_BYTES / MIB });
 }
 
 /** Parses policy (or workload) text. `file` only decides which syntax error to show for text that is neither valid JSON nor valid YAML. */
@@ -107,7 +108,7 @@ export function loadPolicyText(text: string, file: string, kind: SourceKind = "p
   // A BOM is not part of the document; blank it out so offsets still match the text.
   const source = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
   const first = source.search(/\S/);
-  if (first === -1) return { problems: [problem("LS001", 0, `the ${kind} is empty`)] };
+  if (first === -1) return { problems: [problem(Diag.FileEmpty, 0, { kind })] };
 
   let jsonFailure: ParseFailure | undefined;
   if (source[first] === "{") {
@@ -116,7 +117,7 @@ export function loadPolicyText(text: string, file: string, kind: SourceKind = "p
       return { policy: { value, locator: positions, parser: "json" }, problems: [] };
     } catch (e) {
       if (!(e instanceof ParseFailure)) throw e;
-      if (e.kind === "limit") return { problems: [problem("LS011", e.offset, e.message)] };
+      if (e.kind === "limit") return { problems: [problem(Diag.ParserLimit, e.offset, { detail: e.message })] };
       jsonFailure = e; // maybe YAML flow style or JSON with comments: let the YAML parser try
     }
   } else {
@@ -126,7 +127,7 @@ export function loadPolicyText(text: string, file: string, kind: SourceKind = "p
 
   const result = loadWithYamlPackage(source, kind);
   if (jsonFailure !== undefined && result.policy === undefined && /\.json$/i.test(file)) {
-    return { problems: [problem("LS002", jsonFailure.offset, `JSON syntax error: ${jsonFailure.message}`)] };
+    return { problems: [problem(Diag.JsonSyntax, jsonFailure.offset, { detail: jsonFailure.message })] };
   }
   return result;
 }
@@ -141,11 +142,11 @@ function loadWithYamlPackage(source: string, kind: SourceKind): LoadResult {
   const problems: SourceProblem[] = [];
   // The yaml package turns a stack overflow on absurd nesting into (many) errors: report one limit instead.
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
-  if (overflow !== undefined) return { problems: [problem("LS011", deepFlowOffset(source) ?? overflow.pos[0], "the document is nested too deeply")] };
+  if (overflow !== undefined) return { problems: [problem(Diag.NestedTooDeeply, deepFlowOffset(source) ?? overflow.pos[0])] };
   // A broken structure is reported once, with a hint, not with every line it makes unparseable.
-  for (const e of reportedSyntaxErrors(doc.errors, source, MAX_SYNTAX_ERRORS, syntaxMessage)) problems.push(problem("LS002", e.offset, e.message));
+  for (const e of reportedSyntaxErrors(doc.errors, source, MAX_SYNTAX_ERRORS, syntaxMessage)) problems.push(problem(Diag.YamlSyntaxReport, e.offset, { text: e.message }));
   if (problems.length > 0) return { problems };
-  for (const w of doc.warnings) problems.push(problem("LS002", w.pos[0], syntaxMessage(w.message), "warning"));
+  for (const w of doc.warnings) problems.push(problem(Diag.YamlWarning, w.pos[0], { text: syntaxMessage(w.message) }));
 
   let value: unknown;
   try {
@@ -153,7 +154,7 @@ function loadWithYamlPackage(source: string, kind: SourceKind): LoadResult {
   } catch (e) {
     return { problems: [...problems, thrownProblem(e, firstAliasOffset(doc))] };
   }
-  if (value === null || value === undefined) return { problems: [...problems, problem("LS001", 0, `the ${kind} is empty`)] };
+  if (value === null || value === undefined) return { problems: [...problems, problem(Diag.FileEmpty, 0, { kind })] };
   return { policy: { value, locator: new YamlDocumentLocator(doc, source), parser: "yaml" }, problems };
 }
 
@@ -184,20 +185,20 @@ function deepFlowOffset(text: string): number | undefined {
 }
 
 function syntaxMessage(message: string): string {
-  if (message === "Map keys must be unique") return "duplicate key (each key may appear only once in a mapping)";
-  if (message.startsWith("Source contains multiple documents")) return "more than one YAML document (remove the extra `---`)";
+  if (message === "Map keys must be unique") return messageText(Diag.DuplicateKey);
+  if (message.startsWith("Source contains multiple documents")) return messageText(Diag.MultipleDocuments);
   // Some of the yaml package's messages quote the offending source, which can be the whole document.
-  return `YAML syntax error: ${clip(message, 200)}`;
+  return messageText(Diag.YamlSyntax, { detail: clip(message, 200) });
 }
 
 /** The yaml package throws on alias bombs, undefined aliases and very deep nesting. */
 function thrownProblem(e: unknown, offset: number): SourceProblem {
   const message = e instanceof Error ? e.message : String(e);
-  if (e instanceof RangeError) return problem("LS011", offset, "the document is nested too deeply");
+  if (e instanceof RangeError) return problem(Diag.NestedTooDeeply, offset);
   if (/alias count/i.test(message)) {
-    return problem("LS011", offset, `YAML aliases expand to too much data (limit ${MAX_ALIAS_COUNT} alias expansions weighted by size)`);
+    return problem(Diag.AliasesTooLarge, offset, { limit: MAX_ALIAS_COUNT });
   }
-  return problem("LS002", offset, `YAML error: ${clip(message, 200)}`);
+  return problem(Diag.YamlError, offset, { detail: clip(message, 200) });
 }
 
 function firstAliasOffset(doc: Document): number {

@@ -9,7 +9,8 @@
  * repeated calls are left to the semantic checks.
  */
 import { describeValue } from "./describe.js";
-import { error, type Finding } from "./findings.js";
+import { Diag } from "../diagnostics/index.js";
+import { finding, type Finding } from "./findings.js";
 import { MAX_MESH_CLUSTERS, MAX_SIDECAR_CLUSTERS } from "./limits.js";
 
 interface SidecarSize {
@@ -65,23 +66,23 @@ export function outputSizeFindings(services: unknown[]): Finding[] {
   const perSidecar = sizes
     .filter((s) => s.clusters > MAX_SIDECAR_CLUSTERS)
     .map((s) =>
-      error(
-        "LS011",
-        ["spec", "services", s.index, "calls"],
-        `the sidecar of ${describeValue(s.name)} would need ${count(s.clusters)} Envoy clusters (each call adds the called service's endpoints + 1); ` +
-          `the limit is ${count(MAX_SIDECAR_CLUSTERS)} per sidecar`,
-      ),
+      finding(Diag.SidecarTooLarge, ["spec", "services", s.index, "calls"], {
+        name: describeValue(s.name),
+        clusters: count(s.clusters),
+        limit: count(MAX_SIDECAR_CLUSTERS),
+      }),
     );
   if (perSidecar.length > 0) return perSidecar;
   const clusters = sizes.reduce((sum, s) => sum + s.clusters, 0);
   if (clusters <= MAX_MESH_CLUSTERS) return [];
   const top = largest(sizes);
   return [
-    error(
-      "LS011",
-      ["spec", "services", top.index, "calls"],
-      `the sidecars would need ${count(clusters)} Envoy clusters in total, about ${count(Math.round((clusters * APPROX_BYTES_PER_CLUSTER) / 1e6))} MB of configs to write ` +
-        `(each call adds the called service's endpoints + 1; ${describeValue(top.name)} alone needs ${count(top.clusters)}); the limit is ${count(MAX_MESH_CLUSTERS)}`,
-    ),
+    finding(Diag.MeshTooLarge, ["spec", "services", top.index, "calls"], {
+      clusters: count(clusters),
+      megabytes: count(Math.round((clusters * APPROX_BYTES_PER_CLUSTER) / 1e6)),
+      name: describeValue(top.name),
+      largest: count(top.clusters),
+      limit: count(MAX_MESH_CLUSTERS),
+    }),
   ];
 }

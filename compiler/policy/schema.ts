@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject } from "ajv";
 import { clip, describeValue, fieldName, listWords, placeName } from "./describe.js";
-import { error, type Finding } from "./findings.js";
+import { Diag } from "../diagnostics/index.js";
+import { finding, keyFinding, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";
 import { durationHint } from "./duration.js";
 import { didYouMean } from "./suggest.js";
@@ -100,72 +101,67 @@ function toFinding(e: ErrorObject, path: Path, policy: unknown): Finding {
     case "type": {
       if (parent === DURATION) {
         const hint = typeof e.data === "number" ? ` (add a unit: "${e.data}s" or "${e.data}ms")` : "";
-        return error("LS050", path, `${field} must be a duration with a unit, like "2s" or "250ms", got ${got}${hint}`);
+        return finding(Diag.DurationWithoutUnit, path, { field, got, hint });
       }
-      if (parent === CALL) return error("LS004", path, `${field} must be a service name or a mapping { service: <name>, port: <port> }, got ${got}`);
-      if (parent === ALLOW_ENTRY) return error("LS004", path, `${field} must be a service name or a mapping { principal: spiffe://... }, got ${got}`);
+      if (parent === CALL) return finding(Diag.CallWrongType, path, { field, got });
+      if (parent === ALLOW_ENTRY) return finding(Diag.AllowEntryWrongType, path, { field, got });
       const types = ([] as string[]).concat(params["type"] as string | string[]);
       const phrase = types.map((t) => TYPE_PHRASES[t] ?? t).join(" or ");
       const quotedNumber = typeof e.data === "string" && /^-?[0-9.]+$/.test(e.data) && (types.includes("integer") || types.includes("number"));
       const hint = quotedNumber ? " (remove the quotes)" : "";
-      return error(parent === WEIGHT ? "LS030" : "LS004", path, `${field} must be ${phrase}, got ${got}${hint}`);
+      return finding(parent === WEIGHT ? Diag.WeightWrongType : Diag.WrongType, path, { field, expected: phrase, got, hint });
     }
     case "required":
-      return error("LS005", path, `missing required property ${JSON.stringify(params["missingProperty"])} in ${placeName(path, policy)}`);
+      return finding(Diag.MissingProperty, path, { property: JSON.stringify(params["missingProperty"]), place: placeName(path, policy) });
     case "additionalProperties": {
       const property = String(params["additionalProperty"]);
       const known = Object.keys(parent?.properties ?? {});
-      return error(
-        "LS006",
-        [...path, property],
-        `unknown property ${describeValue(property)} in ${placeName(path, policy)}${didYouMean(property, known)}`,
-        "key",
-      );
+      return keyFinding(Diag.UnknownProperty, [...path, property], { property: describeValue(property), place: placeName(path, policy), hint: didYouMean(property, known) });
     }
     case "enum": {
       const allowed = params["allowedValues"] as unknown[];
       const hint = typeof e.data === "string" ? didYouMean(e.data, allowed.map(String)) : "";
-      return error("LS007", path, `${field} must be one of ${listWords(allowed)}, got ${got}${hint}`);
+      return finding(Diag.NotOneOf, path, { field, allowed: listWords(allowed), got, hint });
     }
     case "const": {
-      const allowed = params["allowedValue"];
-      const code = path.length === 1 && (path[0] === "apiVersion" || path[0] === "kind") ? "LS003" : "LS007";
-      return error(code, path, `${field} must be ${JSON.stringify(allowed)}, got ${got}`);
+      const allowed = JSON.stringify(params["allowedValue"]);
+      const diag = path.length === 1 && (path[0] === "apiVersion" || path[0] === "kind") ? Diag.DocumentConstWrong : Diag.ConstWrong;
+      return finding(diag, path, { field, allowed, got });
     }
     case "pattern": {
       if (parent === DURATION) {
-        return error("LS050", path, `${field} must be a duration like "250ms", "2s", "1.5m", "1h" or "1m30s", got ${got}${durationHint(e.data)}`);
+        return finding(Diag.DurationMalformed, path, { field, got, hint: durationHint(e.data) });
       }
       const hint = PATTERN_HINTS.get(parent) ?? `text matching ${String(params["pattern"])}`;
       const lowercase = typeof e.data === "string" && e.data !== e.data.toLowerCase() && hint.includes("DNS label") ? " (names are lowercase)" : "";
-      return error("LS008", path, `${field} must be ${hint}, got ${got}${lowercase}`);
+      return finding(Diag.PatternMismatch, path, { field, expected: hint, got, hint: lowercase });
     }
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
-      return error(parent === WEIGHT ? "LS030" : "LS009", path, `${field} must be ${rangePhrase(parent)}, got ${got}`);
+      return finding(parent === WEIGHT ? Diag.WeightOutOfRange : Diag.NumberOutOfRange, path, { field, range: rangePhrase(parent), got });
     case "minItems":
-      return error("LS009", path, `${field} must list at least ${String(params["limit"])} item${params["limit"] === 1 ? "" : "s"}`);
+      return finding(Diag.TooFewItems, path, { field, limit: String(params["limit"]), items: params["limit"] === 1 ? "item" : "items" });
     case "maxItems":
-      return error("LS009", path, `${field} may list at most ${String(params["limit"])} items`);
+      return finding(Diag.TooManyItems, path, { field, limit: String(params["limit"]) });
     case "uniqueItems": {
       const items = e.data as unknown[];
       const later = Math.max(params["i"] as number, params["j"] as number);
-      return error("LS009", [...path, later], `${field} lists ${describeValue(items[later])} twice`);
+      return finding(Diag.RepeatedItem, [...path, later], { field, item: describeValue(items[later]) });
     }
     case "minLength":
-      return error("LS009", path, `${field} must not be empty`);
+      return finding(Diag.EmptyText, path, { field });
     case "maxLength":
-      return error("LS009", path, `${field} must be at most ${String(params["limit"])} characters long`);
+      return finding(Diag.TextTooLong, path, { field, limit: String(params["limit"]) });
     case "minProperties":
     case "maxProperties": {
       const keys = e.data !== null && typeof e.data === "object" ? Object.keys(e.data) : [];
       const now = keys.length === 0 ? "it names none" : `not ${listWords(keys.map((k) => clip(k)))}`;
-      return error("LS042", path, `${field} must name exactly one of header, cookie or path, ${now}`);
+      return finding(Diag.HashOnNotOne, path, { field, now });
     }
     default:
-      return error("LS004", path, `${field} ${e.message ?? "is invalid"}`);
+      return finding(Diag.InvalidValue, path, { field, detail: e.message ?? "is invalid" });
   }
 }
 

@@ -2,9 +2,8 @@
  * Finding and checking the workload: a separate file (wins) or the policy's
  * `simulation:` section → schema check → resolution against the policy model.
  */
-import type { Diagnostic } from "../../compiler/diagnostics/index.js";
+import { Diag, diagnosticAt, type Diagnostic } from "../../compiler/diagnostics/index.js";
 import type { MeshModel } from "../../compiler/model.js";
-import { WORKLOAD_CODES } from "./codes.js";
 import type { WorkloadModel } from "./model.js";
 import { resolveWorkload } from "./resolve.js";
 import { checkWorkloadSchema } from "./schema-check.js";
@@ -35,14 +34,7 @@ export function locateWorkload(policyFile: string, split: SplitPolicy, separate:
   if (!split.parsed) return { diagnostics: [] };
   return {
     diagnostics: [
-      {
-        file: policyFile,
-        line: 1,
-        column: 1,
-        severity: "error",
-        code: WORKLOAD_CODES.noWorkload,
-        message: "no workload to simulate: add a simulation: section to the policy or pass --workload <file> (see simulate/README.md)",
-      },
+      diagnosticAt({ file: policyFile, line: 1, column: 1 }, Diag.NoWorkload),
     ],
   };
 }

@@ -4,10 +4,9 @@
  * exactly-one-of pairs, event order, durations above zero), all problems in
  * one pass.
  */
-import type { Diagnostic } from "../../compiler/diagnostics/index.js";
+import { Diag, diagnosticAt, type Diagnostic, type DiagMessage, type MessageArgs } from "../../compiler/diagnostics/index.js";
 import type { MeshModel, ServiceModel } from "../../compiler/model.js";
 import { parseDurationUs } from "../../compiler/policy/duration.js";
-import { WORKLOAD_CODES } from "./codes.js";
 import { expectedArrivals } from "../arrivals.js";
 import {
   MAX_REQUESTS,
@@ -72,42 +71,39 @@ export function resolveWorkload(
 ): { workload?: WorkloadModel; diagnostics: Diagnostic[] } {
   const raw = source.value as RawWorkload;
   const diagnostics: Diagnostic[] = [];
-  const report = (code: string, path: PathSegment[], message: string, target: "value" | "key" = "value") => {
-    const { line, column } = source.position(path, target);
-    diagnostics.push({ file: source.file, line, column, severity: "error", code, message });
+  const report: Report = (path, message, ...args) => {
+    diagnostics.push(diagnosticAt({ file: source.file, ...source.position(path) }, message, ...args));
   };
   const where = (path: PathSegment[]) => displayPath(rootLabel, path);
 
   const duration = (text: string, path: PathSegment[], positive: boolean): number => {
     const parsed = parseDurationUs(text);
     if (!parsed.ok) {
-      report(WORKLOAD_CODES.badDuration, path, `${where(path)}: ${JSON.stringify(text)} ${parsed.reason}`);
+      report(path, Diag.WorkloadDurationUnparsable, { where: where(path), got: JSON.stringify(text), reason: parsed.reason });
       return NaN;
     }
     const ms = parsed.us / 1_000;
-    if (positive && ms <= 0) report(WORKLOAD_CODES.badDuration, path, `${where(path)} must be more than zero`);
+    if (positive && ms <= 0) report(path, Diag.WorkloadDurationNotPositive, { where: where(path) });
     return ms;
   };
 
   // Who calls whom.
-  const caller = resolveCaller(raw, model, (path, code, message) => report(code, path, message));
-  const callee = caller ? resolveCallee(raw, model, caller, (path, code, message) => report(code, path, message)) : undefined;
+  const caller = resolveCaller(raw, model, report);
+  const callee = caller ? resolveCallee(raw, model, caller, report) : undefined;
 
   // Arrivals.
   const arrivals = raw.arrivals;
-  // Reports of the helpers below: the field's displayed path, then the helper's message.
-  const reportAt: Report = (path, code, message) => report(code, path, `${where(path)}${message}`);
-  const bursts = resolveBursts(arrivals.bursts, duration, reportAt);
+  const bursts = resolveBursts(arrivals.bursts, duration, report, where);
   let requests = arrivals.requests ?? 0;
   if ((arrivals.requests === undefined) === (arrivals.duration === undefined)) {
-    report(WORKLOAD_CODES.exactlyOne, ["arrivals"], `${where(["arrivals"])} needs exactly one of "requests" and "duration"`);
+    report(["arrivals"], Diag.ExactlyOneOf, { where: where(["arrivals"]), first: "requests", second: "duration" });
   } else if (arrivals.duration !== undefined) {
     const ms = duration(arrivals.duration, ["arrivals", "duration"], true);
     requests = bursts === undefined ? Math.floor((ms / 1000) * arrivals.rate) : Math.floor(expectedArrivals({ process: "poisson", ratePerSec: arrivals.rate, requests: 0, bursts }, ms) + 1e-9);
     if (requests > MAX_REQUESTS) {
-      report(WORKLOAD_CODES.tooLarge, ["arrivals"], `${where(["arrivals"])} asks for ${requests} requests; at most ${MAX_REQUESTS} are simulated`);
+      report(["arrivals"], Diag.TooManyRequests, { where: where(["arrivals"]), requests, max: MAX_REQUESTS });
     } else if (Number.isFinite(ms) && requests < 1) {
-      report(WORKLOAD_CODES.outOfRange, ["arrivals", "duration"], `${where(["arrivals", "duration"])} is too short for even one request at this rate`);
+      report(["arrivals", "duration"], Diag.DurationTooShortForOne, { where: where(["arrivals", "duration"]) });
     }
   }
 
@@ -122,12 +118,12 @@ export function resolveWorkload(
       case "lognormal": {
         const medianMs = duration(rawLatency.median, [...path, "median"], true);
         if ((rawLatency.p99 === undefined) === (rawLatency.sigma === undefined)) {
-          report(WORKLOAD_CODES.exactlyOne, path, `${where(path)} needs exactly one of "p99" and "sigma"`);
+          report(path, Diag.ExactlyOneOf, { where: where(path), first: "p99", second: "sigma" });
           return { distribution: "lognormal", medianMs, sigma: 1 };
         }
         if (rawLatency.sigma !== undefined) return { distribution: "lognormal", medianMs, sigma: rawLatency.sigma };
         const p99 = duration(rawLatency.p99!, [...path, "p99"], true);
-        if (p99 <= medianMs) report(WORKLOAD_CODES.outOfRange, [...path, "p99"], `${where([...path, "p99"])} must be above the median`);
+        if (p99 <= medianMs) report([...path, "p99"], Diag.P99NotAboveMedian, { where: where([...path, "p99"]) });
         return { distribution: "lognormal", medianMs, sigma: Math.max(1e-9, Math.log(p99 / medianMs) / Z99) };
       }
       case "bimodal":
@@ -159,12 +155,12 @@ export function resolveWorkload(
     if (!callee) return;
     const index = selectEndpoint(entry.endpoint, callee);
     if (typeof index === "string") {
-      report(WORKLOAD_CODES.unknownEndpoint, [...path, "endpoint"], `${where([...path, "endpoint"])}: ${index}`);
+      report([...path, "endpoint"], Diag.UnknownEndpoint, { where: where([...path, "endpoint"]), reason: index });
       return;
     }
     const earlier = claimedBy.get(index);
     if (earlier !== undefined) {
-      report(WORKLOAD_CODES.duplicateEndpoint, [...path, "endpoint"], `${where([...path, "endpoint"])} selects the same endpoint as endpoints[${earlier}]`);
+      report([...path, "endpoint"], Diag.EndpointSelectedTwice, { where: where([...path, "endpoint"]), earlier });
       return;
     }
     claimedBy.set(index, i);
@@ -181,14 +177,14 @@ export function resolveWorkload(
       const atMs = duration(event.at, [...eventPath, "at"], false);
       const untilMs = event.until === undefined ? undefined : duration(event.until, [...eventPath, "until"], false);
       if (untilMs !== undefined && !(untilMs > atMs)) {
-        report(WORKLOAD_CODES.eventOrder, [...eventPath, "until"], `${where([...eventPath, "until"])} must be after at`);
+        report([...eventPath, "until"], Diag.UntilNotAfterAt, { where: where([...eventPath, "until"]) });
       }
       const changes = event.slowdown !== undefined || event.outage !== undefined || event.errorRate !== undefined;
       if (!changes && !event.recover) {
-        report(WORKLOAD_CODES.exactlyOne, eventPath, `${where(eventPath)} changes nothing: give slowdown, outage, errorRate or recover: true`);
+        report(eventPath, Diag.EventChangesNothing, { where: where(eventPath) });
       }
       if (event.recover && (changes || untilMs !== undefined)) {
-        report(WORKLOAD_CODES.exactlyOne, eventPath, `${where(eventPath)}: recover ends earlier events and takes no other change or until`);
+        report(eventPath, Diag.RecoverWithChanges, { where: where(eventPath) });
       }
       return { atMs, untilMs, event };
     });
@@ -199,19 +195,19 @@ export function resolveWorkload(
   // consistent_hash can only be compared when the destination says what to hash; the admission baselines need admission.
   (raw.compare ?? []).forEach((name, i) => {
     if (name === "consistent_hash" && callee && !callee.scheduler.hashOn) {
-      report(WORKLOAD_CODES.cannotCompare, ["compare", i], `${where(["compare", i])}: consistent_hash needs hashOn in the policy's scheduler for "${callee.name}"`);
+      report(["compare", i], Diag.CompareNeedsHashOn, { where: where(["compare", i]), callee: callee.name });
     }
     if ((name === "no_admission" || name === "circuit_breaker") && callee && !callee.admission) {
-      report(WORKLOAD_CODES.cannotCompare, ["compare", i], `${where(["compare", i])}: ${name} compares against admission, but the policy sets no admission for "${callee.name}"`);
+      report(["compare", i], Diag.CompareNeedsAdmission, { where: where(["compare", i]), run: name, callee: callee.name });
     }
   });
 
   // Several callers each run their own sidecar; the engine holds admission-queued requests for one sidecar only.
   if ((raw.callers ?? 1) > 1 && callee?.admission) {
-    report(WORKLOAD_CODES.notAllowed, ["callers"], `${where(["callers"])}: several callers cannot be simulated for a destination with admission ("${callee.name}"); use callers: 1`);
+    report(["callers"], Diag.SeveralCallersWithAdmission, { where: where(["callers"]), callee: callee.name });
   }
 
-  const mix = resolveMix(raw.request?.mix, reportAt);
+  const mix = resolveMix(raw.request?.mix, report, where);
 
   if (diagnostics.length > 0 || !caller || !callee) return { diagnostics };
   const headers = Object.entries(raw.request?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
@@ -243,15 +239,19 @@ export function resolveWorkload(
   };
 }
 
-type Report = (path: PathSegment[], code: string, message: string) => void;
+/** Reports a catalogue message at a path of the workload. */
+type Report = <T extends string>(path: PathSegment[], message: DiagMessage<T>, ...args: MessageArgs<T>) => void;
+/** A path as messages show it (`simulation.arrivals.duration`). */
+type Where = (path: PathSegment[]) => string;
 
 /** `request.mix` → values with cumulative shares; the shares must not all be 0. */
-function resolveMix(raw: { header: string; values: Record<string, number> } | undefined, report: Report): RequestMix | undefined {
+function resolveMix(raw: { header: string; values: Record<string, number> } | undefined, report: Report, where: Where): RequestMix | undefined {
   if (raw === undefined) return undefined;
   const entries = Object.entries(raw.values);
   const total = entries.reduce((sum, [, share]) => sum + share, 0);
   if (!(total > 0)) {
-    report(["request", "mix", "values"], WORKLOAD_CODES.outOfRange, " needs at least one value with a share above 0");
+    const path = ["request", "mix", "values"];
+    report(path, Diag.MixAllZero, { where: where(path) });
     return undefined;
   }
   let sum = 0;
@@ -265,20 +265,22 @@ function resolveBursts(
   raw: { at: string; until: string; rate: number }[] | undefined,
   duration: (text: string, path: PathSegment[], positive: boolean) => number,
   report: Report,
+  where: Where,
 ): BurstModel[] | undefined {
   if (raw === undefined || raw.length === 0) return undefined;
   const bursts = raw.map((b, i) => {
     const path: PathSegment[] = ["arrivals", "bursts", i];
     const atMs = duration(b.at, [...path, "at"], false);
     const untilMs = duration(b.until, [...path, "until"], true);
-    if (!(untilMs > atMs)) report([...path, "until"], WORKLOAD_CODES.eventOrder, " must be after at");
+    if (!(untilMs > atMs)) report([...path, "until"], Diag.UntilNotAfterAt, { where: where([...path, "until"]) });
     return { atMs, untilMs, ratePerSec: b.rate, index: i };
   });
   const sorted = [...bursts].sort((a, b) => a.atMs - b.atMs || a.index - b.index);
   for (let k = 1; k < sorted.length; k++) {
     const earlier = sorted[k - 1]!;
     const later = sorted[k]!;
-    if (later.atMs < earlier.untilMs) report(["arrivals", "bursts", later.index, "at"], WORKLOAD_CODES.eventOrder, ` overlaps arrivals.bursts[${earlier.index}]; bursts must not overlap`);
+    const at = ["arrivals", "bursts", later.index, "at"];
+    if (later.atMs < earlier.untilMs) report(at, Diag.BurstsOverlap, { where: where(at), earlier: earlier.index });
   }
   return sorted.map(({ atMs, untilMs, ratePerSec }) => ({ atMs, untilMs, ratePerSec }));
 }
@@ -286,17 +288,17 @@ function resolveBursts(
 function resolveCaller(raw: RawWorkload, model: MeshModel, report: Report): ServiceModel | undefined {
   if (raw.from === undefined) {
     const first = model.services.find((s) => s.calls.length > 0);
-    if (!first) report([], WORKLOAD_CODES.unknownCaller, "no service of the policy calls another, so there is nothing to simulate");
+    if (!first) report([], Diag.NoCallingService);
     return first;
   }
   const service = model.services.find((s) => s.name === raw.from);
   if (!service) {
     const hint = closest(raw.from, model.services.map((s) => s.name));
-    report(["from"], WORKLOAD_CODES.unknownCaller, `from: service "${raw.from}" is not defined${hint ? ` (did you mean "${hint}"?)` : ""}`);
+    report(["from"], Diag.UnknownCaller, { name: raw.from, hint: hint ? ` (did you mean "${hint}"?)` : "" });
     return undefined;
   }
   if (service.calls.length === 0) {
-    report(["from"], WORKLOAD_CODES.unknownCaller, `from: service "${raw.from}" calls no other service`);
+    report(["from"], Diag.CallerCallsNobody, { name: raw.from });
     return undefined;
   }
   return service;
@@ -307,11 +309,7 @@ function resolveCallee(raw: RawWorkload, model: MeshModel, caller: ServiceModel,
   if (!caller.calls.some((c) => c.service === name)) {
     const calls = caller.calls.map((c) => c.service);
     const hint = closest(name, calls);
-    report(
-      ["to"],
-      WORKLOAD_CODES.unknownDestination,
-      `to: "${caller.name}" does not call "${name}"${hint ? ` (did you mean "${hint}"?)` : `; it calls ${calls.join(", ")}`}`,
-    );
+    report(["to"], Diag.NotCalledByCaller, { caller: caller.name, name, hint: hint ? ` (did you mean "${hint}"?)` : `; it calls ${calls.join(", ")}` });
     return undefined;
   }
   return model.services.find((s) => s.name === name);

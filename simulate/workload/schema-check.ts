@@ -5,9 +5,8 @@
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import type { Diagnostic } from "../../compiler/diagnostics/index.js";
+import { Diag, diagnosticAt, type Diagnostic, type DiagMessage, type MessageArgs } from "../../compiler/diagnostics/index.js";
 import { durationHint, parseDuration } from "../duration.js";
-import { WORKLOAD_CODES } from "./codes.js";
 import type { PathSegment, WorkloadSource } from "./yaml-source.js";
 
 export const WORKLOAD_SCHEMA_URL = new URL("../../schemas/workload.schema.json", import.meta.url);
@@ -66,72 +65,64 @@ export function displayPath(rootLabel: string, path: readonly PathSegment[]): st
 
 function toDiagnostic(error: ErrorObject, path: PathSegment[], source: WorkloadSource, rootLabel: string): Diagnostic {
   const where = displayPath(rootLabel, path);
-  const diag = (code: string, message: string, target: "value" | "key" = "value", at: PathSegment[] = path): Diagnostic => {
-    const { line, column } = source.position(at, target);
-    return { file: source.file, line, column, severity: "error", code, message };
-  };
+  const diag = <T extends string>(message: DiagMessage<T>, ...args: MessageArgs<T>): Diagnostic =>
+    diagnosticAt({ file: source.file, ...source.position(path) }, message, ...args);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case "additionalProperties": {
       const name = String(params.additionalProperty);
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       const hint = closest(name, known);
-      return diag(
-        WORKLOAD_CODES.unknownProperty,
-        `unknown property "${name}" in ${where}${hint ? ` (did you mean "${hint}"?)` : known.length > 0 ? `; allowed: ${known.join(", ")}` : ""}`,
-        "key",
-        [...path, name],
-      );
+      return diagnosticAt({ file: source.file, ...source.position([...path, name], "key") }, Diag.WorkloadUnknownProperty, {
+        property: name,
+        where,
+        hint: hint ? ` (did you mean "${hint}"?)` : known.length > 0 ? `; allowed: ${known.join(", ")}` : "",
+      });
     }
     case "required":
-      return diag(WORKLOAD_CODES.missing, `${where} needs "${String(params.missingProperty)}"`);
+      return diag(Diag.WorkloadMissingProperty, { where, property: String(params.missingProperty) });
     case "type":
-      return diag(WORKLOAD_CODES.wrongType, `${where} must be ${article(String(params.type))}, not ${describe(error.data)}`);
+      return diag(Diag.WorkloadWrongType, { where, expected: article(String(params.type)), got: describe(error.data) });
     case "const":
-      return diag(WORKLOAD_CODES.wrongType, `${where} must be ${JSON.stringify(params.allowedValue)}`);
+      return diag(Diag.WorkloadConstWrong, { where, allowed: JSON.stringify(params.allowedValue) });
     case "enum": {
       const allowed = (params.allowedValues as unknown[]).map((v) => String(v));
       const hint = typeof error.data === "string" ? closest(error.data, allowed) : undefined;
-      return diag(
-        WORKLOAD_CODES.notAllowed,
-        `${where} must be one of ${allowed.join(", ")}${hint ? ` (did you mean "${hint}"?)` : ""}`,
-      );
+      return diag(Diag.WorkloadNotOneOf, { where, allowed: allowed.join(", "), hint: hint ? ` (did you mean "${hint}"?)` : "" });
     }
     case "pattern": {
       if (/[Dd]uration/.test(error.schemaPath)) {
         if (typeof error.data === "string" && parseDuration(error.data) === 0) {
-          return diag(WORKLOAD_CODES.badDuration, `${where} must be more than zero`);
+          return diag(Diag.WorkloadDurationNotPositive, { where });
         }
         const hint = durationHint(error.data);
-        return diag(
-          WORKLOAD_CODES.badDuration,
-          hint !== ""
-            ? `${where}: ${JSON.stringify(error.data)} is not a duration${hint}`
-            : `${where}: ${JSON.stringify(error.data)} is not a duration; write a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s or 1m30s`,
-        );
+        const got = JSON.stringify(error.data);
+        return hint !== "" ? diag(Diag.WorkloadNotADurationHint, { where, got, hint }) : diag(Diag.WorkloadNotADuration, { where, got });
       }
-      return diag(WORKLOAD_CODES.wrongType, `${where}: ${JSON.stringify(error.data)} has the wrong format (${patternHint(error.schemaPath)})`);
+      return diag(Diag.WorkloadWrongFormat, { where, got: JSON.stringify(error.data), hint: patternHint(error.schemaPath) });
     }
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
-      return diag(WORKLOAD_CODES.outOfRange, `${where} must be ${RANGE_WORDS[error.keyword]} ${String(params.limit)}`);
+      return diag(Diag.WorkloadNumberOutOfRange, { where, bound: RANGE_WORDS[error.keyword]!, limit: String(params.limit) });
     case "minItems":
     case "maxItems":
     case "minLength":
     case "maxLength":
-      return diag(WORKLOAD_CODES.outOfRange, `${where} ${error.message ?? "has the wrong length"}`);
+      return diag(Diag.WorkloadWrongLength, { where, detail: error.message ?? "has the wrong length" });
     case "minProperties":
     case "maxProperties":
-      return diag(
-        WORKLOAD_CODES.outOfRange,
-        `${where} must name ${error.keyword === "minProperties" ? "at least" : "at most"} ${String(params.limit)} value${params.limit === 1 ? "" : "s"}`,
-      );
+      return diag(Diag.WorkloadPropertyCount, {
+        where,
+        bound: error.keyword === "minProperties" ? "at least" : "at most",
+        limit: String(params.limit),
+        values: params.limit === 1 ? "value" : "values",
+      });
     case "uniqueItems":
-      return diag(WORKLOAD_CODES.outOfRange, `${where} lists the same item twice (items ${String(params.j)} and ${String(params.i)})`);
+      return diag(Diag.WorkloadRepeatedItem, { where, first: String(params.j), second: String(params.i) });
     default:
-      return diag(WORKLOAD_CODES.wrongType, `${where} ${error.message ?? "is not valid"}`);
+      return diag(Diag.WorkloadInvalid, { where, detail: error.message ?? "is not valid" });
   }
 }
 

@@ -7,10 +7,9 @@
  * spaces so every other line and column stays where it was.
  */
 import { isMap, isScalar, parseDocument, type Node } from "yaml";
-import type { Diagnostic } from "../../compiler/diagnostics/index.js";
+import { workloadCodeOf, type Diagnostic } from "../../compiler/diagnostics/index.js";
 import { loadPolicyText, type SourceProblem } from "../../compiler/policy/load.js";
 import { LineIndex, type Locator } from "../../compiler/policy/positions.js";
-import { WORKLOAD_CODES } from "./codes.js";
 
 export type PathSegment = string | number;
 
@@ -32,12 +31,6 @@ function sourceAt(locator: Locator, lines: LineIndex, prefix: readonly PathSegme
   };
 }
 
-/**
- * The loader's problems in a separate workload file, under the workload's codes
- * where it has its own (unreadable, syntax); resource limits keep LS011, as in a policy.
- */
-const WORKLOAD_CODE_OF: Record<string, string> = { LS001: WORKLOAD_CODES.unreadable, LS002: WORKLOAD_CODES.syntax };
-
 /** A separate workload file. */
 export function parseWorkloadText(text: string, file: string): { source?: WorkloadSource; diagnostics: Diagnostic[] } {
   const lines = new LineIndex(text);
@@ -45,7 +38,8 @@ export function parseWorkloadText(text: string, file: string): { source?: Worklo
     file,
     ...lines.position(p.offset),
     severity: p.severity,
-    code: WORKLOAD_CODE_OF[p.code] ?? p.code,
+    // The loader's problems under the workload's codes where it has its own (unreadable, syntax).
+    code: workloadCodeOf(p.code),
     message: p.message,
   });
   const loaded = loadPolicyText(text, file, "workload");
