@@ -13,7 +13,7 @@
  * - validatePolicy(): what `lightsub validate` runs; renders and checks, keeps nothing.
  */
 import { fileURLToPath } from "node:url";
-import type { Diagnostic } from "./diagnostics/index.js";
+import { hasErrors, type Diagnostic } from "./diagnostics/index.js";
 import type { MeshModel } from "./model.js";
 import { checkPolicy } from "./policy/index.js";
 import { loadEnvoyValidator } from "./validate/index.js";
@@ -73,9 +73,8 @@ export interface DirectoryResult {
   written?: { sidecars: number; others: string[] };
 }
 
-export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
-  return diagnostics.some((d) => d.severity === "error");
-}
+/** The one definition is the diagnostics module's; re-exported for the command line. */
+export { hasErrors };
 
 /** Checks a policy and builds every file from it (in memory, on this thread). */
 export async function compile(text: string, file: string, options: CompileOptions = {}): Promise<CompileResult> {
