@@ -66,7 +66,13 @@ export const CATALOGUE = {
       MultipleDocuments: "more than one YAML document (remove the extra `---`)",
       YamlSyntax: "YAML syntax error: {detail}",
       YamlError: "YAML error: {detail}",
-      /** Composed by policy/syntax-errors.ts from the messages above and an indentation hint. */
+      TabIndent: "line {line} is indented with a tab; YAML indents with spaces only: replace the tab with spaces{leftOut}",
+      IndentedIntoKey:
+        "line {line} is indented deeper ({indent}) than the key on line {keyLine} ({keyIndent}) and so reads as part of that key: keys of one mapping must start in the same column{leftOut}",
+      CheckIndentation: "{syntax}; check the indentation of line {line}: keys of one mapping must start in the same column, one level deeper than their parent{leftOut}",
+      CheckIndentationAgainst:
+        "{syntax}; check the indentation of line {line} ({indent}) against line {above} above it ({aboveIndent}): keys of one mapping must start in the same column, one level deeper than their parent{leftOut}",
+      /** One of the messages above, as policy/syntax-errors.ts chose and filled it. */
       YamlSyntaxReport: "{text}",
       /** The yaml package's warnings, in the words of the messages above. */
       YamlWarning: { template: "{text}", severity: "warning" },

@@ -8,6 +8,7 @@
  * that stand on their own (say, duplicate keys) are all reported.
  */
 import type { YAMLError } from "yaml";
+import { Diag, messageText } from "../diagnostics/index.js";
 
 /** yaml package error codes that mean "the structure broke here"; what follows is usually a consequence. */
 const STRUCTURAL = new Set([
@@ -44,7 +45,7 @@ export function reportedSyntaxErrors(
   const leftOut = rest === 0 ? "" : ` (${rest} more syntax error${rest === 1 ? "" : "s"} after it left out: they usually follow from this one)`;
   const tab = firstTabIndent(source, first.pos[0]);
   if (tab !== undefined) {
-    return [{ offset: tab.offset, message: `line ${tab.line} is indented with a tab; YAML indents with spaces only: replace the tab with spaces${leftOut}` }];
+    return [{ offset: tab.offset, message: messageText(Diag.TabIndent, { line: tab.line, leftOut }) }];
   }
   const atSamePlace = sorted.filter((e) => e.pos[0] === first.pos[0]).map((e) => e.code);
   if (atSamePlace.includes("MULTILINE_IMPLICIT_KEY") || atSamePlace.includes("BLOCK_AS_IMPLICIT_KEY")) {
@@ -53,13 +54,17 @@ export function reportedSyntaxErrors(
     const keyLine = lineAt(source, first.pos[0]);
     const next = nextContentLine(source, keyLine);
     if (next !== undefined && indentOf(next.text) > keyColumn(keyLine.text)) {
-      const message =
-        `line ${next.number} is indented deeper (${spaces(indentOf(next.text))}) than the key on line ${keyLine.number} (${spaces(keyColumn(keyLine.text))}) ` +
-        `and so reads as part of that key: keys of one mapping must start in the same column${leftOut}`;
+      const message = messageText(Diag.IndentedIntoKey, {
+        line: next.number,
+        indent: spaces(indentOf(next.text)),
+        keyLine: keyLine.number,
+        keyIndent: spaces(keyColumn(keyLine.text)),
+        leftOut,
+      });
       return [{ offset: next.start + indentOf(next.text), message }];
     }
   }
-  return [{ offset: first.pos[0], message: `${describe(first.message)}; ${indentHint(source, first.pos[0])}${leftOut}` }];
+  return [{ offset: first.pos[0], message: indentHint(source, first.pos[0], describe(first.message), leftOut) }];
 }
 
 function nextContentLine(source: string, line: Line): Line | undefined {
@@ -110,8 +115,8 @@ function firstTabIndent(source: string, offset: number): { line: number; offset:
   return undefined;
 }
 
-/** Says how the error's line is indented against the content line above it. */
-function indentHint(source: string, offset: number): string {
+/** The syntax error, and how its line is indented against the content line above it. */
+function indentHint(source: string, offset: number, syntax: string, leftOut: string): string {
   const line = lineAt(source, offset);
   const own = indentOf(line.text);
   let previous: Line | undefined;
@@ -123,10 +128,9 @@ function indentHint(source: string, offset: number): string {
     }
     start = candidate.start - 1;
   }
-  const general = "keys of one mapping must start in the same column, one level deeper than their parent";
-  if (previous === undefined) return `check the indentation of line ${line.number}: ${general}`;
+  if (previous === undefined) return messageText(Diag.CheckIndentation, { syntax, line: line.number, leftOut });
   const above = indentOf(previous.text);
-  return `check the indentation of line ${line.number} (${spaces(own)}) against line ${previous.number} above it (${spaces(above)}): ${general}`;
+  return messageText(Diag.CheckIndentationAgainst, { syntax, line: line.number, indent: spaces(own), above: previous.number, aboveIndent: spaces(above), leftOut });
 }
 
 function indentOf(text: string): number {
