@@ -13,7 +13,7 @@
  * - validatePolicy(): what `lightsub validate` runs; renders and checks, keeps nothing.
  */
 import { fileURLToPath } from "node:url";
-import { hasErrors, type Diagnostic } from "./diagnostics/index.js";
+import { hasErrors, warningsAsErrors, type Diagnostic } from "./diagnostics/index.js";
 import type { MeshModel } from "./model.js";
 import { checkPolicy } from "./policy/index.js";
 import { loadEnvoyValidator } from "./validate/index.js";
@@ -164,7 +164,7 @@ interface Checked {
 function checkForRender(text: string, file: string, options: CompileOptions): Checked {
   const checked = checkPolicy(text, file);
   const model = checked.model;
-  const diagnostics = options.warningsAsErrors ? checked.diagnostics.map((d) => ({ ...d, severity: "error" as const })) : checked.diagnostics;
+  const diagnostics = options.warningsAsErrors ? warningsAsErrors(checked.diagnostics) : checked.diagnostics;
   if (!model || hasErrors(diagnostics)) return { diagnostics, options };
   // Compose is a convenience next to the Envoy configs: a mesh whose names cannot
   // work under compose (LS070/LS071, reported by the check) still gets its configs.

@@ -153,7 +153,7 @@ async function readStdin(): Promise<string | Diagnostic> {
   const read = await readPolicyStdin();
   if (read.text !== undefined) return read.text;
   const p = read.problems[0]!;
-  return { file: STDIN_FILE_NAME, line: 1, column: 1, severity: "error", code: p.code, message: p.message };
+  return { file: STDIN_FILE_NAME, line: 1, column: 1, severity: p.severity, code: p.code, message: p.message };
 }
 
 function report(diagnostics: readonly Diagnostic[], io: SimulateIo): number {

@@ -107,6 +107,13 @@ describe("diagnostic catalogue", () => {
     expect(spelled).toEqual([]);
   });
 
+  it("is the only product source that states a severity: call sites take it from the catalogue", () => {
+    const stated = SOURCES.filter((s) => !s.file.startsWith("compiler/diagnostics/")).flatMap((s) =>
+      [...s.text.matchAll(/severity:\s*["'`](error|warning)["'`]/g)].map((m) => `${s.file}: ${m[0]}`),
+    );
+    expect(stated).toEqual([]);
+  });
+
   it("has no message that no product code reports", () => {
     const product = SOURCES.filter((s) => !s.file.startsWith("compiler/diagnostics/")).map((s) => s.text).join("\n");
     const unused = MESSAGES.map((m) => m.name).filter((name) => !new RegExp(`\\bDiag\\.${name}\\b`).test(product));
