@@ -11,6 +11,12 @@
  * once published a code keeps its meaning. Add new codes, never renumber.
  * docs/diagnostics.md is generated from this file (`npm run docs:diagnostics`;
  * a test checks it is current), and a test checks every code is exercised.
+ *
+ * A new diagnostic: add its message (under an existing code, or a new code
+ * with summary, example and fix), report it with `finding(Diag.Name, path,
+ * { ... })` (policy checks) or `diagnosticAt(at, Diag.Name, { ... })`, run
+ * `npm run docs:diagnostics`, and add a test that gets it. The template's
+ * placeholders are typed: a missing or unknown value does not compile.
  */
 
 export type Severity = "error" | "warning";

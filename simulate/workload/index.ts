@@ -33,9 +33,7 @@ export function locateWorkload(policyFile: string, split: SplitPolicy, separate:
   // A policy that does not parse gets its syntax errors from the policy checker, not this.
   if (!split.parsed) return { diagnostics: [] };
   return {
-    diagnostics: [
-      diagnosticAt({ file: policyFile, line: 1, column: 1 }, Diag.NoWorkload),
-    ],
+    diagnostics: [diagnosticAt({ file: policyFile, line: 1, column: 1 }, Diag.NoWorkload)],
   };
 }
 
