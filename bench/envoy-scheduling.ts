@@ -192,7 +192,8 @@ function latencyYaml(spec: LatencySpec): string {
     case "exponential":
       return `{ distribution: exponential, mean: ${d(spec.meanMs)} }`;
     case "lognormal":
-      return `{ distribution: lognormal, median: ${d(spec.medianMs)}, sigma: ${Number(spec.sigma.toPrecision(8))} }`;
+      // As the examples write it (median and p99), which the simulator turns back into the same sigma.
+      return `{ distribution: lognormal, median: ${d(spec.medianMs)}, p99: ${d(spec.medianMs * Math.exp(Z99 * spec.sigma))} }`;
     case "bimodal":
       return `{ distribution: bimodal, fast: ${latencyYaml(spec.fast)}, slow: ${latencyYaml(spec.slow)}, slowFraction: ${spec.slowFraction} }`;
   }
