@@ -69,7 +69,7 @@ const FULL: Profile = {
   compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
   baselines: { seeds: 3 },
   envoy: { strategies: STRATEGIES, modes: ENVOY_MODES, repetitions: 5, payloadBytes: 1024 },
-  envoyScheduling: { scenarios: SCHEDULING_SCENARIOS, strategies: SCHEDULING_STRATEGIES, repetitions: 5, warmupSeconds: 0.5 },
+  envoyScheduling: { scenarios: SCHEDULING_SCENARIOS, strategies: SCHEDULING_STRATEGIES, repetitions: 5, warmupSeconds: 0.3 },
 };
 
 const QUICK: Profile = {

@@ -313,11 +313,16 @@ function envoySimulator(ix: Index): string | undefined {
       `${cell(sim("share-gap"))}${sim("share-gap")?.met === false ? " ✗" : ""}`,
     ];
   });
+  const excess = ix.all(section, "p50-real-minus-sim-ms");
+  const overhead =
+    excess.length > 0
+      ? ` What the simulator leaves out per request (load generator, proxy, loopback, the upstreams' timers, the machine's load), as real minus simulated p50 under native ROUND_ROBIN (whose choices do not depend on latency): ${excess.map((f) => `${f.params.scenario} ${cell(f)} ms`).join(", ")}.`
+      : "";
   const p99Met = gaps.filter((g) => g.met).length;
   const shareFigures = ix.all(section, "share-gap");
   const sharesMet = shareFigures.filter((f) => f.met).length;
   return [
-    `**Real Envoy 3. The simulator against real Envoy** — every run of figure 2 also simulated (\`runSimulation\`, what \`lightsub simulate --json\` runs) with the same policy and a workload generated from the scenario (same arrivals, service-time distributions and event times, Envoy's one worker, no concurrency limit at the endpoints); "sim ÷ real" per real repetition, median [min–max]. Targets: p99 within 25 % (0.75–1.25×), every endpoint's share within 3 points. p99 met in ${p99Met} of ${gaps.length} runs, shares in ${sharesMet} of ${shareFigures.length} (✗: missed).`,
+    `**Real Envoy 3. The simulator against real Envoy** — every run of figure 2 also simulated (\`runSimulation\`, what \`lightsub simulate --json\` runs) with the same policy and a workload generated from the scenario (same arrivals, service-time distributions and event times, Envoy's one worker, no concurrency limit at the endpoints); "sim ÷ real" per real repetition, median [min–max]. Targets: p99 within 25 % (0.75–1.25×), every endpoint's share within 3 points. p99 met in ${p99Met} of ${gaps.length} runs, shares in ${sharesMet} of ${shareFigures.length} (✗: missed).${overhead}`,
     "",
     markdownTable(["scenario", "run", "p50 ms sim / real", "p50 sim ÷ real", "p99 ms sim / real", "p99 sim ÷ real", "errors % sim / real", "shares % sim ∥ real", "share gap points"], rows),
   ].join("\n");
