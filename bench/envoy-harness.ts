@@ -104,6 +104,8 @@ export interface FortioLoad {
   payloadBytes?: number;
   /** fortio's -uniform: spread the connections' send times instead of starting them all at once. */
   uniform?: boolean;
+  /** fortio's -allow-initial-errors: go on when a connection's first request fails (scenarios with failing endpoints). */
+  allowInitialErrors?: boolean;
 }
 
 /** Runs `fortio load` on `cpus` and returns its JSON result. */
@@ -113,6 +115,7 @@ export async function runFortio(fortio: string, cpus: string, url: string, load:
   args.push("-r", String(load.resolution), "-p", load.percentiles.join(","), "-json", out);
   if (load.payloadBytes) args.push("-payload-size", String(load.payloadBytes));
   if (load.uniform) args.push("-uniform");
+  if (load.allowInitialErrors) args.push("-allow-initial-errors");
   args.push(url);
   await new Promise<void>((resolve, reject) => {
     const child = spawn("taskset", args, { stdio: ["ignore", "ignore", "pipe"] });

@@ -254,7 +254,8 @@ export function workloadFor(scenario: SchedulingScenario, compare: readonly stri
 
 /** The fortio load of one run. */
 export function fortioLoadFor(scenario: SchedulingScenario, seconds = scenario.seconds): FortioLoad {
-  const base = { seconds, resolution: scenario.resolution, percentiles: [50, 99, 99.9] };
+  // Errors are part of the scenarios (a failing or dead endpoint): fortio must not stop at a failed first request.
+  const base = { seconds, resolution: scenario.resolution, percentiles: [50, 99, 99.9], allowInitialErrors: true };
   return scenario.load.kind === "rate"
     ? { ...base, qps: scenario.load.qps, connections: scenario.load.connections, uniform: true }
     : { ...base, qps: 0, connections: scenario.load.clients };
@@ -390,27 +391,38 @@ function pinSelf(cpus: string): () => void {
   }
 }
 
-export async function measureEnvoyScheduling(options: EnvoySchedulingOptions, log: (line: string) => void): Promise<FigureInit[]> {
+/** The figures, and the scenarios that could not be measured (one failing scenario does not lose the others). */
+export async function measureEnvoyScheduling(
+  options: EnvoySchedulingOptions,
+  log: (line: string) => void,
+): Promise<{ figures: FigureInit[]; failed: Array<{ scenario: string; reason: string }> }> {
   const fortio = ensureFortio(log);
   const { envoyCpu, loadCpus } = cpuSets();
   const dir = mkdtempSync(join(tmpdir(), "lightsub-bench-sched-"));
   const unpin = pinSelf(loadCpus);
   const out: FigureInit[] = [];
+  const failed: Array<{ scenario: string; reason: string }> = [];
   try {
     for (const scenario of options.scenarios) {
-      const runNames = [...options.strategies, ...NATIVE_RUNS];
-      const { samples, ports } = await measureScenario(scenario, runNames, options, { fortio, envoyCpu, loadCpus, dir }, log);
-      const note = `${scenario.note}; Envoy 1.40 --concurrency 1 on CPU ${envoyCpu}, fortio ${FORTIO_VERSION} and the Node upstreams on CPU ${loadCpus}`;
-      out.push(...schedulingFigures(scenario, samples, note));
-      const simulated = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports);
-      out.push(...simulatorFigures(scenario, samples, simulated, `${scenario.note}; simulator: runSimulation (lightsub simulate) with the generated workload, seed 1, 1 worker; real: figure 2's repetitions`));
-      log(`envoy-scheduling: ${scenario.name} done`);
+      try {
+        const runNames = [...options.strategies, ...NATIVE_RUNS];
+        const { samples, ports } = await measureScenario(scenario, runNames, options, { fortio, envoyCpu, loadCpus, dir }, log);
+        const note = `${scenario.note}; Envoy 1.40 --concurrency 1 on CPU ${envoyCpu}, fortio ${FORTIO_VERSION} and the Node upstreams on CPU ${loadCpus}`;
+        const simulated = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports);
+        out.push(...schedulingFigures(scenario, samples, note));
+        out.push(...simulatorFigures(scenario, samples, simulated, `${scenario.note}; simulator: runSimulation (lightsub simulate) with the generated workload, seed 1, 1 worker; real: figure 2's repetitions`));
+        log(`envoy-scheduling: ${scenario.name} done`);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        failed.push({ scenario: scenario.name, reason });
+        log(`envoy-scheduling: ${scenario.name} FAILED: ${reason}`);
+      }
     }
   } finally {
     unpin();
     rmSync(dir, { recursive: true, force: true });
   }
-  return out;
+  return { figures: out, failed };
 }
 
 interface Machine {

@@ -5,7 +5,8 @@
  *   npm run bench                     everything (about 5 minutes on 2 cores)
  *   npm run bench -- --quick          a few seconds per figure: checks the harness, numbers not for publishing
  *   npm run bench -- --only filter-cost,filter-size
- *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figure 1; opt-in, about 10 minutes)
+ *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figures 1-3; opt-in, under 15 minutes)
+ *   npm run bench -- --only envoy-scheduling   figures 2 and 3 alone (scheduling quality, simulator vs reality)
  *   npm run bench -- --out /tmp/r.json --no-build
  *
  * Exit code 0 when every figure was measured (missed targets are findings,
@@ -160,8 +161,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (filterBuilt && (wants("envoy-scheduling") || wants("envoy-simulator"))) {
     const sections = (["envoy-scheduling", "envoy-simulator"] as const).filter(wants);
     await attempt([...sections], async () => {
-      const figures = await measureEnvoyScheduling({ ...profile.envoyScheduling, lightsubWasm: files.lightsubWasm }, log);
+      const { figures, failed } = await measureEnvoyScheduling({ ...profile.envoyScheduling, lightsubWasm: files.lightsubWasm }, log);
       add(figures.filter((f) => wants(f.section)));
+      for (const f of failed) for (const section of sections) missing.push({ section, reason: `scenario ${f.scenario}: ${f.reason}` });
     });
   }
   if (wants("compiler")) await attempt(["compiler"], async () => add(await measureCompiler(profile.compiler, log)));
