@@ -13,6 +13,7 @@ import {
   SCHEDULING_SCENARIOS,
   fortioLoadFor,
   policyFor,
+  rotated,
   scaleScenario,
   schedulingFigures,
   shareGap,
@@ -114,6 +115,12 @@ describe("scenario → policy and workload", () => {
     expect(q.seconds).toBe(0.75);
     expect(q.event).toEqual({ kind: "fail", endpoint: 1, fromS: 0.2, untilS: 0.55 });
     expect(scaleScenario(scenario("dying-endpoint"), 0.5).event).toEqual({ kind: "kill", endpoint: 2, atS: 0.2 });
+  });
+
+  it("repetitions rotate the order of the runs, reversed on odd ones", () => {
+    expect(rotated(["a", "b", "c"], 0)).toEqual(["a", "b", "c"]);
+    expect(rotated(["a", "b", "c"], 1)).toEqual(["a", "c", "b"]);
+    expect(rotated(["a", "b", "c"], 2)).toEqual(["c", "a", "b"]);
   });
 
   it("fortio: a constant rate spread over the connections, or a closed loop", () => {
