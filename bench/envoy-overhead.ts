@@ -19,17 +19,14 @@
  * repetitions. Envoy's CPU is utime+stime from /proc/<pid>/stat around each
  * load (every thread of the process: workers, main thread, Wasm main VM).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSidecar, type LiveSidecar } from "../e2e/live/sidecar.js";
-import { ROOT_DIR } from "./build.js";
+import { ENVOY_BIN, FORTIO_VERSION, cpuSeconds, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, type FortioLoad, startFortioServer, waitHttp } from "./envoy-harness.js";
 import type { FigureInit } from "./figures.js";
 
-export const FORTIO_VERSION = "v1.66.5";
-export const FORTIO_BIN = join(ROOT_DIR, ".tools/bin/fortio");
-export const ENVOY_BIN = process.env.ENVOY_BIN ?? join(ROOT_DIR, ".tools/bin/envoy");
+export { ENVOY_BIN, FORTIO_BIN, FORTIO_VERSION, ensureFortio } from "./envoy-harness.js";
 
 /** Ports (loopback): upstreams, Envoy admin and outbound listeners. */
 const UPSTREAM_PORTS = [32101, 32102];
@@ -70,13 +67,6 @@ interface Sample {
   cpuS?: number;
 }
 
-/** Makes sure the pinned fortio is in .tools/bin (scripts/install-bench-deps.sh: idempotent, builds it with Go when missing). */
-export function ensureFortio(log: (line: string) => void): string {
-  if (!existsSync(FORTIO_BIN)) log(`envoy-overhead: installing fortio ${FORTIO_VERSION} into .tools/bin`);
-  execFileSync("bash", [join(ROOT_DIR, "scripts/install-bench-deps.sh")], { stdio: ["ignore", "ignore", "inherit"] });
-  return FORTIO_BIN;
-}
-
 /**
  * The bench's two-service policy. weighted gets weights 1 and 2 (equal weights
  * would be round_robin, LS032); consistent_hash hashes the path (fortio always
@@ -105,102 +95,15 @@ spec:
 `;
 }
 
-/**
- * Takes the Wasm filter out of the outbound listener the load goes through:
- * Envoy then routes by the fallback route to the native ROUND_ROBIN cluster.
- * The filter moves to the inbound listener (which the benchmark never calls)
- * because the live-sidecar harness reads the sidecar's layout from it.
- */
-function withoutWasm(bootstrap: Record<string, unknown>): void {
-  type Listener = { name: string; filter_chains: Array<{ filters: Array<{ typed_config: { http_filters: Array<{ name: string }> } }> }> };
-  const listeners = (bootstrap.static_resources as { listeners: Listener[] }).listeners;
-  const hcm = (l: Listener) => l.filter_chains[0]!.filters[0]!.typed_config;
-  const outbound = hcm(listeners.find((l) => l.name === "outbound_svc")!);
-  const wasm = outbound.http_filters.filter((f) => f.name === "envoy.filters.http.wasm");
-  if (wasm.length !== 1) throw new Error("the compiled outbound listener has no single Wasm filter to take out");
-  outbound.http_filters = outbound.http_filters.filter((f) => f.name !== "envoy.filters.http.wasm");
-  const inbound = hcm(listeners.find((l) => l.name === "inbound")!);
-  inbound.http_filters = [...wasm, ...inbound.http_filters];
-}
-
-/** The pid of the Envoy whose command line names the sidecar's work directory. */
-function envoyPid(workDir: string): number {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.includes(workDir) && cmd.includes("--concurrency")) return Number(entry);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  throw new Error(`no Envoy process found for ${workDir}`);
-}
-
-/** utime + stime of every thread of `pid`, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command (which may hold spaces) start at ") ".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / CLOCK_TICKS;
-}
-
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-
-function pin(pid: number, cpus: string): void {
-  execFileSync("taskset", ["-a", "-cp", cpus, String(pid)], { stdio: "ignore" });
-}
-
-interface FortioResult {
-  ActualQPS: number;
-  RetCodes: Record<string, number>;
-  DurationHistogram: { Count: number; Percentiles: Array<{ Percentile: number; Value: number }> };
-}
-
-async function runFortio(fortio: string, cpus: string, url: string, mode: LoadMode, payloadBytes: number, dir: string): Promise<FortioResult> {
-  const out = join(dir, `load-${process.hrtime.bigint()}.json`);
-  const args = ["-c", cpus, fortio, "load", "-quiet", "-qps", String(mode.qps), "-c", String(mode.connections), "-t", `${mode.seconds}s`];
-  args.push("-r", "0.00001", "-payload-size", String(payloadBytes), "-p", "50,90,99", "-json", out, url);
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn("taskset", args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fortio load ${url} exited ${code}: ${err.slice(-500)}`))));
-  });
-  const result = JSON.parse(readFileSync(out, "utf8")) as FortioResult;
-  rmSync(out, { force: true });
-  return result;
-}
-
-function startFortioServer(fortio: string, cpus: string, port: number): ChildProcess {
-  return spawn("taskset", ["-c", cpus, fortio, "server", "-quiet", "-http-port", `127.0.0.1:${port}`, "-grpc-port", "disabled", "-redirect-port", "disabled"], {
-    stdio: "ignore",
-  });
-}
-
-async function waitHttp(url: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      await r.text();
-      if (r.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Figure 1's fortio load: histogram resolution 10 µs, p50/p90/p99, 1 KiB POSTs. */
+function fortioLoad(mode: LoadMode, payloadBytes: number): FortioLoad {
+  return { qps: mode.qps, connections: mode.connections, seconds: mode.seconds, resolution: 0.00001, percentiles: [50, 90, 99], payloadBytes };
 }
 
 export async function measureEnvoyOverhead(options: EnvoyOverheadOptions, log: (line: string) => void): Promise<FigureInit[]> {
   if (!existsSync(ENVOY_BIN)) throw new Error(`no Envoy at ${ENVOY_BIN} (npm run setup:test installs it)`);
   const fortio = ensureFortio(log);
-  const cores = availableParallelism();
-  const envoyCpu = "0";
-  const loadCpus = cores > 2 ? `1-${cores - 1}` : cores === 2 ? "1" : "0";
+  const { envoyCpu, loadCpus } = cpuSets();
   const dir = mkdtempSync(join(tmpdir(), "lightsub-bench-envoy-"));
   const servers = UPSTREAM_PORTS.map((port) => startFortioServer(fortio, loadCpus, port));
   const runs: Run[] = [];
@@ -219,7 +122,7 @@ export async function measureEnvoyOverhead(options: EnvoyOverheadOptions, log: (
         service: "client",
         concurrency: 1,
         ...(spec.wasm ? { wasm: spec.wasm } : {}),
-        ...(spec.native ? { editBootstrap: withoutWasm } : {}),
+        ...(spec.native ? { editBootstrap: nativeEdit("svc") } : {}),
       });
       const pid = envoyPid(sidecar.workDir);
       pin(pid, envoyCpu);
@@ -227,7 +130,7 @@ export async function measureEnvoyOverhead(options: EnvoyOverheadOptions, log: (
     }
     log(`envoy-overhead: ${runs.length - 1} Envoys (--concurrency 1) on CPU ${envoyCpu}, fortio ${FORTIO_VERSION} on CPU ${loadCpus}`);
     // Warm-up: every run once, briefly (connections, Wasm JIT tiers).
-    for (const run of runs) await runFortio(fortio, loadCpus, run.url, { name: "warmup", qps: 0, connections: 4, seconds: 1 }, options.payloadBytes, dir);
+    for (const run of runs) await runFortio(fortio, loadCpus, run.url, fortioLoad({ name: "warmup", qps: 0, connections: 4, seconds: 1 }, options.payloadBytes), dir);
 
     const samples = new Map<string, Sample[]>(); // `${mode}|${run}` → per repetition
     for (let rep = 0; rep < options.repetitions; rep++) {
@@ -236,12 +139,12 @@ export async function measureEnvoyOverhead(options: EnvoyOverheadOptions, log: (
         if (rep % 2 === 1) order.reverse();
         for (const run of order) {
           const before = run.pid ? cpuSeconds(run.pid) : 0;
-          const r = await runFortio(fortio, loadCpus, run.url, mode, options.payloadBytes, dir);
+          const r = await runFortio(fortio, loadCpus, run.url, fortioLoad(mode, options.payloadBytes), dir);
           const after = run.pid ? cpuSeconds(run.pid) : 0;
           const ok = r.RetCodes["200"] ?? 0;
           const count = r.DurationHistogram.Count;
           if (ok !== count) throw new Error(`${run.name} ${mode.name}: ${count - ok} of ${count} requests did not get 200 (${JSON.stringify(r.RetCodes)})`);
-          const p = (q: number) => r.DurationHistogram.Percentiles.find((x) => x.Percentile === q)!.Value * 1000;
+          const p = (q: number) => fortioPercentileMs(r, q);
           const s: Sample = { p50: p(50), p90: p(90), p99: p(99), qps: r.ActualQPS, count };
           if (run.pid) s.cpuS = after - before;
           const key = `${mode.name}|${run.name}`;

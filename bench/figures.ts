@@ -38,11 +38,14 @@ export interface Figure {
 /** The in-host sections: what `npm run bench` measures by default. */
 export const SECTIONS = ["filter-cost", "filter-size", "shared-state", "scheduling-quality", "compiler", "simulator", "scheduling-baselines"] as const;
 /** Sections on real Envoy with fortio (issue 18): opt-in with --only (they need .tools/bin/envoy and Go). */
-export const ENVOY_SECTIONS = ["envoy-overhead"] as const;
+export const ENVOY_SECTIONS = ["envoy-overhead", "envoy-scheduling", "envoy-simulator"] as const;
 export const ALL_SECTIONS = [...SECTIONS, ...ENVOY_SECTIONS] as const;
 export type Section = (typeof ALL_SECTIONS)[number];
-/** Short names --only accepts too. */
-export const SECTION_ALIASES: Readonly<Record<string, Section>> = { envoy: "envoy-overhead" };
+/** Short names --only accepts too, each for one or more sections (figure 2 and 3 are measured together: the simulator is compared with figure 2's runs). */
+export const SECTION_ALIASES: Readonly<Record<string, readonly Section[]>> = {
+  envoy: ["envoy-overhead", "envoy-scheduling", "envoy-simulator"],
+  "envoy-scheduling": ["envoy-scheduling", "envoy-simulator"],
+};
 
 export interface Summary {
   median: number;

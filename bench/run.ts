@@ -5,7 +5,8 @@
  *   npm run bench                     everything (about 5 minutes on 2 cores)
  *   npm run bench -- --quick          a few seconds per figure: checks the harness, numbers not for publishing
  *   npm run bench -- --only filter-cost,filter-size
- *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figure 1; opt-in, about 10 minutes)
+ *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figures 1-3; opt-in, under 15 minutes)
+ *   npm run bench -- --only envoy-scheduling   figures 2 and 3 alone (scheduling quality, simulator vs reality)
  *   npm run bench -- --out /tmp/r.json --no-build
  *
  * Exit code 0 when every figure was measured (missed targets are findings,
@@ -16,7 +17,8 @@ import { pathToFileURL } from "node:url";
 import { LIGHTSUB_WASM, PASSTHROUGH_WASM, ROOT_DIR, SCENARIOS_DIR, buildFilter } from "./build.js";
 import { measureCompiler, type CompilerOptions } from "./compiler-cost.js";
 import { measureEnvoyOverhead, type EnvoyOverheadOptions } from "./envoy-overhead.js";
-import { ALL_SECTIONS, SECTIONS, SECTION_ALIASES, makeFigure, type Figure, type FigureInit, type Missing, type Section } from "./figures.js";
+import { SCHEDULING_SCENARIOS, SCHEDULING_STRATEGIES, measureEnvoyScheduling, scaleScenario, type EnvoySchedulingOptions } from "./envoy-scheduling.js";
+import { ALL_SECTIONS, ENVOY_SECTIONS, SECTIONS, SECTION_ALIASES, makeFigure, type Figure, type FigureInit, type Missing, type Section } from "./figures.js";
 import { STRATEGIES, measureFilterCost, type FilterCostOptions } from "./filter-cost.js";
 import { measureFilterSize } from "./filter-size.js";
 import { currentLoadAverage, describeMachine } from "./machine.js";
@@ -47,6 +49,7 @@ interface Profile {
   compiler: CompilerOptions;
   baselines: Omit<BaselineOptions, "lightsubWasm" | "scenariosDir">;
   envoy: Omit<EnvoyOverheadOptions, "lightsubWasm" | "passthroughWasm">;
+  envoyScheduling: Omit<EnvoySchedulingOptions, "lightsubWasm">;
 }
 
 const ENVOY_MODES = [
@@ -67,6 +70,7 @@ const FULL: Profile = {
   compiler: { sizes: [100, 1_000, 10_000], callsPerService: 5, runs: 5 },
   baselines: { seeds: 3 },
   envoy: { strategies: STRATEGIES, modes: ENVOY_MODES, repetitions: 5, payloadBytes: 1024 },
+  envoyScheduling: { scenarios: SCHEDULING_SCENARIOS, strategies: SCHEDULING_STRATEGIES, repetitions: 5, warmupSeconds: 0.3 },
 };
 
 const QUICK: Profile = {
@@ -80,6 +84,12 @@ const QUICK: Profile = {
     modes: ENVOY_MODES.map((m) => ({ ...m, seconds: 1 })),
     repetitions: 1,
     payloadBytes: 1024,
+  },
+  envoyScheduling: {
+    scenarios: SCHEDULING_SCENARIOS.map((s) => scaleScenario(s, 0.5)),
+    strategies: ["least_latency", "availability"],
+    repetitions: 1,
+    warmupSeconds: 0.25,
   },
 };
 
@@ -111,7 +121,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     wants("scheduling-quality") ||
     wants("simulator") ||
     wants("scheduling-baselines") ||
-    wants("envoy-overhead");
+    wants("envoy-overhead") ||
+    wants("envoy-scheduling") ||
+    wants("envoy-simulator");
   let filterBuilt = true;
   if (needsFilter) {
     log(options.noBuild ? "filter: using build/ as it is" : "filter: npm run build:filter");
@@ -146,6 +158,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (filterBuilt && wants("envoy-overhead")) {
     await attempt(["envoy-overhead"], async () => add(await measureEnvoyOverhead({ ...profile.envoy, ...files }, log)));
   }
+  if (filterBuilt && (wants("envoy-scheduling") || wants("envoy-simulator"))) {
+    const sections = (["envoy-scheduling", "envoy-simulator"] as const).filter(wants);
+    await attempt([...sections], async () => {
+      const { figures, failed } = await measureEnvoyScheduling({ ...profile.envoyScheduling, lightsubWasm: files.lightsubWasm }, log);
+      add(figures.filter((f) => wants(f.section)));
+      for (const f of failed) for (const section of sections) missing.push({ section, reason: `scenario ${f.scenario}: ${f.reason}` });
+    });
+  }
   if (wants("compiler")) await attempt(["compiler"], async () => add(await measureCompiler(profile.compiler, log)));
 
   machine.loadAverage1mEnd = currentLoadAverage();
@@ -165,7 +185,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only <sections>] [--out <file>] [--no-build]
   sections: ${SECTIONS.join(", ")} (default: all of these)
-  real-Envoy sections (opt-in): ${Object.entries(SECTION_ALIASES).map(([alias, s]) => `${s} (or ${alias})`).join(", ")}`;
+  real-Envoy sections (opt-in): ${ENVOY_SECTIONS.join(", ")}; ${Object.entries(SECTION_ALIASES).map(([alias, s]) => `${alias} = ${s.join(" + ")}`).join(", ")}`;
 
 /** Parses the command line; a string is a usage error. */
 export function parseArgs(argv: readonly string[]): Omit<BenchOptions, "log"> | string {
@@ -183,10 +203,10 @@ export function parseArgs(argv: readonly string[]): Omit<BenchOptions, "log"> | 
           .split(",")
           .map((s) => s.trim())
           .filter(Boolean)
-          .map((n) => SECTION_ALIASES[n] ?? n);
+          .flatMap((n) => SECTION_ALIASES[n] ?? [n]);
         const unknown = names.filter((n) => !(ALL_SECTIONS as readonly string[]).includes(n));
         if (unknown.length > 0 || names.length === 0) return `unknown section(s): ${unknown.join(", ") || "(none given)"}`;
-        options.only = names as Section[];
+        options.only = [...new Set(names)] as Section[];
       }
     } else return `unknown argument: ${arg}`;
   }

@@ -182,7 +182,7 @@ describe("command line", () => {
   it("keeps the real-Envoy section opt-in and accepts its short name", () => {
     const all = parseArgs([]);
     expect(typeof all !== "string" && all.only).not.toContain("envoy-overhead");
-    expect(parseArgs(["--only", "envoy"])).toMatchObject({ only: ["envoy-overhead"] });
+    expect(parseArgs(["--only", "envoy"])).toMatchObject({ only: ["envoy-overhead", "envoy-scheduling", "envoy-simulator"] });
     expect(parseArgs(["--only", "envoy-overhead,compiler"])).toMatchObject({ only: ["envoy-overhead", "compiler"] });
   });
 });

@@ -41,6 +41,14 @@ export interface UpstreamOptions extends UpstreamBehaviour {
   protocol?: "http1" | "h2c";
   /** Per-request answer: overrides the status, latency or headers for this request (undefined: the usual answer). */
   respond?: (request: SeenRequest) => UpstreamAnswer | undefined;
+  /**
+   * Latencies under 1 ms answer on the next turn of the event loop
+   * (setImmediate) instead of a timer, which Node never fires sooner than
+   * 1 ms (benchmarks with sub-millisecond service times); default false.
+   */
+  precise?: boolean;
+  /** Keep every request for `seen()` (default true); false for long benchmark runs, whose memory would grow with each request. */
+  record?: boolean;
 }
 
 /** What an upstream saw of one request. */
@@ -128,13 +136,14 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
   const counts: UpstreamCounts = { requests: 0, injectedFailures: 0, schedulingHeaderSeen: 0, maxInFlight: 0 };
   let inFlight = 0;
   const pending = new Set<NodeJS.Timeout>();
+  const immediates = new Set<NodeJS.Immediate>();
   /** Held requests, longest held first: each answers when called. */
   const heldAnswers = new Set<() => void>();
   const seen: SeenRequest[] = [];
 
   const answer = (req: AnyRequest, res: AnyResponse) => {
     const request: SeenRequest = {
-      index: seen.length,
+      index: counts.requests,
       method: req.method ?? "",
       path: req.url ?? "",
       httpVersion: req.httpVersion,
@@ -142,7 +151,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
       rawHeaders: pairsOf(req.rawHeaders),
       atMs: performance.now(),
     };
-    seen.push(request);
+    if (options.record !== false) seen.push(request);
     counts.requests++;
     counts.maxInFlight = Math.max(counts.maxInFlight, ++inFlight);
     if (req.headers[SCHEDULING_HEADER] !== undefined) counts.schedulingHeaderSeen++;
@@ -169,10 +178,19 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
       });
       return;
     }
+    const delayMs = custom?.latencyMs ?? latencyMs;
+    if (options.precise && delayMs < 1) {
+      const immediate = setImmediate(() => {
+        immediates.delete(immediate);
+        respond();
+      });
+      immediates.add(immediate);
+      return;
+    }
     const timer = setTimeout(() => {
       pending.delete(timer);
       respond();
-    }, custom?.latencyMs ?? latencyMs);
+    }, delayMs);
     pending.add(timer);
   };
 
@@ -219,6 +237,8 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
       closing ??= new Promise<void>((resolve) => {
         for (const timer of pending) clearTimeout(timer);
         pending.clear();
+        for (const immediate of immediates) clearImmediate(immediate);
+        immediates.clear();
         heldAnswers.clear();
         server.close(() => resolve());
         // Keep-alive connections (HTTP/1) and sessions (HTTP/2) from Envoy would hold close() open.
