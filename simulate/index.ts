@@ -3,7 +3,6 @@
  * compared with every other strategy, Envoy's native balancers and an oracle.
  * See simulate/README.md.
  */
-export { simulateCommand, SIMULATE_USAGE, type SimulateIo } from "./command.js";
 export { runSimulation, MissingFilterError, DEFAULT_WASM_PATH, type SimulationOptions } from "./simulation.js";
 export { RESULT_VERSION, resultJson, type SimulationResult, type RunResult, type ScenarioInfo, type EndpointInfo } from "./result.js";
 export { RouteTable, type RouteDecision, type RetryPolicy, type HeaderPairs } from "./route-table.js";

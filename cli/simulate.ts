@@ -5,17 +5,17 @@
  * (printed as file:line:col: error CODE: message), 2 usage errors. Anything
  * else thrown is a lightsub bug; the CLI reports it (exit 3).
  */
-import { parseCommandLine, UsageError, usageErrorText } from "../compiler/cli-args.js";
+import { parseCommandLine, UsageError, usageErrorText } from "./args.js";
 import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics.js";
 import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME, type SourceKind } from "../compiler/policy/load.js";
-import { checkReportPath, ReportPathError, writeReportAtomically } from "./output/report-file.js";
-import { resultTable } from "./output/table.js";
-import { htmlReport } from "./output/html.js";
-import { terminalProgress, type Progress } from "./progress.js";
-import { resultJson } from "./result.js";
-import { MissingFilterError, runSimulation } from "./simulation.js";
-import { WORKLOAD_CODES } from "./workload/codes.js";
+import { checkReportPath, ReportPathError, writeReportAtomically } from "../simulate/output/report-file.js";
+import { resultTable } from "../simulate/output/table.js";
+import { htmlReport } from "../simulate/output/html.js";
+import { terminalProgress, type Progress } from "../simulate/progress.js";
+import { resultJson } from "../simulate/result.js";
+import { MissingFilterError, runSimulation } from "../simulate/simulation.js";
+import { WORKLOAD_CODES } from "../simulate/workload/codes.js";
 
 export interface SimulateIo {
   out: (text: string) => void;

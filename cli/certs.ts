@@ -10,14 +10,14 @@
  */
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { parseCommandLine, UsageError } from "../cli-args.js";
-import { formatDiagnostic, hasErrors } from "../diagnostics.js";
-import { spiffeId } from "../model.js";
-import { OUTPUT_MARKER } from "../output/write.js";
-import { checkPolicy } from "../policy/index.js";
-import { readPolicyFile } from "../policy/load.js";
-import { CA_CERT_FILE, CA_DIR, CA_KEY_FILE, writePrivate, writeServiceCerts } from "./store.js";
-import { CertInputError, createCa, issueLeaf, loadCa, type Ca, type Leaf } from "./x509.js";
+import { parseCommandLine, UsageError } from "./args.js";
+import { formatDiagnostic, hasErrors } from "../compiler/diagnostics.js";
+import { spiffeId } from "../compiler/model.js";
+import { OUTPUT_MARKER } from "../compiler/output/write.js";
+import { checkPolicy } from "../compiler/policy/index.js";
+import { readPolicyFile } from "../compiler/policy/load.js";
+import { CA_CERT_FILE, CA_DIR, CA_KEY_FILE, writePrivate, writeServiceCerts } from "../compiler/certs/store.js";
+import { CertInputError, createCa, issueLeaf, loadCa, type Ca, type Leaf } from "../compiler/certs/x509.js";
 
 export const CERTS_USAGE = `usage: lightsub certs <policy> --out <dir> [--ca-cert <pem> --ca-key <pem>] [--validity 24h] [--rotate]
   for a policy with spec.security: creates the mesh CA (or uses yours) and one certificate per service,
@@ -36,7 +36,7 @@ export const DEFAULT_LEAF_VALIDITY = "24h";
 const CA_VALIDITY_MS = 365 * 24 * 3_600_000;
 const MAX_VALIDITY_MS = 365 * 24 * 3_600_000;
 
-/** A usage problem (exit 2), reported as every command reports them (cli-args.ts). */
+/** A usage problem (exit 2), reported as every command reports them (args.ts). */
 export class CertsUsageError extends UsageError {
   constructor(message: string) {
     super(message, "certs");

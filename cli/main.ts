@@ -4,13 +4,13 @@
  */
 import { readFileSync } from "node:fs";
 import { relative, resolve as resolvePath } from "node:path";
-import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
-import { parseCommandLine, UsageError, usageErrorText } from "./cli-args.js";
-import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, InternalCompilerError, validatePolicy } from "./compile.js";
-import { FilterFileError, readFilterFile } from "./filter-file.js";
-import { checkOutputDir, OutputDirError, resolveOutputDir } from "./output/write.js";
-import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME } from "./policy/load.js";
-import { certsCommand, CERTS_USAGE } from "./certs/command.js";
+import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics.js";
+import { parseCommandLine, UsageError, usageErrorText } from "./args.js";
+import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, InternalCompilerError, validatePolicy } from "../compiler/compile.js";
+import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
+import { checkOutputDir, OutputDirError, resolveOutputDir } from "../compiler/output/write.js";
+import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME } from "../compiler/policy/load.js";
+import { certsCommand, CERTS_USAGE } from "./certs.js";
 
 export const EXIT = { ok: 0, policyErrors: 1, usage: 2, internal: 3 } as const;
 
@@ -195,7 +195,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await certsCommand(rest, io);
       case "simulate":
         // Loaded only when asked for: compile and validate start ~0.1 s sooner without the simulator and the host.
-        return await (await import("../simulate/index.js")).simulateCommand(rest, io);
+        return await (await import("./simulate.js")).simulateCommand(rest, io);
       case "--version":
       case "-v":
         io.out(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version);
@@ -240,7 +240,7 @@ async function helpCommand(args: string[], io: Io): Promise<number> {
       io.out(VALIDATE_USAGE);
       return EXIT.ok;
     case "simulate":
-      io.out((await import("../simulate/index.js")).SIMULATE_USAGE);
+      io.out((await import("./simulate.js")).SIMULATE_USAGE);
       return EXIT.ok;
     case "certs":
       io.out(CERTS_USAGE);
