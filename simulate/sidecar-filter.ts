@@ -4,8 +4,8 @@
  * compiled bootstrap configures it (plugin JSON, root id, vm id, failure_policy).
  */
 import { Envoy, type CompiledModule, type Stream, type Vm } from "../host/index.js";
-import { EnvoyConfigError, arrayField, boolField, field, httpConnectionManager, stringField, typedConfig, type Json } from "./envoy-json.js";
-import type { HeaderPairs } from "./route-table.js";
+import { EnvoyConfigError, arrayField, boolField, field, httpConnectionManager, stringField, typedConfig, type Json } from "../envoy-model/envoy-json.js";
+import type { HeaderPairs } from "../envoy-model/route-table.js";
 import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
 import { REASON_HEADER } from "../compiler/model.js";
 

@@ -7,7 +7,7 @@ import { Backend, TryPhase, type BackendTry } from "../simulate/backend.js";
 import { meanOf, samplerFor } from "../simulate/distributions.js";
 import { parseDuration, formatDuration } from "../simulate/duration.js";
 import { EventQueue } from "../simulate/event-queue.js";
-import { createNativeLb } from "../simulate/native-lb.js";
+import { createNativeLb } from "../envoy-model/native-lb.js";
 import { OracleLb } from "../simulate/oracle.js";
 import { Random } from "../simulate/random.js";
 import { LATENCY_RELATIVE_ERROR, LatencyHistogram, percentile } from "../simulate/metrics.js";

@@ -15,7 +15,7 @@
  *   nodes); requests without a key go to a random host.
  */
 import type { LbPolicy } from "./cluster-table.js";
-import type { Random } from "./random.js";
+import type { Random } from "../simulate/random.js";
 
 export interface LoadBalancer {
   /** A host position in the cluster; positions in `avoid` are skipped when another exists. */
