@@ -5,8 +5,6 @@
  */
 export { runSimulation, MissingFilterError, DEFAULT_WASM_PATH, type SimulationOptions } from "./simulation.js";
 export { RESULT_VERSION, resultJson, type SimulationResult, type RunResult, type ScenarioInfo, type EndpointInfo } from "./result.js";
-export { RouteTable, type RouteDecision, type RetryPolicy, type HeaderPairs } from "../envoy-model/route-table.js";
-export { readClusters, type ClusterInfo } from "../envoy-model/cluster-table.js";
 export { htmlReport } from "./output/html.js";
 export { resultTable } from "./output/table.js";
 export { WORKLOAD_DIAGNOSTIC_CODES } from "./workload/codes.js";

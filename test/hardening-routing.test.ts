@@ -24,7 +24,7 @@ import { Envoy, WasmResult, type CompiledModule, type SharedData, type Vm } from
 import { readClusters } from "../envoy-model/cluster-table.js";
 import { findListener } from "../envoy-model/envoy-json.js";
 import { RouteTable, type HeaderPairs, type RouteDecision } from "../envoy-model/route-table.js";
-import { readWasmFilterConfig, type WasmFilterConfig } from "../simulate/sidecar-filter.js";
+import { readWasmFilterConfig, type WasmFilterConfig } from "../envoy-model/wasm-filter.js";
 import { compile as compileFilter } from "./filter-harness.js";
 import { compileExample, exampleFiles, type CompiledExample } from "./hardening-harness.js";
 
