@@ -2,7 +2,7 @@
  * Host-side contexts: what a host call acts on. Mirrors proxy-wasm-cpp-host's
  * ContextBase and Envoy's Context: the VM context (id 0, used for _initialize
  * and allocations), root contexts (one per configured plugin) and stream
- * contexts (host/stream.ts). The defaults here are the answers Envoy gives when
+ * contexts (host/http-stream.ts). The defaults here are the answers Envoy gives when
  * a context has no HTTP stream behind it.
  */
 import {

@@ -11,7 +11,7 @@ export {
   type EnvoyFilterStatus,
   type LocalReply,
   type EndOptions,
-} from "./stream.js";
+} from "./http-stream.js";
 export { ImportError, ModuleError, type CompiledModule, type AbiVersion } from "./compile.js";
 export { HeaderMap, type HeaderInit } from "./header-map.js";
 export { encodePairs, decodePairs, type HeaderPairs } from "./pairs.js";

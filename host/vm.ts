@@ -13,7 +13,7 @@ import { buildImports } from "./imports/index.js";
 import { WasmMemory } from "./memory.js";
 import { encodeProperties, type PropertyValues } from "./properties.js";
 import type { Stat } from "./stats.js";
-import { Stream, type StreamOptions } from "./stream.js";
+import { Stream, type StreamOptions } from "./http-stream.js";
 import { toBytes, utf8Length } from "./utf8.js";
 
 export interface VmOptions {
