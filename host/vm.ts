@@ -12,7 +12,7 @@ import type { Envoy } from "./envoy.js";
 import { buildImports } from "./imports/index.js";
 import { WasmMemory } from "./memory.js";
 import { encodeProperties, type PropertyValues } from "./properties.js";
-import type { Stat } from "./stats.js";
+import type { Stat } from "./stat.js";
 import { Stream, type StreamOptions } from "./http-stream.js";
 import { toBytes, utf8Length } from "./utf8.js";
 
