@@ -12,6 +12,9 @@
 import { existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseCommandLine, UsageError } from "./args.js";
+import { EXIT } from "./exit-codes.js";
+import { CERTS_USAGE } from "./help.js";
+import type { Io } from "./io.js";
 import { formatDiagnostic, hasErrors } from "../compiler/diagnostics.js";
 import { OUTPUT_MARKER } from "../compiler/output/write.js";
 import { checkPolicy } from "../compiler/policy/index.js";
@@ -19,18 +22,6 @@ import { readPolicyFile } from "../compiler/policy/load.js";
 import { issueMeshCerts, readPemFile } from "../compiler/certs/issue.js";
 import { CertInputError } from "../compiler/certs/x509.js";
 
-export const CERTS_USAGE = `usage: lightsub certs <policy> --out <dir> [--ca-cert <pem> --ca-key <pem>] [--validity 24h] [--rotate]
-  for a policy with spec.security: creates the mesh CA (or uses yours) and one certificate per service,
-  an ECDSA P-256 key and its SPIFFE ID spiffe://<trust-domain>/svc/<service>; nothing is written on any error
-    <policy>              the policy file (YAML or JSON)
-    -o, --out <dir>       where to write: <dir>/ca/ (the CA; its key only when lightsub made it) and <dir>/<service>/,
-                          which docker compose mounts (compile's default: ../<mesh name>-certs beside its output)
-    --ca-cert <pem>       use this CA certificate (ECDSA P-256) instead of making one ...
-    --ca-key <pem>        ... with its private key (never copied)
-    --validity <time>     lifetime of the service certificates: 30m, 24h (default), 7d; at most 365d
-    --rotate              reissue every service certificate in an existing <dir> on the same CA; Envoy picks
-                          them up without a restart
-exit codes: 0 ok, 1 policy errors or unusable certificate inputs, 2 usage errors, 3 internal error`;
 
 export const DEFAULT_LEAF_VALIDITY = "24h";
 const MAX_VALIDITY_MS = 365 * 24 * 3_600_000;
@@ -40,11 +31,6 @@ export class CertsUsageError extends UsageError {
   constructor(message: string) {
     super(message, "certs");
   }
-}
-
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
 }
 
 /** `30m`, `24h`, `7d` → milliseconds (at least 1 minute, at most 365 days). */
@@ -79,7 +65,7 @@ export async function certsCommand(args: string[], io: Io): Promise<number> {
   });
   if (parsed.help) {
     io.out(CERTS_USAGE);
-    return 0;
+    return EXIT.ok;
   }
   const { positionals } = parsed;
   const values = parsed.values as { out?: string; "ca-cert"?: string; "ca-key"?: string; validity?: string; rotate?: boolean };
@@ -94,15 +80,15 @@ export async function certsCommand(args: string[], io: Io): Promise<number> {
   const read = await readPolicyFile(file);
   if (read.text === undefined) {
     for (const p of read.problems) io.err(formatDiagnostic({ file, line: 1, column: 1, severity: p.severity, code: p.code, message: p.message }));
-    return 1;
+    return EXIT.policyErrors;
   }
   const checked = checkPolicy(read.text, file);
   for (const d of checked.diagnostics) io.err(formatDiagnostic(d));
-  if (!checked.model || hasErrors(checked.diagnostics)) return 1;
+  if (!checked.model || hasErrors(checked.diagnostics)) return EXIT.policyErrors;
   const model = checked.model;
   if (!model.security) {
     io.err(`lightsub: ${file}: the mesh has no mutual TLS (spec.security is missing or mtls is off), so its sidecars would not use certificates; set spec.security.mtls to strict or permissive`);
-    return 1;
+    return EXIT.policyErrors;
   }
 
   const exists = existsSync(out) && readdirSync(out).length > 0;
@@ -120,11 +106,11 @@ export async function certsCommand(args: string[], io: Io): Promise<number> {
     });
     const until = issued.notAfter?.toISOString() ?? "";
     io.out(`${file}: ${values.rotate ? "reissued" : "wrote"} ${issued.services} service certificate${issued.services === 1 ? "" : "s"} (valid until ${until})${issued.newCa ? " and a new mesh CA" : ""} in ${out}`);
-    return 0;
+    return EXIT.ok;
   } catch (e) {
     if (e instanceof CertInputError) {
       io.err(`lightsub: ${e.message}`);
-      return 1;
+      return EXIT.policyErrors;
     }
     throw e;
   }
