@@ -2,7 +2,7 @@
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import type { MeshModel } from "../compiler/model.js";
 import { meanOf } from "./distributions.js";
-import { formatDuration } from "./duration.js";
+import { formatDuration } from "../compiler/policy/duration.js";
 import { findListener } from "../envoy-model/envoy-json.js";
 import type { EndpointInfo, ScenarioInfo } from "./result.js";
 import { RouteTable } from "../envoy-model/route-table.js";

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import type { Diagnostic } from "../../compiler/diagnostics.js";
-import { durationHint, parseDuration } from "../duration.js";
+import { durationHint, parseDurationUs } from "../../compiler/policy/duration.js";
 import { WORKLOAD_CODES } from "./codes.js";
 import type { PathSegment, WorkloadSource } from "./yaml-source.js";
 
@@ -99,7 +99,7 @@ function toDiagnostic(error: ErrorObject, path: PathSegment[], source: WorkloadS
     }
     case "pattern": {
       if (/[Dd]uration/.test(error.schemaPath)) {
-        if (typeof error.data === "string" && parseDuration(error.data) === 0) {
+        if (typeof error.data === "string" && isZeroDuration(error.data)) {
           return diag(WORKLOAD_CODES.badDuration, `${where} must be more than zero`);
         }
         const hint = durationHint(error.data);
@@ -187,4 +187,10 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** A duration that parses (the one grammar, compiler/policy/duration.ts) and is zero: "0", "0s", "0m0.0s". */
+function isZeroDuration(text: string): boolean {
+  const parsed = parseDurationUs(text);
+  return parsed.ok && parsed.us === 0;
 }
