@@ -18,9 +18,9 @@
  * Envoy's built-in tag extractors are not applied.
  */
 import { extractTags, type StatsTag, type Tag } from "./stat-tags.js";
-import { CUSTOM_STAT_NAMESPACE, DEFAULT_HISTOGRAM_BUCKETS, type CounterStat, type GaugeStat, type HistogramStat } from "./stat.js";
+import { DEFAULT_HISTOGRAM_BUCKETS, type CounterStat, type GaugeStat, type HistogramStat } from "./stat.js";
 
-const CUSTOM_NAMESPACES = [CUSTOM_STAT_NAMESPACE];
+export const CUSTOM_NAMESPACES = ["wasmcustom"];
 
 function sanitizeName(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, "_");
@@ -81,7 +81,7 @@ function groupByExtractedName<T extends { name: string }>(
 ): [string, Tagged<T>[]][] {
   const groups = new Map<string, Tagged<T>[]>();
   for (const stat of stats) {
-    const fullName = `${CUSTOM_STAT_NAMESPACE}.${stat.name}`;
+    const fullName = `wasmcustom.${stat.name}`;
     const { tagExtractedName, tags } = extractTags(fullName, statsTags);
     let g = groups.get(tagExtractedName);
     if (!g) groups.set(tagExtractedName, (g = []));

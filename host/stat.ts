@@ -10,9 +10,6 @@ export const DEFAULT_HISTOGRAM_BUCKETS = [
   3600000,
 ] as const;
 
-/** Envoy names a plugin metric "wasmcustom.<name>". */
-export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
-
 export class CounterStat {
   readonly kind = "counter";
   value = 0;
