@@ -2,7 +2,7 @@
  * Host-side contexts: what a host call acts on. Mirrors proxy-wasm-cpp-host's
  * ContextBase and Envoy's Context: the VM context (id 0, used for _initialize
  * and allocations), root contexts (one per configured plugin) and stream
- * contexts (host/stream.ts). The defaults here are the answers Envoy gives when
+ * contexts (host/http-stream.ts). The defaults here are the answers Envoy gives when
  * a context has no HTTP stream behind it.
  */
 import {
@@ -14,7 +14,34 @@ import {
 import type { HeaderMap } from "./header-map.js";
 import type { HeaderPairs } from "./pairs.js";
 import { resolveProperty, type PropertyContext, type StreamInfo } from "./properties.js";
-import type { Vm } from "./vm.js";
+
+/**
+ * What contexts (and HTTP streams) use of the VM they run on. host/vm.ts's Vm
+ * is the one implementation; the interface keeps this file, and the streams
+ * built on it, below vm.ts (the VM creates contexts, so it imports them).
+ */
+export interface ContextVm {
+  readonly vmId: string;
+  readonly vmConfig: Uint8Array;
+  /** Properties every context of the VM can read. */
+  readonly properties: ReadonlyMap<string, Uint8Array>;
+  /** The VM trapped or failed to start or configure. */
+  readonly failed: boolean;
+  /** Live contexts by id. */
+  readonly contexts: Map<number, ContextBase>;
+  /** Work Envoy defers until the outer VM call returns. */
+  readonly afterCall: (() => void)[];
+  /** proxy_send_local_response forced the running callback to stop iteration. */
+  readonly stopIteration: boolean;
+  /** The process's virtual clock. */
+  readonly envoy: { nowMs(): number };
+  exports(name: string): boolean;
+  invoke(ctx: ContextBase, name: string, a0?: number, a1?: number, a2?: number, a3?: number, a4?: number): number | undefined;
+  finishCall(): void;
+  allocContextId(): number;
+  /** Fires proxy_on_tick on a root context of this VM. */
+  tick(root: RootContext): void;
+}
 
 /** A buffer a host call can read (and for bodies, write). */
 export interface HostBuffer {
@@ -34,7 +61,7 @@ export abstract class ContextBase implements PropertyContext {
   abstract readonly id: number;
   /** 0 for root contexts (and the VM context). */
   abstract readonly parentId: number;
-  abstract readonly vm: Vm;
+  abstract readonly vm: ContextVm;
 
   /** The root context this context belongs to (a root context is its own root). */
   abstract rootContext(): RootContext | null;
@@ -127,7 +154,7 @@ export abstract class ContextBase implements PropertyContext {
 export class VmContext extends ContextBase {
   readonly id = 0;
   readonly parentId = 0;
-  constructor(readonly vm: Vm) {
+  constructor(readonly vm: ContextVm) {
     super();
   }
   rootContext(): RootContext | null {
@@ -154,7 +181,7 @@ export class RootContext extends ContextBase {
   configuring = false;
 
   constructor(
-    readonly vm: Vm,
+    readonly vm: ContextVm,
     readonly id: number,
     public plugin: PluginOptions,
   ) {

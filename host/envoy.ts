@@ -12,7 +12,8 @@ import { SharedData } from "./shared-data.js";
 import { SharedQueues } from "./shared-queues.js";
 import { StatsStore } from "./stats.js";
 import { TickScheduler } from "./ticks.js";
-import { Vm, type VmOptions } from "./vm.js";
+import { buildImports } from "./imports/index.js";
+import { Vm, type VmHost, type VmOptions } from "./vm.js";
 
 export interface EnvoyOptions {
   /** Wall-clock time at virtual time 0, in ms since the epoch (proxy_get_current_time_nanoseconds). Default 0. */
@@ -31,7 +32,7 @@ export interface EnvoyOptions {
   keepHistogramValues?: boolean;
 }
 
-export class Envoy {
+export class Envoy implements VmHost {
   /** Compiles a module as Envoy loads one; throws ImportError / ModuleError for what Envoy refuses. */
   static compile(bytes: Uint8Array | ArrayBuffer): Promise<CompiledModule> {
     return compileModule(bytes);
@@ -67,7 +68,7 @@ export class Envoy {
 
   /** A new worker VM running `module` (instantiated, _initialize run). */
   createVm(module: CompiledModule, options: VmOptions = {}): Vm {
-    const vm = new Vm(this, this.vms.length, module, options);
+    const vm = new Vm(this, this.vms.length, module, options, buildImports);
     this.vms.push(vm);
     return vm;
   }

@@ -11,13 +11,14 @@ export {
   type EnvoyFilterStatus,
   type LocalReply,
   type EndOptions,
-} from "./stream.js";
+} from "./http-stream.js";
 export { ImportError, ModuleError, type CompiledModule, type AbiVersion } from "./compile.js";
 export { HeaderMap, type HeaderInit } from "./header-map.js";
 export { encodePairs, decodePairs, type HeaderPairs } from "./pairs.js";
 export { int64Bytes, type PropertyValue, type PropertyValues } from "./properties.js";
 export { StatsStore } from "./stats.js";
-export { DEFAULT_HISTOGRAM_BUCKETS, metricName } from "./prometheus.js";
+export { metricName } from "./prometheus.js";
+export { DEFAULT_HISTOGRAM_BUCKETS } from "./stat.js";
 export { extractTags, type StatsTag, type Tag } from "./stat-tags.js";
 export { SharedData, type SharedValue } from "./shared-data.js";
 export type { LogEntry } from "./log.js";

@@ -18,15 +18,9 @@
  * Envoy's built-in tag extractors are not applied.
  */
 import { extractTags, type StatsTag, type Tag } from "./stat-tags.js";
-import type { CounterStat, GaugeStat, HistogramStat } from "./stats.js";
+import { DEFAULT_HISTOGRAM_BUCKETS, type CounterStat, type GaugeStat, type HistogramStat } from "./stat.js";
 
 export const CUSTOM_NAMESPACES = ["wasmcustom"];
-
-/** Envoy's default histogram bucket bounds (HistogramSettingsImpl::defaultBuckets). */
-export const DEFAULT_HISTOGRAM_BUCKETS = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
-  3600000,
-] as const;
 
 function sanitizeName(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, "_");

@@ -7,44 +7,9 @@
  * recorded value unless told not to (`keepHistogramValues: false`: a long
  * simulation records one value per request and must not grow with them).
  */
-import { DEFAULT_HISTOGRAM_BUCKETS, renderPrometheus } from "./prometheus.js";
+import { renderPrometheus } from "./prometheus.js";
+import { CounterStat, GaugeStat, HistogramStat, type Stat } from "./stat.js";
 import type { StatsTag } from "./stat-tags.js";
-
-export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
-
-export class CounterStat {
-  readonly kind = "counter";
-  value = 0;
-  constructor(readonly name: string) {}
-}
-
-export class GaugeStat {
-  readonly kind = "gauge";
-  value = 0;
-  constructor(readonly name: string) {}
-}
-
-export class HistogramStat {
-  readonly kind = "histogram";
-  /** Every recorded value, in order (empty when the store does not keep values). */
-  readonly values: number[] = [];
-  sum = 0;
-  count = 0;
-  /** below[i]: values recorded below DEFAULT_HISTOGRAM_BUCKETS[i] (Prometheus' cumulative buckets). */
-  readonly below = new Float64Array(DEFAULT_HISTOGRAM_BUCKETS.length);
-  constructor(
-    readonly name: string,
-    private readonly keepValues = true,
-  ) {}
-  record(v: number): void {
-    if (this.keepValues) this.values.push(v);
-    this.sum += v;
-    this.count++;
-    for (let i = DEFAULT_HISTOGRAM_BUCKETS.length - 1; i >= 0 && v < DEFAULT_HISTOGRAM_BUCKETS[i]!; i--) this.below[i]!++;
-  }
-}
-
-export type Stat = CounterStat | GaugeStat | HistogramStat;
 
 export class StatsStore {
   private readonly counters = new Map<string, CounterStat>();

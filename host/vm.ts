@@ -5,16 +5,42 @@
  * effective one) for the host calls it makes, and turns a trap into a failed VM
  * instead of an exception.
  */
-import { FilterHeadersStatus, METRIC_ID_INCREMENT, MetricType, type LogLevelName } from "./abi.js";
+import { METRIC_ID_INCREMENT, MetricType, type LogLevelName } from "./abi.js";
 import type { CompiledModule } from "./compile.js";
-import { ContextBase, RootContext, VmContext } from "./context.js";
-import type { Envoy } from "./envoy.js";
-import { buildImports } from "./imports/index.js";
+import { ContextBase, RootContext, VmContext, type ContextVm } from "./context.js";
 import { WasmMemory } from "./memory.js";
+import type { Prng } from "./prng.js";
 import { encodeProperties, type PropertyValues } from "./properties.js";
-import type { Stat } from "./stats.js";
-import { Stream, type StreamOptions } from "./stream.js";
+import type { SharedData } from "./shared-data.js";
+import type { SharedQueues } from "./shared-queues.js";
+import type { Stat } from "./stat.js";
+import type { StatsStore } from "./stats.js";
+import { Stream, type StreamOptions } from "./http-stream.js";
 import { toBytes, utf8Length } from "./utf8.js";
+
+/**
+ * What a VM and its host functions use of the Envoy process it runs in:
+ * host/envoy.ts's Envoy is the one implementation (it creates VMs, so it
+ * imports this file, not the other way round).
+ */
+export interface VmHost {
+  /** Host function calls made by all VMs. */
+  hostCalls: number;
+  readonly logLevel: LogLevelName;
+  /** Appends to the log if `level` passes the log level. */
+  emitLog(vm: number, level: LogLevelName, message: string): void;
+  nowMs(): number;
+  nowNs(): bigint;
+  monotonicNs(): bigint;
+  readonly random: Prng;
+  readonly sharedData: SharedData;
+  readonly sharedQueues: SharedQueues;
+  readonly stats: StatsStore;
+  setTickPeriod(root: RootContext, periodMs: number): void;
+}
+
+/** Builds the import object (every host function) a VM is instantiated with: host/imports/index.ts. */
+export type ImportsFactory = (vm: Vm) => WebAssembly.Imports;
 
 export interface VmOptions {
   /** Envoy's vm_config.vm_id: VMs with the same id share shared data. Default "". */
@@ -71,7 +97,7 @@ export class RestrictedCallbackError extends Error {
   }
 }
 
-export class Vm {
+export class Vm implements ContextVm {
   readonly vmId: string;
   readonly vmConfig: Uint8Array;
   readonly properties = new Map<string, Uint8Array>();
@@ -112,10 +138,11 @@ export class Vm {
 
   /** @internal Use Envoy.createVm. */
   constructor(
-    readonly envoy: Envoy,
+    readonly envoy: VmHost,
     readonly index: number,
     compiled: CompiledModule,
     options: VmOptions,
+    buildImports: ImportsFactory,
   ) {
     this.vmId = options.vmId ?? "";
     this.vmConfig = toBytes(options.vmConfig ?? "");
@@ -377,13 +404,3 @@ function trapMessage(e: unknown): string {
   if (e instanceof WebAssembly.RuntimeError) return `Uncaught RuntimeError: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
 }
-
-/** How Envoy turns a headers-callback result into a filter status (ABI 0.2.x). */
-export function headersStatus(vm: Vm, result: number | undefined): keyof typeof FilterHeadersStatus {
-  const r = (result ?? 0) >>> 0;
-  if (vm.stopIteration || r > FilterHeadersStatus.StopAllIterationAndWatermark) return "StopAllIterationAndWatermark";
-  // Without allow_on_headers_stop_iteration Envoy turns StopIteration into StopAllIterationAndWatermark.
-  if (r === FilterHeadersStatus.StopIteration) return "StopAllIterationAndWatermark";
-  return (["Continue", "StopIteration", "ContinueAndEndStream", "StopAllIterationAndBuffer", "StopAllIterationAndWatermark"] as const)[r]!;
-}
-

@@ -23,14 +23,14 @@
  */
 import { nextArrivalMs } from "./arrivals.js";
 import { Backend, TryPhase, type BackendTry } from "./backend.js";
-import type { ClusterInfo } from "./cluster-table.js";
+import type { ClusterInfo } from "../envoy-model/cluster-table.js";
 import { EventQueue } from "./event-queue.js";
 import { RunRecorder, Outcome, type RecordedRequest, type RunMetrics } from "./metrics.js";
-import { createNativeLb, type LoadBalancer } from "./native-lb.js";
+import { createNativeLb, type LoadBalancer } from "../envoy-model/native-lb.js";
 import { OracleLb } from "./oracle.js";
 import { FullScanPeakEwma, P2cPeakEwma, PeakEwmaTable, type LearningLoadBalancer } from "./peer-lb.js";
 import { Random, STREAM } from "./random.js";
-import type { HeaderPairs, RetryPolicy, RouteDecision, RouteTable } from "./route-table.js";
+import type { HeaderPairs, RetryPolicy, RouteDecision, RouteTable } from "../envoy-model/route-table.js";
 import type { FilterStream, SidecarFilter } from "./sidecar-filter.js";
 import type { WorkloadModel } from "./workload/model.js";
 import type { EndpointModel, HashOn } from "../compiler/model.js";

@@ -3,11 +3,8 @@
  * compared with every other strategy, Envoy's native balancers and an oracle.
  * See simulate/README.md.
  */
-export { simulateCommand, SIMULATE_USAGE, type SimulateIo } from "./command.js";
 export { runSimulation, MissingFilterError, DEFAULT_WASM_PATH, type SimulationOptions } from "./simulation.js";
 export { RESULT_VERSION, resultJson, type SimulationResult, type RunResult, type ScenarioInfo, type EndpointInfo } from "./result.js";
-export { RouteTable, type RouteDecision, type RetryPolicy, type HeaderPairs } from "./route-table.js";
-export { readClusters, type ClusterInfo } from "./cluster-table.js";
 export { htmlReport } from "./output/html.js";
 export { resultTable } from "./output/table.js";
 export { WORKLOAD_DIAGNOSTIC_CODES } from "../compiler/diagnostics/index.js";

@@ -11,7 +11,7 @@
  * know this much, so it is the yardstick the others are read against.
  */
 import type { Backend, BackendTry } from "./backend.js";
-import type { LoadBalancer } from "./native-lb.js";
+import type { LoadBalancer } from "../envoy-model/native-lb.js";
 import type { Random } from "./random.js";
 
 export class OracleLb implements LoadBalancer {

@@ -24,7 +24,7 @@
  * One estimate table per caller sidecar, shared by its workers (one balancer
  * per proxy); pending = that caller's requests in flight to the endpoint.
  */
-import type { LoadBalancer } from "./native-lb.js";
+import type { LoadBalancer } from "../envoy-model/native-lb.js";
 import type { Random } from "./random.js";
 
 /** Linkerd's default RTT for an endpoint without a response yet. */

@@ -7,11 +7,12 @@
  */
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { STRATEGIES, type MeshModel, type ServiceModel, type Strategy } from "../compiler/model.js";
-import { readClusters, type LbPolicy } from "./cluster-table.js";
+import { readClusters, type LbPolicy } from "../envoy-model/cluster-table.js";
 import type { AggregateBalancer, EngineSetup, ResponseFlagBits } from "./engine.js";
-import { findListener } from "./envoy-json.js";
-import { RouteTable } from "./route-table.js";
-import { readWasmFilterConfig, SidecarFilter } from "./sidecar-filter.js";
+import { findListener } from "../envoy-model/envoy-json.js";
+import { RouteTable } from "../envoy-model/route-table.js";
+import { readWasmFilterConfig } from "../envoy-model/wasm-filter.js";
+import { SidecarFilter } from "./sidecar-filter.js";
 import type { CompiledModule } from "../host/index.js";
 import type { RunName, WorkloadModel } from "./workload/model.js";
 

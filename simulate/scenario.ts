@@ -2,10 +2,10 @@
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import type { MeshModel } from "../compiler/model.js";
 import { meanOf } from "./distributions.js";
-import { formatDuration } from "./duration.js";
-import { findListener } from "./envoy-json.js";
+import { formatDuration } from "../compiler/policy/duration.js";
+import { findListener } from "../envoy-model/envoy-json.js";
 import type { EndpointInfo, ScenarioInfo } from "./result.js";
-import { RouteTable } from "./route-table.js";
+import { RouteTable } from "../envoy-model/route-table.js";
 import type { LatencySpec, WorkloadModel } from "./workload/model.js";
 
 export function scenarioInfo(model: MeshModel, workload: WorkloadModel): ScenarioInfo {

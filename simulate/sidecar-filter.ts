@@ -4,49 +4,15 @@
  * compiled bootstrap configures it (plugin JSON, root id, vm id, failure_policy).
  */
 import { Envoy, type CompiledModule, type Stream, type Vm } from "../host/index.js";
-import { EnvoyConfigError, arrayField, boolField, field, httpConnectionManager, stringField, typedConfig, type Json } from "./envoy-json.js";
-import type { HeaderPairs } from "./route-table.js";
+import { EnvoyConfigError } from "../envoy-model/envoy-json.js";
+import type { WasmFilterConfig } from "../envoy-model/wasm-filter.js";
+import type { HeaderPairs } from "../envoy-model/route-table.js";
 import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
 import { REASON_HEADER } from "../compiler/model.js";
 
 const utf8 = new TextEncoder();
-const WASM_FILTER_TYPE = "envoy.extensions.filters.http.wasm.v3.Wasm";
 /** Where Envoy shows the serving host's `lightsub` metadata (docs/design.md "Failover"). */
 const SERVED_BY_PROPERTY = `xds.upstream_host_metadata.filter_metadata.${FAILOVER_METADATA_NAMESPACE}.${FAILOVER_METADATA_KEY}`;
-
-export interface WasmFilterConfig {
-  pluginJson: string;
-  rootId: string;
-  vmId: string;
-  failOpen: boolean;
-  /** The filter config's `name` (property plugin_name); Envoy's default is empty. */
-  name?: string;
-  /** vm_config.configuration's StringValue (what the module reads as VM configuration), when set. */
-  vmConfig?: string;
-}
-
-/** The lightsub filter entry of a listener's HTTP filter chain. */
-export function readWasmFilterConfig(listener: Json): WasmFilterConfig {
-  const hcm = httpConnectionManager(listener);
-  for (const filter of arrayField(hcm, "http_filters")) {
-    const wasm = typedConfig(filter, WASM_FILTER_TYPE);
-    if (!wasm) continue;
-    const config = field(wasm, "config");
-    const pluginJson = stringField(field(config, "configuration"), "value");
-    if (pluginJson === undefined) throw new EnvoyConfigError("the Wasm filter has no StringValue configuration");
-    const vmConfig = stringField(field(field(config, "vm_config"), "configuration"), "value");
-    return {
-      pluginJson,
-      rootId: stringField(config, "root_id") ?? "",
-      vmId: stringField(field(config, "vm_config"), "vm_id") ?? "",
-      name: stringField(config, "name") ?? "",
-      ...(vmConfig !== undefined ? { vmConfig } : {}),
-      // failure_policy (Envoy >= 1.33; what lightsub writes) wins; unset, the deprecated fail_open decides.
-      failOpen: { FAIL_OPEN: true, FAIL_CLOSED: false, FAIL_RELOAD: false }[stringField(config, "failure_policy") ?? ""] ?? boolField(config, "fail_open") ?? false,
-    };
-  }
-  throw new EnvoyConfigError(`listener "${stringField(listener, "name")}" has no Wasm filter`);
-}
 
 /** One request as the filter sees it. */
 export interface FilterStream {
@@ -183,6 +149,3 @@ class HostFilterStream implements FilterStream {
     this.stream.end({ responseCode: code, responseFlags: flags });
   }
 }
-
-/** The Envoy response flag bits the simulator sets, from the host's table. */
-export { RESPONSE_FLAGS } from "../host/index.js";

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import { expectedArrivals, expectedSpanMs, nextArrivalMs, rateAt } from "../simulate/arrivals.js";
-import { readClusters } from "../simulate/cluster-table.js";
+import { readClusters } from "../envoy-model/cluster-table.js";
 import { Random, STREAM } from "../simulate/random.js";
 import { planRuns, runModel } from "../simulate/runs.js";
 import type { ArrivalsModel } from "../simulate/workload/model.js";

@@ -11,7 +11,7 @@ import { describe, expect, it, vi } from "vitest";
 const missing = join(mkdtempSync(join(tmpdir(), "lightsub-no-filter-")), "lightsub.wasm");
 vi.mock("../compiler/compile.js", async (importOriginal) => ({ ...(await importOriginal<object>()), DEFAULT_WASM: missing }));
 
-const { main } = await import("../compiler/cli.js");
+const { main } = await import("../cli/main.js");
 
 describe("compile without a built filter", () => {
   it("exits 2 with one line telling to run npm run build, and writes nothing", async () => {

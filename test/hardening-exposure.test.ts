@@ -11,9 +11,9 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { SCHEDULING_HEADER } from "../compiler/model.js";
-import { readClusters } from "../simulate/cluster-table.js";
-import { arrayField, field, httpConnectionManager, isObject, stringField, type Json } from "../simulate/envoy-json.js";
-import { RouteTable, type HeaderPairs } from "../simulate/route-table.js";
+import { readClusters } from "../envoy-model/cluster-table.js";
+import { arrayField, field, httpConnectionManager, isObject, stringField, type Json } from "../envoy-model/envoy-json.js";
+import { RouteTable, type HeaderPairs } from "../envoy-model/route-table.js";
 import { compileExample, exampleFiles, type CompiledExample } from "./hardening-harness.js";
 
 const H = SCHEDULING_HEADER;

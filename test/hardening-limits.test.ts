@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../compiler/cli.js";
+import { main } from "../cli/main.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import {
   MAX_ALIAS_COUNT,

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { main } from "../compiler/cli.js";
+import { main } from "../cli/main.js";
 import { OUTPUT_MARKER, OutputDirError, recoverInterruptedWrite, writeOutputAtomically, type OutputFiles } from "../compiler/output/write.js";
 
 /** Injected failures: operation number `failAt` (counted over OPERATIONS, from 0) throws. */

@@ -12,8 +12,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Envoy, type CompiledModule, type Stream } from "../host/index.js";
-import { arrayField, field } from "../simulate/envoy-json.js";
-import { readWasmFilterConfig } from "../simulate/sidecar-filter.js";
+import { arrayField, field } from "../envoy-model/envoy-json.js";
+import { readWasmFilterConfig } from "../envoy-model/wasm-filter.js";
 import { compile as compileFilter } from "./filter-harness.js";
 import { compileExample, exampleFiles, sizeFromEnv } from "./hardening-harness.js";
 

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { main } from "../compiler/cli.js";
+import { main } from "../cli/main.js";
 import { compile, hasErrors } from "../compiler/compile.js";
 import { DIAGNOSTIC_CODES, formatDiagnostic, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { checkPolicy } from "../compiler/policy/index.js";

@@ -1,6 +1,6 @@
 /**
  * End to end on every example: the compiled listener (Envoy's route selection
- * evaluated by simulate/route-table.ts: early header mutations, routes,
+ * evaluated by envoy-model/route-table.ts: early header mutations, routes,
  * request_headers_to_remove) together with the real filter in the host,
  * configured exactly as the compiled Wasm filter entry says. What is checked
  * is where a request finally goes (the upstream cluster, or a local reply)
@@ -21,10 +21,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { SCHEDULING_HEADER, type MeshModel } from "../compiler/model.js";
 import { Envoy, WasmResult, type CompiledModule, type SharedData, type Vm } from "../host/index.js";
-import { readClusters } from "../simulate/cluster-table.js";
-import { findListener } from "../simulate/envoy-json.js";
-import { RouteTable, type HeaderPairs, type RouteDecision } from "../simulate/route-table.js";
-import { readWasmFilterConfig, type WasmFilterConfig } from "../simulate/sidecar-filter.js";
+import { readClusters } from "../envoy-model/cluster-table.js";
+import { findListener } from "../envoy-model/envoy-json.js";
+import { RouteTable, type HeaderPairs, type RouteDecision } from "../envoy-model/route-table.js";
+import { readWasmFilterConfig, type WasmFilterConfig } from "../envoy-model/wasm-filter.js";
 import { compile as compileFilter } from "./filter-harness.js";
 import { compileExample, exampleFiles, type CompiledExample } from "./hardening-harness.js";
 

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { certsCommand } from "../compiler/certs/command.js";
+import { certsCommand } from "../cli/certs.js";
 import { createCa, issueLeaf } from "../compiler/certs/x509.js";
-import { main } from "../compiler/cli.js";
+import { main } from "../cli/main.js";
 import { OUTPUT_MARKER } from "../compiler/output/write.js";
 
 const POLICY = "test/fixtures/mesh/secure.yaml";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { LATENCY_RELATIVE_ERROR } from "../simulate/metrics.js";
-import { simulateCommand } from "../simulate/index.js";
+import { simulateCommand } from "../cli/simulate.js";
 import type { SimulationResult } from "../simulate/result.js";
 
 export const dir = mkdtempSync(join(tmpdir(), "lightsub-simulate-"));

@@ -1,5 +1,5 @@
 /**
- * simulate/route-table.ts: Envoy's route selection evaluated on the compiled
+ * envoy-model/route-table.ts: Envoy's route selection evaluated on the compiled
  * outbound listener, alone and together with the real filter.
  */
 import { readFileSync } from "node:fs";
@@ -7,10 +7,11 @@ import { describe, expect, it } from "vitest";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import { RESPONSE_FLAGS } from "../host/index.js";
-import { readClusters } from "../simulate/cluster-table.js";
-import { findListener } from "../simulate/envoy-json.js";
-import { RouteTable, type HeaderPairs } from "../simulate/route-table.js";
-import { SidecarFilter, readWasmFilterConfig } from "../simulate/sidecar-filter.js";
+import { readClusters } from "../envoy-model/cluster-table.js";
+import { findListener } from "../envoy-model/envoy-json.js";
+import { RouteTable, type HeaderPairs } from "../envoy-model/route-table.js";
+import { readWasmFilterConfig } from "../envoy-model/wasm-filter.js";
+import { SidecarFilter } from "../simulate/sidecar-filter.js";
 import { DEFAULT_WASM_PATH } from "../simulate/simulation.js";
 import { fixtureModule } from "./fixtures/host/probe-driver.js";
 import { policy } from "./simulate-helpers.js";

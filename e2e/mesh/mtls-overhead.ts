@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { certsCommand } from "../../compiler/certs/command.js";
+import { certsCommand } from "../../cli/certs.js";
 import { envoyPath } from "../../test/support/real-envoy.js";
 import { startMesh, type Mesh } from "./mesh.js";
 

@@ -3,7 +3,7 @@
  * no network) with the scenario, the table, a latency CDF and a tail plot per
  * run, traffic share per endpoint over time per run, and error rate over time.
  */
-import { formatDuration } from "../duration.js";
+import { formatDuration } from "../../compiler/policy/duration.js";
 import type { RunResult, SimulationResult } from "../result.js";
 import { DASHES, PALETTE, escapeXml, lineChart, linearTicks, logTicks, stackedAreaChart, type LineSeries, type Shade } from "./svg.js";
 import { burstsText, localReplyReasons, ms, showsRejections } from "./table.js";

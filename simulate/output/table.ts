@@ -1,5 +1,5 @@
 /** The terminal report: the scenario in a few lines, then one table row per run. */
-import { formatDuration } from "../duration.js";
+import { formatDuration } from "../../compiler/policy/duration.js";
 import type { RunResult, SimulationResult } from "../result.js";
 
 export function resultTable(result: SimulationResult): string {

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Diag, diagnosticAt, type Diagnostic, type DiagMessage, type MessageArgs } from "../../compiler/diagnostics/index.js";
-import { durationHint, parseDuration } from "../duration.js";
+import { durationHint, parseDurationUs } from "../../compiler/policy/duration.js";
 import type { PathSegment, WorkloadSource } from "./yaml-source.js";
 
 export const WORKLOAD_SCHEMA_URL = new URL("../../schemas/workload.schema.json", import.meta.url);
@@ -92,7 +92,7 @@ function toDiagnostic(error: ErrorObject, path: PathSegment[], source: WorkloadS
     }
     case "pattern": {
       if (/[Dd]uration/.test(error.schemaPath)) {
-        if (typeof error.data === "string" && parseDuration(error.data) === 0) {
+        if (typeof error.data === "string" && isZeroDuration(error.data)) {
           return diag(Diag.WorkloadDurationNotPositive, { where });
         }
         const hint = durationHint(error.data);
@@ -178,4 +178,10 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** A duration that parses (the one grammar, compiler/policy/duration.ts) and is zero: "0", "0s", "0m0.0s". */
+function isZeroDuration(text: string): boolean {
+  const parsed = parseDurationUs(text);
+  return parsed.ok && parsed.us === 0;
 }

@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { certsCommand } from "../../compiler/certs/command.js";
+import { certsCommand } from "../../cli/certs.js";
 import { CA_CERT_FILE, CA_DIR, CA_KEY_FILE, writeServiceCerts } from "../../compiler/certs/store.js";
 import { createCa, issueLeaf, loadCa, type Ca, type Leaf } from "../../compiler/certs/x509.js";
 import { CERTS_DIR_IN_CONTAINER, spiffeId } from "../../compiler/model.js";

@@ -1,8 +1,8 @@
 /**
  * The conformance harness: one scripted request runs through a real Envoy
  * sidecar (e2e/live/sidecar.ts) and through the Node proxy-wasm host (host/)
- * with the simulator's routing (simulate/route-table.ts, cluster-table.ts,
- * sidecar-filter.ts's reading of the Wasm filter config), and both sides
+ * with the simulator's routing (envoy-model/route-table.ts, cluster-table.ts,
+ * wasm-filter.ts, the reading of the Wasm filter config), and both sides
  * report the same Observation: the worker VM's Wasm log (callbacks in order
  * and whatever the module logged about properties, header maps, metrics…),
  * the response the client got, and the request the upstream got.
@@ -30,11 +30,11 @@
 import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import type { LiveSidecar } from "../../e2e/live/sidecar.js";
-import { Envoy, type CompiledModule, type Stream, type Vm } from "../../host/index.js";
-import { readClusters, type ClusterInfo } from "../../simulate/cluster-table.js";
-import { findListener } from "../../simulate/envoy-json.js";
-import { RouteTable, type HeaderPairs, type RouteDecision } from "../../simulate/route-table.js";
-import { RESPONSE_FLAGS, readWasmFilterConfig } from "../../simulate/sidecar-filter.js";
+import { Envoy, RESPONSE_FLAGS, type CompiledModule, type Stream, type Vm } from "../../host/index.js";
+import { readClusters, type ClusterInfo } from "../../envoy-model/cluster-table.js";
+import { findListener } from "../../envoy-model/envoy-json.js";
+import { RouteTable, type HeaderPairs, type RouteDecision } from "../../envoy-model/route-table.js";
+import { readWasmFilterConfig } from "../../envoy-model/wasm-filter.js";
 import { defaultAnswer, type UpstreamServer } from "./upstream-server.js";
 
 export interface ScriptedRequest {

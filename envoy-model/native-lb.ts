@@ -15,7 +15,14 @@
  *   nodes); requests without a key go to a random host.
  */
 import type { LbPolicy } from "./cluster-table.js";
-import type { Random } from "./random.js";
+
+/**
+ * The balancers' source of randomness: a uniform whole number in [0, n).
+ * The simulator's seeded Random (simulate/random.ts) is one.
+ */
+export interface RandomInt {
+  int(n: number): number;
+}
 
 export interface LoadBalancer {
   /** A host position in the cluster; positions in `avoid` are skipped when another exists. */
@@ -30,7 +37,7 @@ export interface LbHosts {
   active: Int32Array;
 }
 
-export function createNativeLb(policy: LbPolicy, hosts: LbHosts, rng: Random): LoadBalancer {
+export function createNativeLb(policy: LbPolicy, hosts: LbHosts, rng: RandomInt): LoadBalancer {
   const n = hosts.weights.length;
   if (n === 1) return { pick: () => 0 };
   const equal = hosts.weights.every((w) => w === hosts.weights[0]);
@@ -60,7 +67,7 @@ class Rotation implements LoadBalancer {
   private next: number;
   constructor(
     private readonly n: number,
-    rng: Random,
+    rng: RandomInt,
   ) {
     this.next = rng.int(n);
   }
@@ -72,7 +79,7 @@ class Rotation implements LoadBalancer {
 class Uniform implements LoadBalancer {
   constructor(
     private readonly n: number,
-    private readonly rng: Random,
+    private readonly rng: RandomInt,
   ) {}
   pick(_key: string | undefined, avoid: readonly number[] | undefined): number {
     return avoiding(() => this.rng.int(this.n), avoid);
@@ -82,7 +89,7 @@ class Uniform implements LoadBalancer {
 class PowerOfTwoChoices implements LoadBalancer {
   constructor(
     private readonly hosts: LbHosts,
-    private readonly rng: Random,
+    private readonly rng: RandomInt,
   ) {}
   pick(_key: string | undefined, avoid: readonly number[] | undefined): number {
     return avoiding(() => {
@@ -126,7 +133,7 @@ class HashRing implements LoadBalancer {
   private readonly owners: Int32Array;
   constructor(
     hosts: LbHosts,
-    private readonly rng: Random,
+    private readonly rng: RandomInt,
   ) {
     const entries: [number, number][] = [];
     hosts.weights.forEach((w, host) => {

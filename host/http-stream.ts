@@ -9,6 +9,7 @@
 import {
   BufferType,
   FilterDataStatus,
+  FilterHeadersStatus,
   FilterTrailersStatus,
   HeaderMapType,
   StreamType,
@@ -16,12 +17,11 @@ import {
   type FilterHeadersStatusName,
   type WasmResultCode,
 } from "./abi.js";
-import { ContextBase, EMPTY_BUFFER, type HostBuffer, type RootContext } from "./context.js";
+import { ContextBase, EMPTY_BUFFER, type ContextVm, type HostBuffer, type RootContext } from "./context.js";
 import { HeaderMap, type HeaderInit } from "./header-map.js";
 import type { HeaderPairs } from "./pairs.js";
 import { encodeProperties, encodePropertyValue, httpToGrpcStatus, propertyKey, type PropertyValue, type PropertyValues, type StreamInfo } from "./properties.js";
 import { toBytes } from "./utf8.js";
-import { headersStatus, type Vm } from "./vm.js";
 
 export interface StreamOptions {
   /** Properties this stream answers (e.g. "xds.cluster_name"); see README for encodings. */
@@ -166,7 +166,7 @@ export class Stream extends ContextBase {
 
   /** @internal Use Vm.createStream. */
   constructor(
-    readonly vm: Vm,
+    readonly vm: ContextVm,
     private readonly root: RootContext,
     options: StreamOptions = {},
   ) {
@@ -626,3 +626,13 @@ function envoyHeadersStatus(s: FilterHeadersStatusName): EnvoyFilterStatus {
   // Envoy's convertFilterHeadersStatus maps anything else (ContinueAndEndStream) to Continue.
   return s === "ContinueAndEndStream" ? "Continue" : s;
 }
+
+/** How Envoy turns a headers-callback result into a filter status (ABI 0.2.x). */
+function headersStatus(vm: ContextVm, result: number | undefined): keyof typeof FilterHeadersStatus {
+  const r = (result ?? 0) >>> 0;
+  if (vm.stopIteration || r > FilterHeadersStatus.StopAllIterationAndWatermark) return "StopAllIterationAndWatermark";
+  // Without allow_on_headers_stop_iteration Envoy turns StopIteration into StopAllIterationAndWatermark.
+  if (r === FilterHeadersStatus.StopIteration) return "StopAllIterationAndWatermark";
+  return (["Continue", "StopIteration", "ContinueAndEndStream", "StopAllIterationAndBuffer", "StopAllIterationAndWatermark"] as const)[r]!;
+}
+

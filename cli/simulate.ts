@@ -5,40 +5,25 @@
  * (printed as file:line:col: error CODE: message), 2 usage errors. Anything
  * else thrown is a lightsub bug; the CLI reports it (exit 3).
  */
-import { parseCommandLine, UsageError, usageErrorText } from "../compiler/cli-args.js";
+import { parseCommandLine, UsageError, usageErrorText } from "./args.js";
+import { EXIT } from "./exit-codes.js";
+import { SIMULATE_USAGE } from "./help.js";
+import type { Io } from "./io.js";
 import { formatDiagnostic, workloadCodeOf, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { FilterFileError, readFilterFile } from "../compiler/filter-file.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME, type SourceKind } from "../compiler/policy/load.js";
-import { checkReportPath, ReportPathError, writeReportAtomically } from "./output/report-file.js";
-import { resultTable } from "./output/table.js";
-import { htmlReport } from "./output/html.js";
-import { terminalProgress, type Progress } from "./progress.js";
-import { resultJson } from "./result.js";
-import { MissingFilterError, runSimulation } from "./simulation.js";
+import { checkReportPath, ReportPathError, writeReportAtomically } from "../simulate/output/report-file.js";
+import { resultTable } from "../simulate/output/table.js";
+import { htmlReport } from "../simulate/output/html.js";
+import { terminalProgress, type Progress } from "../simulate/progress.js";
+import { resultJson } from "../simulate/result.js";
+import { MissingFilterError, runSimulation } from "../simulate/simulation.js";
 
-export interface SimulateIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
+export interface SimulateIo extends Io {
   /** Defaults to a bar on process.stderr when it is a terminal. */
   progress?: Progress;
 }
 
-export const SIMULATE_USAGE = `usage:
-  lightsub simulate <policy> [--workload <file>] [--seed N] [--json] [--report out.html [--force]] [--wasm <file>] [--progress]
-    runs the policy's scheduling against a simulated destination, next to every other strategy,
-    Envoy's native load balancers and an oracle; the workload is the policy's simulation: section
-    or --workload <file> (schemas/workload.schema.json)
-    --json             print the result as JSON (format: simulate/README.md)
-    <policy>           the policy file; - reads it from standard input
-    --report out.html  also write a self-contained HTML report with charts; it never replaces the policy,
-                       the workload or the filter, and replaces another existing file only when it is
-                       an earlier lightsub report (checked before the simulation runs)
-    --force            let --report replace an existing file that is not a lightsub report
-    --seed N           random seed (default: the workload's seed, else 1); same seed, same result
-    --wasm <file>      the built filter (default build/lightsub.wasm)
-    --progress         show progress on stderr even when it is not a terminal (one line per 10%)`;
-
-const EXIT = { ok: 0, errors: 1, usage: 2 } as const;
 
 /** A usage error: one line and a hint to --help. */
 function usage(io: SimulateIo, message: string): number {
@@ -161,5 +146,5 @@ function report(diagnostics: readonly Diagnostic[], io: SimulateIo): number {
   const errors = diagnostics.filter((d) => d.severity === "error").length;
   const warnings = diagnostics.length - errors;
   io.err(`${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
-  return errors > 0 ? EXIT.errors : EXIT.ok;
+  return errors > 0 ? EXIT.policyErrors : EXIT.ok;
 }
