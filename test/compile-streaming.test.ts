@@ -425,6 +425,32 @@ describe("a failed streamed write leaves the previous output exactly as it was",
     expect(readdirSync(parent)).toEqual(["out"]);
   });
 
+  it("a multi-byte file that fits a batch by its length but not by its UTF-8 bytes goes whole into the next batch", async () => {
+    // The writer encodes into the batch without measuring first; here 150 kB of ASCII
+    // leave room for 40,000 units of "✓" (3 bytes each: 120 kB) by count but not by bytes.
+    const { out } = scratch();
+    const ascii = "a".repeat(150 * 1024);
+    const checks = "✓".repeat(40_000);
+    const emoji = `${"b".repeat(262_140)}😀😀\n`; // a surrogate pair right at a batch's end
+    await writeOutputAtomicallyWith(out, async (staging) => {
+      const writer = new BackgroundWriter();
+      try {
+        await writer.write(staging.pathOf("ascii"), ascii);
+        await writer.write(staging.pathOf("checks"), checks);
+        await writer.write(staging.pathOf("more"), ascii);
+        await writer.write(staging.pathOf("emoji"), emoji);
+        await writer.write(staging.pathOf("checks"), checks, true);
+        await writer.finish();
+      } finally {
+        await writer.close();
+      }
+    });
+    expect(readFileSync(join(out, "ascii"), "utf8")).toBe(ascii);
+    expect(readFileSync(join(out, "checks"), "utf8")).toBe(checks + checks);
+    expect(readFileSync(join(out, "more"), "utf8")).toBe(ascii);
+    expect(readFileSync(join(out, "emoji"), "utf8")).toBe(emoji);
+  });
+
   it("a file whose parent path is a file: OutputDirError, old output intact, no staging left", async () => {
     const { parent, out, before } = previousOutput();
     let failure: unknown;
