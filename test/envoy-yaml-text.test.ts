@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { deepFreeze } from "../compiler/envoy/freeze.js";
 import type { JsonValue } from "../compiler/envoy/json.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import { clearYamlCaches, toYaml } from "../compiler/output/yaml-text.js";
+import { clearYamlCaches, toYaml, toYamlPieces, type YamlPieces } from "../compiler/output/yaml-text.js";
 import { fiveServiceModel } from "./support/models.js";
 
 /** What a YAML 1.2 reader gets back from the text. */
@@ -79,6 +79,33 @@ describe("toYaml", () => {
         expect(readBack(text), service).toEqual(copy);
       }
     }
+  });
+
+  it("toYamlPieces: the pieces, as UTF-8, are exactly toYaml's text; shared resources come as bytes encoded once", () => {
+    const utf8 = (pieces: YamlPieces) => Buffer.concat(pieces.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p)));
+    clearYamlCaches();
+    for (const [service, bootstrap] of sidecarBootstraps(fiveServiceModel())) {
+      const pieces = toYamlPieces(bootstrap, service);
+      expect(utf8(pieces).equals(Buffer.from(toYaml(structuredClone(bootstrap), service))), service).toBe(true);
+      // Shared clusters and route configs are there as bytes, next to the sidecar's own text.
+      const bytes = pieces.filter((p) => p instanceof Uint8Array);
+      expect(bytes.length, service).toBeGreaterThan(0);
+      expect(pieces.some((p) => typeof p === "string")).toBe(true);
+      // Encoded once: the same document again gets the very same byte arrays.
+      const again = toYamlPieces(bootstrap, service).filter((p) => p instanceof Uint8Array);
+      expect(again.length).toBe(bytes.length);
+      again.forEach((b, i) => expect(b).toBe(bytes[i]));
+    }
+    // Any value, with a shared frozen part holding multi-byte text, anywhere in it.
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3 }), (value, inner) => {
+        const shared = deepFreeze({ s: "é ✓ 😀", inner } as JsonValue);
+        const doc = { a: value, b: [shared, { c: shared }], d: shared };
+        const copy = JSON.parse(JSON.stringify(doc));
+        expect(utf8(toYamlPieces(doc, "h é")).toString("utf8")).toBe(toYaml(copy, "h é"));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("rejects numbers YAML cannot carry", () => {

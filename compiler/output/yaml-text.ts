@@ -17,6 +17,8 @@
  * rope of millions of tiny concatenations for the GC to trace.
  */
 
+const ENCODER = new TextEncoder();
+
 const RESERVED = /^(?:true|false|yes|no|on|off|y|n|null|~)$/i;
 
 /** `^[A-Za-z_/][A-Za-z0-9_./@+-]*$` as a loop over char codes (no regex run per scalar). */
@@ -89,7 +91,17 @@ function emptyText(value: Json): string {
  * text cannot either. (`lead` also fixes the indent: both have the same length,
  * and the indent is all spaces.)
  */
-let frozenTexts = new WeakMap<object, Map<string, string>>();
+let frozenTexts = new WeakMap<object, Map<string, Remembered>>();
+
+/**
+ * A remembered text, and for toYamlPieces its UTF-8, encoded the first time a
+ * document in pieces needs it: each further document that holds the shared
+ * resource gets its bytes copied rather than its text encoded again.
+ */
+interface Remembered {
+  text: string;
+  bytes?: Uint8Array;
+}
 
 /**
  * Appends the text of `value` at `indent` to `parts`. `lead` replaces the
@@ -105,14 +117,14 @@ function writeValue(value: Json, indent: string, lead: string, parts: string[], 
     byLead = new Map();
     frozenTexts.set(value, byLead);
   }
-  let text = byLead.get(lead);
-  if (text === undefined) {
+  let remembered = byLead.get(lead);
+  if (remembered === undefined) {
     const own: string[] = [];
     writeFresh(value, indent, lead, own);
-    text = own.join("");
-    byLead.set(lead, text);
+    remembered = { text: own.join("") };
+    byLead.set(lead, remembered);
   }
-  doc.share(text);
+  doc.share(remembered);
 }
 
 /**
@@ -122,15 +134,32 @@ function writeValue(value: Json, indent: string, lead: string, parts: string[], 
 class DocumentText {
   readonly parts: string[] = [];
   private text = "";
+  /** Set in pieces mode (toYamlPieces): the finished pieces, own texts and shared resources' bytes. */
+  private readonly pieces: YamlPieces | undefined;
 
-  share(remembered: string): void {
+  constructor(pieces: boolean) {
+    this.pieces = pieces ? [] : undefined;
+  }
+
+  share(remembered: Remembered): void {
     this.flush();
-    this.text += remembered;
+    if (this.pieces) {
+      if (this.text !== "") this.pieces.push(this.text);
+      this.text = "";
+      this.pieces.push((remembered.bytes ??= ENCODER.encode(remembered.text)));
+    } else this.text += remembered.text;
   }
 
   finish(): string {
     this.flush();
     return this.text;
+  }
+
+  finishPieces(): YamlPieces {
+    this.flush();
+    const pieces = this.pieces!;
+    if (this.text !== "") pieces.push(this.text);
+    return pieces;
   }
 
   /**
@@ -194,13 +223,30 @@ function writeFresh(value: Json, indent: string, lead: string, parts: string[], 
 }
 
 export function toYaml(value: unknown, header?: string): string {
-  const doc = new DocumentText();
+  return writeDocument(new DocumentText(false), value, header).finish();
+}
+
+/**
+ * A document's text in pieces whose concatenation (each string as UTF-8, each
+ * Uint8Array as is) is exactly toYaml(value, header)'s UTF-8. The texts of
+ * shared frozen resources come as their bytes, encoded once per resource: a
+ * writer copies them instead of encoding the same text for every document
+ * that holds it, and the document is never joined into one string.
+ */
+export type YamlPieces = Array<string | Uint8Array>;
+
+export function toYamlPieces(value: unknown, header?: string): YamlPieces {
+  return writeDocument(new DocumentText(true), value, header).finishPieces();
+}
+
+function writeDocument(doc: DocumentText, value: unknown, header: string | undefined): DocumentText {
   if (header) for (const line of header.split("\n")) doc.parts.push(`# ${line}`.trimEnd(), "\n");
   // An empty container writes no lines of its own; at the top it needs its flow form.
   if (isEmptyContainer(value as Json)) doc.parts.push(emptyText(value as Json), "\n");
   else writeValue(value as Json, "", "", doc.parts, doc);
-  return doc.finish();
+  return doc;
 }
+
 
 /**
  * The text of one mapping entry `key: value` at `indent` (as inside a larger
