@@ -22,7 +22,7 @@ import { composeFileOfCheckedModel, composeYamlPieces } from "./output/compose.j
 import { toYaml } from "./output/yaml-text.js";
 import { writeOutputAtomicallyWith, type OutputFiles } from "./output/write.js";
 import { BackgroundWriter } from "./output/background-writer.js";
-import { renderSidecars, type FileSink } from "./render/sidecars.js";
+import { renderSidecarPieces, renderSidecars, type FileSink } from "./render/sidecars.js";
 import { readFilterFile } from "./filter-file.js";
 
 export { InternalCompilerError } from "./render/sidecars.js";
@@ -117,7 +117,7 @@ export async function compileToDirectory(text: string, file: string, outDir: str
         if (wasm) staging.write(WASM_FILE_NAME, wasm);
         const certs = checked.options.certsDir === undefined ? {} : { certsDir: checked.options.certsDir };
         if (withCompose) await writePieces(writer, staging.pathOf(COMPOSE_FILE_NAME), composeYamlPieces(model, COMPOSE_HEADER(model), certs));
-        await renderSidecars(model, validator, async (relative, content) => {
+        await renderSidecarPieces(model, validator, async (relative, content) => {
           sidecars++;
           if (signal !== undefined && performance.now() - lastYield > 20) {
             await new Promise((resolve) => setImmediate(resolve));

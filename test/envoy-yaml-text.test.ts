@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { deepFreeze } from "../compiler/envoy/freeze.js";
 import type { JsonValue } from "../compiler/envoy/json.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import { clearYamlCaches, toYaml } from "../compiler/output/yaml-text.js";
+import { clearYamlCaches, toYaml, toYamlPieces } from "../compiler/output/yaml-text.js";
 import { fiveServiceModel } from "./support/models.js";
 
 /** What a YAML 1.2 reader gets back from the text. */
@@ -79,6 +79,27 @@ describe("toYaml", () => {
         expect(readBack(text), service).toEqual(copy);
       }
     }
+  });
+
+  it("toYamlPieces: the pieces joined are exactly toYaml's text; shared resources are pieces of their own", () => {
+    clearYamlCaches();
+    for (const [service, bootstrap] of sidecarBootstraps(fiveServiceModel())) {
+      const pieces = toYamlPieces(bootstrap, service);
+      expect(pieces.join(""), service).toBe(toYaml(structuredClone(bootstrap), service));
+      // Each shared cluster's text is one piece, not copied into the sidecar's own text.
+      const clusters = (bootstrap as { static_resources: { clusters: JsonValue[] } }).static_resources.clusters.filter((c) => Object.isFrozen(c));
+      expect(clusters.length, service).toBeGreaterThan(0);
+      for (const cluster of clusters) expect(pieces, service).toContain(toYaml([cluster]).replace(/^- /, "  - ").replace(/\n(?=.)/g, "\n  "));
+    }
+    // Any value, with a shared frozen part holding multi-byte text, anywhere in it.
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 3 }), (value, inner) => {
+        const shared = deepFreeze({ s: "é ✓ 😀", inner } as JsonValue);
+        const doc = { a: value, b: [shared, { c: shared }], d: shared };
+        expect(toYamlPieces(doc, "h é").join("")).toBe(toYaml(JSON.parse(JSON.stringify(doc)), "h é"));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("rejects numbers YAML cannot carry", () => {

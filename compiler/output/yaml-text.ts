@@ -122,15 +122,32 @@ function writeValue(value: Json, indent: string, lead: string, parts: string[], 
 class DocumentText {
   readonly parts: string[] = [];
   private text = "";
+  /** Set in pieces mode (toYamlPieces): the finished pieces, own texts and shared resources' texts. */
+  private readonly pieces: YamlPieces | undefined;
+
+  constructor(pieces: boolean) {
+    this.pieces = pieces ? [] : undefined;
+  }
 
   share(remembered: string): void {
     this.flush();
-    this.text += remembered;
+    if (this.pieces) {
+      if (this.text !== "") this.pieces.push(this.text);
+      this.text = "";
+      this.pieces.push(remembered);
+    } else this.text += remembered;
   }
 
   finish(): string {
     this.flush();
     return this.text;
+  }
+
+  finishPieces(): YamlPieces {
+    this.flush();
+    const pieces = this.pieces!;
+    if (this.text !== "") pieces.push(this.text);
+    return pieces;
   }
 
   /**
@@ -194,13 +211,31 @@ function writeFresh(value: Json, indent: string, lead: string, parts: string[], 
 }
 
 export function toYaml(value: unknown, header?: string): string {
-  const doc = new DocumentText();
+  return writeDocument(new DocumentText(false), value, header).finish();
+}
+
+/**
+ * A document's text as pieces whose concatenation is exactly toYaml(value,
+ * header): the document's own lines joined into flat strings, and the
+ * remembered texts of shared frozen resources as they are. For a writer that
+ * encodes piece by piece (compiler/output/background-writer.ts): the text is
+ * never joined into one string, which encoding it whole would first do (a copy
+ * of every config, ~0.4 GB for 10,000 sidecars, and as much garbage).
+ */
+export type YamlPieces = string[];
+
+export function toYamlPieces(value: unknown, header?: string): YamlPieces {
+  return writeDocument(new DocumentText(true), value, header).finishPieces();
+}
+
+function writeDocument(doc: DocumentText, value: unknown, header: string | undefined): DocumentText {
   if (header) for (const line of header.split("\n")) doc.parts.push(`# ${line}`.trimEnd(), "\n");
   // An empty container writes no lines of its own; at the top it needs its flow form.
   if (isEmptyContainer(value as Json)) doc.parts.push(emptyText(value as Json), "\n");
   else writeValue(value as Json, "", "", doc.parts, doc);
-  return doc.finish();
+  return doc;
 }
+
 
 /**
  * The text of one mapping entry `key: value` at `indent` (as inside a larger

@@ -70,9 +70,21 @@ function ipAddress(address: unknown, path: string, out: ValidationError[]): void
   if (!isPlainObject(sa) || typeof sa.address !== "string" || sa.address === "") return;
   if (typeof sa.resolver_name === "string" && sa.resolver_name !== "") return;
   const host = sa.address.startsWith("[") && sa.address.endsWith("]") ? sa.address.slice(1, -1) : sa.address;
-  if (isIP(host) === 0) {
+  if (!isIpLiteral(host)) {
     out.push({ path: fieldPath(fieldPath(path, "socket_address"), "address"), message: `"${sa.address}" is not an IP address (Envoy resolves names only for the endpoints of STRICT_DNS and LOGICAL_DNS clusters)` });
   }
+}
+
+/** isIP(host) !== 0, remembered for the few addresses every sidecar repeats (its listeners', the admin's). */
+const ipLiterals = new Map<string, boolean>();
+
+function isIpLiteral(host: string): boolean {
+  let literal = ipLiterals.get(host);
+  if (literal === undefined) {
+    literal = isIP(host) !== 0;
+    if (ipLiterals.size < 1024) ipLiterals.set(host, literal);
+  }
+  return literal;
 }
 
 function staticEndpointAddresses(cluster: Obj, path: string, out: ValidationError[]): void {
@@ -90,7 +102,8 @@ function staticEndpointAddresses(cluster: Obj, path: string, out: ValidationErro
   });
 }
 
-function uniqueNames(items: unknown[], path: string, kind: string, out: ValidationError[]): Set<string> {
+/** The names of `items` (each first seen at its index), reporting duplicates. */
+function uniqueNames(items: unknown[], path: string, kind: string, out: ValidationError[]): ReadonlyMap<string, number> {
   const first = new Map<string, number>();
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -101,7 +114,7 @@ function uniqueNames(items: unknown[], path: string, kind: string, out: Validati
       out.push({ path: fieldPath(indexPath(path, i), "name"), message: `duplicate ${kind} name "${name}" (also ${indexPath(path, seen)})` });
     } else first.set(name, i);
   }
-  return new Set(first.keys());
+  return first;
 }
 
 interface Socket {
@@ -144,15 +157,27 @@ const TYPED_STRUCTS = new Set(["xds.type.v3.TypedStruct", "udpa.type.v1.TypedStr
 /** The message type of a typed_config (looking through a TypedStruct). */
 function typeOf(typedConfig: unknown): string | undefined {
   if (!isPlainObject(typedConfig) || typeof typedConfig["@type"] !== "string") return undefined;
-  const url = typedConfig["@type"];
-  const name = url.slice(url.lastIndexOf("/") + 1);
-  if (TYPED_STRUCTS.has(name) && typeof typedConfig.type_url === "string") {
-    return typedConfig.type_url.slice(typedConfig.type_url.lastIndexOf("/") + 1);
+  const name = typeNameOf(typedConfig["@type"]);
+  if (TYPED_STRUCTS.has(name) && typeof typedConfig.type_url === "string") return typeNameOf(typedConfig.type_url);
+  return name;
+}
+
+/**
+ * `type.googleapis.com/a.b.C` → `a.b.C`, remembered: every sidecar repeats the
+ * same few type URLs, and slicing each anew was a tenth of this check's time.
+ */
+const typeNames = new Map<string, string>();
+
+function typeNameOf(url: string): string {
+  let name = typeNames.get(url);
+  if (name === undefined) {
+    name = url.slice(url.lastIndexOf("/") + 1);
+    if (typeNames.size < 1024) typeNames.set(url, name);
   }
   return name;
 }
 
-function checkListener(listener: Obj, path: string, clusters: Set<string>, out: ValidationError[]): void {
+function checkListener(listener: Obj, path: string, clusters: ReadonlyMap<string, number>, out: ValidationError[]): void {
   ipAddress(listener.address, fieldPath(path, "address"), out);
   const chains = Array.isArray(listener.filter_chains) ? listener.filter_chains : [];
   if (chains.length === 0 && listener.default_filter_chain == null && listener.api_listener == null) {
@@ -164,7 +189,7 @@ function checkListener(listener: Obj, path: string, clusters: Set<string>, out: 
   }
 }
 
-function checkFilterChain(chain: unknown, path: string, clusters: Set<string>, out: ValidationError[]): void {
+function checkFilterChain(chain: unknown, path: string, clusters: ReadonlyMap<string, number>, out: ValidationError[]): void {
   if (!isPlainObject(chain) || !Array.isArray(chain.filters)) return;
   for (let i = 0; i < chain.filters.length; i++) {
     const filter: unknown = chain.filters[i];
@@ -174,7 +199,7 @@ function checkFilterChain(chain: unknown, path: string, clusters: Set<string>, o
   }
 }
 
-function checkHttpConnectionManager(hcm: Obj, path: string, clusters: Set<string>, out: ValidationError[]): void {
+function checkHttpConnectionManager(hcm: Obj, path: string, clusters: ReadonlyMap<string, number>, out: ValidationError[]): void {
   const routeConfig = hcm.route_config;
   const routeConfigPath = fieldPath(path, "route_config");
   if (!isPlainObject(routeConfig)) {

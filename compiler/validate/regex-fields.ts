@@ -20,7 +20,26 @@ import type { Check } from "./errors.js";
 
 type Engine = (pattern: string) => string | undefined;
 
+/**
+ * `^(?:a|b|…)$` whose alternatives are literals: letters, digits, `_`, `-`
+ * and backslash-escaped metacharacters. That is the shape compiler/envoy
+ * writes for each called service's endpoint clusters (routes.ts), and every
+ * string of it is an RE2 regular expression by RE2's grammar (a group of
+ * alternatives of literals, anchored). Recognized with one JavaScript regex
+ * instead of compiling it: re2js takes ~75 µs per pattern, and a
+ * 10,000-service mesh has 10,000 of them, all different. Anything else is
+ * compiled as before.
+ */
+const LITERAL = String.raw`(?:[A-Za-z0-9_\-]|\\[.*+?^$\{}()|[\]\\])+`;
+const LITERAL_ALTERNATION = new RegExp(String.raw`^\^\(\?:${LITERAL}(?:\|${LITERAL})*\)\$$`);
+
+/** Whether `pattern` is an anchored alternation of literals (valid RE2 without compiling it). */
+export function isLiteralAlternation(pattern: string): boolean {
+  return LITERAL_ALTERNATION.test(pattern);
+}
+
 const re2: Engine = (pattern) => {
+  if (isLiteralAlternation(pattern)) return undefined;
   try {
     RE2JS.compile(pattern);
     return undefined;
