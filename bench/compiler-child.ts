@@ -15,7 +15,7 @@ import { compileToDirectory } from "../compiler/compile.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
 import { composeFile } from "../compiler/output/compose.js";
 import { toYaml } from "../compiler/output/yaml-text.js";
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import { generatePolicy } from "./policy-gen.js";
 
 export interface ChildReport {

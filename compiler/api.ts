@@ -14,7 +14,7 @@
  * (checkPolicy with file name `<api>`), so the builder and files can never
  * disagree. Diagnostics then point into `toText()`.
  */
-import type { FailMode, Strategy } from "./model.js";
+import type { FailMode, Strategy } from "./model/mesh.js";
 import { checkPolicy, type CheckResult } from "./policy/index.js";
 import {
   API_VERSION,

@@ -14,7 +14,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { hasErrors, warningsAsErrors, type Diagnostic } from "./diagnostics/index.js";
-import type { MeshModel } from "./model.js";
+import type { MeshModel } from "./model/mesh.js";
 import { checkPolicy } from "./policy/index.js";
 import { loadEnvoyValidator } from "./validate/index.js";
 import { COMPOSE_CONFLICT_CODES } from "./policy/check-compose.js";

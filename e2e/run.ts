@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { SIDECAR_DEFAULTS } from "../compiler/model.js";
+import { SIDECAR_DEFAULTS } from "../compiler/model/mesh.js";
 import { E2eAssertionError } from "./assertions.js";
 import { compileMesh, type CompiledMesh } from "./compile-mesh.js";
 import { detectRuntime, missingRuntimeMessage, type Detection } from "./detect.js";

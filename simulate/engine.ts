@@ -33,7 +33,7 @@ import { Random, STREAM } from "./random.js";
 import type { HeaderPairs, RetryPolicy, RouteDecision, RouteTable } from "../envoy-model/route-table.js";
 import type { FilterStream, SidecarFilter } from "./sidecar-filter.js";
 import type { WorkloadModel } from "./workload/model.js";
-import type { EndpointModel, HashOn } from "../compiler/model.js";
+import type { EndpointModel, HashOn } from "../compiler/model/mesh.js";
 
 /** Envoy's legacy response flag bits used here (host/abi.ts RESPONSE_FLAGS has the full table). */
 export interface ResponseFlagBits {

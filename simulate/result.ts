@@ -3,7 +3,7 @@
  * `--json` (simulate/README.md describes every field). Bump `version` on any
  * incompatible change.
  */
-import type { Strategy } from "../compiler/model.js";
+import type { Strategy } from "../compiler/model/mesh.js";
 import type { EndpointUsage, RunMetrics } from "./metrics.js";
 import type { RunKind, SkippedRun } from "./runs.js";
 import type { RunName } from "./workload/model.js";

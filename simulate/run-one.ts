@@ -1,5 +1,5 @@
 /** One run from its plan to its metrics (in this thread; run-pool.ts spreads runs over threads). */
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import { RESPONSE_FLAGS, type CompiledModule } from "../host/index.js";
 import { runEngine } from "./engine.js";
 import type { RunMetrics } from "./metrics.js";

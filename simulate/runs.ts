@@ -6,7 +6,7 @@
  * and the oracle.
  */
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
-import { STRATEGIES, type MeshModel, type ServiceModel, type Strategy } from "../compiler/model.js";
+import { STRATEGIES, type MeshModel, type ServiceModel, type Strategy } from "../compiler/model/mesh.js";
 import { readClusters, type LbPolicy } from "../envoy-model/cluster-table.js";
 import type { AggregateBalancer, EngineSetup, ResponseFlagBits } from "./engine.js";
 import { findListener } from "../envoy-model/envoy-json.js";

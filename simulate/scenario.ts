@@ -1,6 +1,6 @@
 /** The scenario part of a result: what was simulated, as the policy compiled it. */
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import { meanOf } from "./distributions.js";
 import { formatDuration } from "../compiler/policy/duration.js";
 import { findListener } from "../envoy-model/envoy-json.js";

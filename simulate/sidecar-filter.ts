@@ -8,7 +8,7 @@ import { EnvoyConfigError } from "../envoy-model/envoy-json.js";
 import type { WasmFilterConfig } from "../envoy-model/wasm-filter.js";
 import type { HeaderPairs } from "../envoy-model/route-table.js";
 import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
-import { REASON_HEADER } from "../compiler/model.js";
+import { REASON_HEADER } from "../compiler/model/mesh.js";
 
 const utf8 = new TextEncoder();
 /** Where Envoy shows the serving host's `lightsub` metadata (docs/design.md "Failover"). */

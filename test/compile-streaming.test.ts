@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { compile, compileToDirectory, FilterFileError, hasErrors, InternalCompilerError, validatePolicy, type CompileOptions } from "../compiler/compile.js";
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import { BackgroundWriter } from "../compiler/output/background-writer.js";
 import { composeFileOfCheckedModel, composeYamlPieces } from "../compiler/output/compose.js";
 import { OUTPUT_MARKER, OutputDirError, writeOutputAtomically, writeOutputAtomicallyWith, type OutputFiles } from "../compiler/output/write.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import { composeFile } from "../compiler/output/compose.js";
 import { loadEnvoyValidator } from "../compiler/validate/index.js";
 import { fiveServiceModel, twoServiceModel } from "./support/models.js";

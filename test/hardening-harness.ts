@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { compile, hasErrors } from "../compiler/compile.js";
 import { formatDiagnostic } from "../compiler/diagnostics/index.js";
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import type { Envoy } from "../host/index.js";
 import { splitPolicy } from "../simulate/workload/index.js";
 

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { stringify } from "yaml";
-import { RETRY_ON } from "../compiler/model.js";
+import { RETRY_ON } from "../compiler/model/mesh.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Obj = { [key: string]: Json };

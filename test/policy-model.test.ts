@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "../compiler/diagnostics/index.js";
-import type { MeshModel, SchedulerModel, ServiceModel } from "../compiler/model.js";
+import type { MeshModel, SchedulerModel, ServiceModel } from "../compiler/model/mesh.js";
 import { formatDuration, parseDuration } from "../compiler/policy/duration.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import { dedent } from "./fixtures/policies/support.js";

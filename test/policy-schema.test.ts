@@ -14,8 +14,8 @@ import {
   SCHEDULER_DEFAULTS,
   SIDECAR_DEFAULTS,
   STRATEGIES,
-} from "../compiler/model.js";
-import { DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../compiler/policy/defaults.js";
+} from "../compiler/model/mesh.js";
+import { DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../compiler/model/defaults.js";
 import { parseDuration } from "../compiler/policy/duration.js";
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "../compiler/policy/limits.js";
 import { POLICY_SCHEMA } from "../compiler/policy/schema.js";

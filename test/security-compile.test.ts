@@ -13,7 +13,7 @@ import { Mesh } from "../compiler/api.js";
 import { compile } from "../compiler/compile.js";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { CA_SECRET, IDENTITY_SECRET, sdsResourceFiles } from "../compiler/envoy/tls.js";
-import { CERTS_DIR_IN_CONTAINER, type MeshModel } from "../compiler/model.js";
+import { CERTS_DIR_IN_CONTAINER, type MeshModel } from "../compiler/model/mesh.js";
 import { checkPolicy } from "../compiler/policy/index.js";
 import { loadEnvoyValidator } from "../compiler/validate/index.js";
 

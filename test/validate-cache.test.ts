@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import type { MeshModel } from "../compiler/model.js";
+import type { MeshModel } from "../compiler/model/mesh.js";
 import { createEnvoyValidator } from "../compiler/validate/index.js";
 import type { Node } from "./support/envoy-nav.js";
 import { mesh, type ServiceSpec } from "./support/models.js";

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { spiffeId } from "../model.js";
+import { spiffeId } from "../model/mesh.js";
 import { CA_CERT_FILE, CA_DIR, CA_KEY_FILE, writePrivate, writeServiceCerts } from "./store.js";
 import { CertInputError, createCa, issueLeaf, loadCa, type Ca, type Leaf } from "./x509.js";
 

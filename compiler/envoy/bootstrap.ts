@@ -2,7 +2,7 @@
  * The complete Envoy bootstrap of one service's sidecar (every instance of the
  * service runs the same one).
  */
-import { spiffeId, type MeshModel, type ServiceModel } from "../model.js";
+import { spiffeId, type MeshModel, type ServiceModel } from "../model/mesh.js";
 import { admin } from "./admin.js";
 import { calleeClusters, localAppCluster } from "./clusters.js";
 import { deepFreeze } from "./freeze.js";

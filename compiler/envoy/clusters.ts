@@ -17,7 +17,7 @@ import {
   type SecurityModel,
   type ServiceModel,
   type Strategy,
-} from "../model.js";
+} from "../model/mesh.js";
 import { upstreamTransportSocket } from "./tls.js";
 import { isIpLiteral, socketAddress } from "./address.js";
 import { duration } from "./duration.js";

@@ -14,7 +14,7 @@
  * retries, outlier detection or health checks): without any of those Envoy
  * never leaves k, so the extra hosts would only cost config size.
  */
-import type { ServiceModel } from "../model.js";
+import type { ServiceModel } from "../model/mesh.js";
 
 /** At most this many other endpoints back up each endpoint: n × min(n − 1, 8) extra hosts per called service. */
 export const MAX_FAILOVER_HOSTS = 8;

@@ -1,5 +1,5 @@
 /** Envoy bootstraps of every sidecar of a mesh. */
-import type { MeshModel } from "../model.js";
+import type { MeshModel } from "../model/mesh.js";
 import { sidecarBootstrap } from "./bootstrap.js";
 import type { JsonObject } from "./json.js";
 import { MeshIndex } from "./mesh-index.js";

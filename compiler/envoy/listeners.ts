@@ -4,7 +4,7 @@
  * connection manager removes `x-lightsub-endpoint` before route selection
  * (early header mutation), so a client can never steer a request.
  */
-import { SCHEDULING_HEADER, type CallModel, type MeshModel, type ServiceModel } from "../model.js";
+import { SCHEDULING_HEADER, type CallModel, type MeshModel, type ServiceModel } from "../model/mesh.js";
 import { deniedAccessLog, rbacFilter } from "./rbac.js";
 import { downstreamTransportSocket, TLS_INSPECTOR } from "./tls.js";
 import { socketAddress } from "./address.js";

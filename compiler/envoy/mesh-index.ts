@@ -8,7 +8,7 @@
  * sidecar's config is about the services it calls. Shared objects keep the
  * heap small, and the validator checks a frozen object once.
  */
-import type { MeshModel, ServiceModel } from "../model.js";
+import type { MeshModel, ServiceModel } from "../model/mesh.js";
 import { deepFreeze } from "./freeze.js";
 import type { JsonValue } from "./json.js";
 

@@ -10,7 +10,7 @@
  * see docs); the enforcing rules' own counters give the total. An access log
  * line per denied request names the caller's URI SAN too.
  */
-import { spiffeId, type MeshModel, type ServiceModel } from "../model.js";
+import { spiffeId, type MeshModel, type ServiceModel } from "../model/mesh.js";
 import type { JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 

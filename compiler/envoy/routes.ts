@@ -11,7 +11,7 @@ import {
   type HashOn,
   type RetriesModel,
   type ServiceModel,
-} from "../model.js";
+} from "../model/mesh.js";
 import { duration } from "./duration.js";
 import { put, type JsonObject } from "./json.js";
 import { INBOUND_LISTENER, fallbackRouteName, outboundListenerName, scheduledRouteName } from "./names.js";

@@ -16,7 +16,7 @@
  * the certificate and key together, without a restart and without dropping a
  * connection (existing connections keep their handshake).
  */
-import { CERTS_DIR_IN_CONTAINER, spiffeId, type Protocol, type SecurityModel } from "../model.js";
+import { CERTS_DIR_IN_CONTAINER, spiffeId, type Protocol, type SecurityModel } from "../model/mesh.js";
 import { deepFreeze } from "./freeze.js";
 import type { JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";

@@ -1,5 +1,5 @@
 /** The lightsub Wasm HTTP filter entry of an outbound listener (docs/design.md "The Wasm filter in Envoy config"). */
-import type { FailMode } from "../model.js";
+import type { FailMode } from "../model/mesh.js";
 import type { JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 

@@ -18,7 +18,7 @@
  * subnet that covers them); IPv6 literals are not supported here.
  */
 import { isIP } from "node:net";
-import { CERTS_DIR_IN_CONTAINER, type MeshModel, type ServiceModel } from "../model.js";
+import { CERTS_DIR_IN_CONTAINER, type MeshModel, type ServiceModel } from "../model/mesh.js";
 import { toYaml, yamlMappingEntry } from "./yaml-text.js";
 
 export interface ComposeOptions {

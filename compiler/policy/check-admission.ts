@@ -7,7 +7,7 @@
  * Codes LS080–LS089; durations that are zero, below a millisecond or above
  * 24h are LS050, reported by check.ts with every other duration of the policy.
  */
-import { ADMISSION_DEFAULTS } from "../model.js";
+import { ADMISSION_DEFAULTS } from "../model/mesh.js";
 import { clip, describeValue, fieldName } from "./describe.js";
 import { formatDuration, MAX_DURATION_MS } from "./duration.js";
 import { Diag } from "../diagnostics/index.js";

@@ -12,7 +12,7 @@
  * They read the model (instance names follow from defaults and images), so
  * they run once the policy has no errors.
  */
-import type { MeshModel } from "../model.js";
+import type { MeshModel } from "../model/mesh.js";
 import { composeConflicts, type ComposeConflict } from "../output/compose.js";
 import { Code, Diag } from "../diagnostics/index.js";
 import { finding, type Finding } from "./findings.js";

@@ -6,7 +6,7 @@
  *
  * Codes LS090–LS095.
  */
-import { DEFAULT_MTLS } from "./defaults.js";
+import { DEFAULT_MTLS } from "../model/defaults.js";
 import { Diag } from "../diagnostics/index.js";
 import { finding, keyFinding, type Finding } from "./findings.js";
 import type { Path } from "./positions.js";

@@ -9,7 +9,7 @@
  * suggestions, which are capped.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { MESH_PORT_DEFAULT, SIDECAR_DEFAULTS, STRATEGIES, type Strategy } from "../model.js";
+import { MESH_PORT_DEFAULT, SIDECAR_DEFAULTS, STRATEGIES, type Strategy } from "../model/mesh.js";
 import {
   DEFAULT_PROTOCOL,
   DEFAULT_STRATEGY,
@@ -17,7 +17,7 @@ import {
   HEALTH_CHECK_DEFAULTS,
   PARAMETER_STRATEGY,
   WEIGHT_AWARE_STRATEGIES,
-} from "./defaults.js";
+} from "../model/defaults.js";
 import { checkAdmission } from "./check-admission.js";
 import { checkSecurity } from "./check-security.js";
 import { clip, describeValue, fieldName } from "./describe.js";

@@ -9,7 +9,7 @@
  * Everything a run finds is reported together, sorted by position.
  */
 import { Diag, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
-import type { MeshModel } from "../model.js";
+import type { MeshModel } from "../model/mesh.js";
 import { checkSemantics } from "./check.js";
 import { composeFindings } from "./check-compose.js";
 import { describeValue } from "./describe.js";

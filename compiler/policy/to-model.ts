@@ -25,8 +25,8 @@ import {
   type SecurityModel,
   type ServiceModel,
   spiffeId,
-} from "../model.js";
-import { DEFAULT_MTLS, DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "./defaults.js";
+} from "../model/mesh.js";
+import { DEFAULT_MTLS, DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../model/defaults.js";
 import { parseDuration } from "./duration.js";
 import type { AdmissionSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec } from "./types.js";
 

@@ -3,7 +3,7 @@
  * the shape schemas/policy.schema.json accepts, as TypeScript types. The
  * builder (compiler/api.ts) produces it; to-model.ts reads it once checked.
  */
-import type { FailMode, Protocol, RetryOn, Strategy } from "../model.js";
+import type { FailMode, Protocol, RetryOn, Strategy } from "../model/mesh.js";
 
 /** `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1m30s`: whole milliseconds, at most 24h. */
 export type Duration = string;

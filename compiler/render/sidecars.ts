@@ -4,7 +4,7 @@
  * directory of a write, or nothing for `validate`). A sink that returns a
  * promise (a write queue that is full) is waited for before the next sidecar.
  */
-import type { MeshModel } from "../model.js";
+import type { MeshModel } from "../model/mesh.js";
 import { MeshIndex } from "../envoy/mesh-index.js";
 import { sidecarBootstrap } from "../envoy/bootstrap.js";
 import type { EnvoyValidator } from "../validate/index.js";

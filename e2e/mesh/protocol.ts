@@ -1,5 +1,5 @@
 /** What the mesh harness (mesh.ts) and the per-instance app (app.ts) agree on. */
-export { SCHEDULING_HEADER } from "../../compiler/model.js";
+export { SCHEDULING_HEADER } from "../../compiler/model/mesh.js";
 export { INJECTED_FAILURE_HEADER } from "../../test/support/upstream-server.js";
 
 export interface AppConfig {

@@ -3,7 +3,7 @@
  * `simulation:` section → schema check → resolution against the policy model.
  */
 import { Diag, diagnosticAt, type Diagnostic } from "../../compiler/diagnostics/index.js";
-import type { MeshModel } from "../../compiler/model.js";
+import type { MeshModel } from "../../compiler/model/mesh.js";
 import type { WorkloadModel } from "./model.js";
 import { resolveWorkload } from "./resolve.js";
 import { checkWorkloadSchema } from "./schema-check.js";

@@ -5,7 +5,7 @@
  * one pass.
  */
 import { Diag, diagnosticAt, type Diagnostic, type DiagMessage, type MessageArgs } from "../../compiler/diagnostics/index.js";
-import type { MeshModel, ServiceModel } from "../../compiler/model.js";
+import type { MeshModel, ServiceModel } from "../../compiler/model/mesh.js";
 import { parseDurationUs } from "../../compiler/policy/duration.js";
 import { expectedArrivals } from "../arrivals.js";
 import {

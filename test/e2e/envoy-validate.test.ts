@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse } from "yaml";
 import { compile, hasErrors } from "../../compiler/compile.js";
 import { sidecarBootstraps } from "../../compiler/envoy/index.js";
-import { CERTS_DIR_IN_CONTAINER, type MeshModel } from "../../compiler/model.js";
+import { CERTS_DIR_IN_CONTAINER, type MeshModel } from "../../compiler/model/mesh.js";
 import { createEnvoyValidator } from "../../compiler/validate/index.js";
 import { dedent } from "../fixtures/policies/support.js";
 import { serialize, validPolicyWithAdmission } from "../hardening-policy-gen.js";

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { certsCommand } from "../../cli/certs.js";
 import { CA_CERT_FILE, CA_DIR, CA_KEY_FILE, writeServiceCerts } from "../../compiler/certs/store.js";
 import { createCa, issueLeaf, loadCa, type Ca, type Leaf } from "../../compiler/certs/x509.js";
-import { CERTS_DIR_IN_CONTAINER, spiffeId } from "../../compiler/model.js";
+import { CERTS_DIR_IN_CONTAINER, spiffeId } from "../../compiler/model/mesh.js";
 import { startMesh, stopAllMeshes, type Mesh } from "../../e2e/mesh/mesh.js";
 import type { AgentResponse, AppReply } from "../../e2e/mesh/protocol.js";
 import { describeWithMesh } from "../support/mesh-gate.js";

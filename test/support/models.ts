@@ -16,7 +16,7 @@ import {
   type MeshModel,
   type SchedulerModel,
   type ServiceModel,
-} from "../../compiler/model.js";
+} from "../../compiler/model/mesh.js";
 
 export interface EndpointSpec {
   address: string;

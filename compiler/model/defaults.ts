@@ -3,8 +3,8 @@
  * schemas/policy.schema.json repeats the defaults as `default` annotations for
  * editors; test/policy-schema.test.ts keeps the two in agreement.
  */
-import type { FailMode, HealthCheckModel, Protocol, RetryOn, Strategy } from "../model.js";
-import type { MtlsMode } from "./types.js";
+import type { FailMode, HealthCheckModel, Protocol, RetryOn, Strategy } from "./mesh.js";
+import type { MtlsMode } from "../policy/types.js";
 
 export const DEFAULT_STRATEGY: Strategy = "round_robin";
 export const DEFAULT_PROTOCOL: Protocol = "http";
