@@ -13,8 +13,8 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { compileToDirectory } from "../compiler/compile.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import { composeFile } from "../compiler/output/compose.js";
-import { toYaml } from "../compiler/output/yaml-text.js";
+import { composeFile } from "../compiler/compose/compose.js";
+import { toYaml } from "../compiler/emit/yaml-text.js";
 import type { MeshModel } from "../compiler/model/mesh.js";
 import { generatePolicy } from "./policy-gen.js";
 

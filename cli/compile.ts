@@ -8,7 +8,7 @@ import { relative, resolve as resolvePath } from "node:path";
 import { formatDiagnostic, type Diagnostic } from "../compiler/diagnostics/index.js";
 import { CompileAbortedError, compileToDirectory, DEFAULT_WASM, hasErrors, validatePolicy } from "../compiler/compile.js";
 import { readFilterFile } from "../compiler/filter-file.js";
-import { checkOutputDir, OutputDirError, resolveOutputDir } from "../compiler/output/write.js";
+import { checkOutputDir, OutputDirError, resolveOutputDir } from "../compiler/write/write.js";
 import { readPolicyFile, readPolicyStdin, STDIN_FILE_NAME } from "../compiler/policy/load.js";
 import { parseCommandLine, UsageError } from "./args.js";
 import { EXIT } from "./exit-codes.js";

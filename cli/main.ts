@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { InternalCompilerError } from "../compiler/compile.js";
 import { FilterFileError } from "../compiler/filter-file.js";
-import { OutputDirError } from "../compiler/output/write.js";
+import { OutputDirError } from "../compiler/write/write.js";
 import { UsageError, usageErrorText } from "./args.js";
 import { certsCommand } from "./certs.js";
 import { compileCommand } from "./compile.js";

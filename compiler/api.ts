@@ -15,7 +15,7 @@
  * disagree. Diagnostics then point into `toText()`.
  */
 import type { FailMode, Strategy } from "./model/mesh.js";
-import { checkPolicy, type CheckResult } from "./policy/index.js";
+import { checkPolicy, type CheckResult } from "./check.js";
 import {
   API_VERSION,
   KIND,
@@ -31,7 +31,7 @@ import {
 import { stringify } from "yaml";
 
 export type { AdmissionSpec, CallSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, SecuritySpec, ServiceSpec, SidecarSpec } from "./policy/types.js";
-export type { CheckResult } from "./policy/index.js";
+export type { CheckResult } from "./check.js";
 
 /** Scheduler parameters besides the strategy. */
 export type SchedulerParams = Omit<SchedulerSpec, "strategy">;

@@ -15,17 +15,17 @@
 import { fileURLToPath } from "node:url";
 import { hasErrors, warningsAsErrors, type Diagnostic } from "./diagnostics/index.js";
 import type { MeshModel } from "./model/mesh.js";
-import { checkPolicy } from "./policy/index.js";
+import { checkPolicy } from "./check.js";
 import { loadEnvoyValidator } from "./validate/index.js";
-import { COMPOSE_CONFLICT_CODES } from "./policy/check-compose.js";
-import { composeFileOfCheckedModel, composeYamlPieces } from "./output/compose.js";
-import { toYaml } from "./output/yaml-text.js";
-import { writeOutputAtomicallyWith, type OutputFiles } from "./output/write.js";
-import { BackgroundWriter } from "./output/background-writer.js";
-import { renderSidecarPieces, renderSidecars, type FileSink } from "./render/sidecars.js";
+import { COMPOSE_CONFLICT_CODES } from "./compose/findings.js";
+import { composeFileOfCheckedModel, composeYamlPieces } from "./compose/compose.js";
+import { toYaml } from "./emit/yaml-text.js";
+import { writeOutputAtomicallyWith, type OutputFiles } from "./write/write.js";
+import { BackgroundWriter } from "./write/background-writer.js";
+import { renderSidecarPieces, renderSidecars, type FileSink } from "./emit/sidecars.js";
 import { readFilterFile } from "./filter-file.js";
 
-export { InternalCompilerError } from "./render/sidecars.js";
+export { InternalCompilerError } from "./emit/sidecars.js";
 export { FilterFileError } from "./filter-file.js";
 
 /** compileToDirectory stopped because its `signal` was aborted (Ctrl-C); the output directory is as it was. */

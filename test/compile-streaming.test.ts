@@ -16,10 +16,10 @@ import { parse } from "yaml";
 import { compile, compileToDirectory, FilterFileError, hasErrors, InternalCompilerError, validatePolicy, type CompileOptions } from "../compiler/compile.js";
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
 import type { MeshModel } from "../compiler/model/mesh.js";
-import { BackgroundWriter } from "../compiler/output/background-writer.js";
-import { composeFileOfCheckedModel, composeYamlPieces } from "../compiler/output/compose.js";
-import { OUTPUT_MARKER, OutputDirError, writeOutputAtomically, writeOutputAtomicallyWith, type OutputFiles } from "../compiler/output/write.js";
-import { toYaml } from "../compiler/output/yaml-text.js";
+import { BackgroundWriter } from "../compiler/write/background-writer.js";
+import { composeFileOfCheckedModel, composeYamlPieces } from "../compiler/compose/compose.js";
+import { OUTPUT_MARKER, OutputDirError, writeOutputAtomically, writeOutputAtomicallyWith, type OutputFiles } from "../compiler/write/write.js";
+import { toYaml } from "../compiler/emit/yaml-text.js";
 import { generatePolicy } from "../bench/policy-gen.js";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -1,7 +1,7 @@
 /** compiler/output/compose.ts: docker compose for a mesh, stock images only. */
 import { describe, expect, it } from "vitest";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import { ComposeConflictError, composeConflicts, composeFile } from "../compiler/output/compose.js";
+import { ComposeConflictError, composeConflicts, composeFile } from "../compiler/compose/compose.js";
 import type { Node } from "./support/envoy-nav.js";
 import { fiveServiceModel, mesh, twoServiceModel } from "./support/models.js";
 

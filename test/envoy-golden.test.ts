@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
 import type { MeshModel } from "../compiler/model/mesh.js";
-import { composeFile } from "../compiler/output/compose.js";
+import { composeFile } from "../compiler/compose/compose.js";
 import { loadEnvoyValidator } from "../compiler/validate/index.js";
 import { fiveServiceModel, twoServiceModel } from "./support/models.js";
 

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { deepFreeze } from "../compiler/envoy/freeze.js";
 import type { JsonValue } from "../compiler/envoy/json.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
-import { clearYamlCaches, toYaml, toYamlPieces } from "../compiler/output/yaml-text.js";
+import { clearYamlCaches, toYaml, toYamlPieces } from "../compiler/emit/yaml-text.js";
 import { fiveServiceModel } from "./support/models.js";
 
 /** What a YAML 1.2 reader gets back from the text. */

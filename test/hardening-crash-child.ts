@@ -25,6 +25,6 @@ for (const name of OPERATIONS) {
 // ESM named imports of node:fs (as write.ts has them) see the patched functions from now on.
 syncBuiltinESMExports();
 
-const { writeOutputAtomically } = await import("../compiler/output/write.js");
+const { writeOutputAtomically } = await import("../compiler/write/write.js");
 writeOutputAtomically(out!, new Map(Object.entries(JSON.parse(filesJson!) as Record<string, string>)));
 process.stdout.write(`operations ${count}\n`);

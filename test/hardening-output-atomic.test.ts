@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { main } from "../cli/main.js";
-import { OUTPUT_MARKER, OutputDirError, recoverInterruptedWrite, writeOutputAtomically, type OutputFiles } from "../compiler/output/write.js";
+import { OUTPUT_MARKER, OutputDirError, recoverInterruptedWrite, writeOutputAtomically, type OutputFiles } from "../compiler/write/write.js";
 
 /** Injected failures: operation number `failAt` (counted over OPERATIONS, from 0) throws. */
 const fault = vi.hoisted(() => ({ count: 0, failAt: -1 }));

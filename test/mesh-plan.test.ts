@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { compile } from "../compiler/compile.js";
-import { composeFile } from "../compiler/output/compose.js";
+import { composeFile } from "../compiler/compose/compose.js";
 import type { PromSample } from "../e2e/assertions.js";
 import { planFromCompose, type Mesh, type MeshInstance } from "../e2e/mesh/mesh.js";
 import { checkMetricsAgree, checkMetricsPresent, type Snapshot } from "../e2e/mesh/observe.js";

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { certsCommand } from "../cli/certs.js";
 import { createCa, issueLeaf } from "../compiler/certs/x509.js";
 import { main } from "../cli/main.js";
-import { OUTPUT_MARKER } from "../compiler/output/write.js";
+import { OUTPUT_MARKER } from "../compiler/write/write.js";
 
 const POLICY = "test/fixtures/mesh/secure.yaml";
 const SERVICES = ["web", "api", "ledger", "reports", "audit"];

@@ -17,7 +17,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CERT_FILES, sdsResourceFiles } from "../envoy/tls.js";
-import { toYaml } from "../output/yaml-text.js";
+import { toYaml } from "../emit/yaml-text.js";
 import type { Leaf } from "./x509.js";
 
 export const CA_DIR = "ca";

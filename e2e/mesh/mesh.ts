@@ -28,7 +28,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { COMPOSE_FILE_NAME, compileToDirectory, DEFAULT_WASM } from "../../compiler/compile.js";
-import { ENVOY_CONFIG_IN_CONTAINER } from "../../compiler/output/compose.js";
+import { ENVOY_CONFIG_IN_CONTAINER } from "../../compiler/compose/compose.js";
 import { parsePrometheus, type PromSample } from "../assertions.js";
 import { readSidecarView, type SidecarView } from "../sidecar-view.js";
 import {

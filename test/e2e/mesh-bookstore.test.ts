@@ -12,7 +12,7 @@ import { startMesh, stopAllMeshes, type Mesh } from "../../e2e/mesh/mesh.js";
 import { listNamespaces, namespaceName, waitGone } from "../../e2e/mesh/netns.js";
 import { appDelta, checkMetricsPresent, settledAgreement, snapshot } from "../../e2e/mesh/observe.js";
 import { SCHEDULING_HEADER, SPOOF_INSTRUCTION_HEADER, type AppReply } from "../../e2e/mesh/protocol.js";
-import { ENVOY_CONFIG_IN_CONTAINER } from "../../compiler/output/compose.js";
+import { ENVOY_CONFIG_IN_CONTAINER } from "../../compiler/compose/compose.js";
 import { describeWithMesh } from "../support/mesh-gate.js";
 
 const POLICY = "examples/bookstore.yaml";

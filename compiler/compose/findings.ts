@@ -13,10 +13,10 @@
  * they run once the policy has no errors.
  */
 import type { MeshModel } from "../model/mesh.js";
-import { composeConflicts, type ComposeConflict } from "../output/compose.js";
+import { composeConflicts, type ComposeConflict } from "./compose.js";
 import { Code, Diag } from "../diagnostics/index.js";
-import { finding, type Finding } from "./findings.js";
-import type { Path } from "./positions.js";
+import { finding, type Finding } from "../policy/findings.js";
+import type { Path } from "../policy/positions.js";
 
 export const COMPOSE_CONFLICT_CODES: ReadonlySet<string> = new Set([Code.ComposeConflict, Code.ComposeLoopback]);
 

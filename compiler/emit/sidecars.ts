@@ -8,7 +8,7 @@ import type { MeshModel } from "../model/mesh.js";
 import { MeshIndex } from "../envoy/mesh-index.js";
 import { sidecarBootstrap } from "../envoy/bootstrap.js";
 import type { EnvoyValidator } from "../validate/index.js";
-import { toYaml, toYamlPieces, type YamlPieces } from "../output/yaml-text.js";
+import { toYaml, toYamlPieces, type YamlPieces } from "./yaml-text.js";
 
 /** A generated config that fails Envoy's API check: a lightsub bug, never the user's. */
 export class InternalCompilerError extends Error {}

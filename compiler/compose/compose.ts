@@ -19,7 +19,7 @@
  */
 import { isIP } from "node:net";
 import { CERTS_DIR_IN_CONTAINER, type MeshModel, type ServiceModel } from "../model/mesh.js";
-import { toYaml, yamlMappingEntry } from "./yaml-text.js";
+import { toYaml, yamlMappingEntry } from "../emit/yaml-text.js";
 
 export interface ComposeOptions {
   /** Path of a service's Envoy config relative to the compose file. Default `./<service>/envoy.yaml`. */

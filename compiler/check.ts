@@ -8,19 +8,19 @@
  *
  * Everything a run finds is reported together, sorted by position.
  */
-import { Diag, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
-import type { MeshModel } from "../model/mesh.js";
-import { checkSemantics } from "./check.js";
-import { composeFindings } from "./check-compose.js";
-import { describeValue } from "./describe.js";
-import { finding, type Finding } from "./findings.js";
-import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "./limits.js";
-import { loadPolicyText, readPolicyFile, type SourceProblem } from "./load.js";
-import { outputSizeFindings } from "./output-size.js";
-import { LineIndex, type Locator } from "./positions.js";
-import { schemaFindings } from "./schema.js";
-import { toModel } from "./to-model.js";
-import { API_VERSION, KIND, type PolicyDocument } from "./types.js";
+import { Diag, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/index.js";
+import type { MeshModel } from "./model/mesh.js";
+import { checkSemantics } from "./policy/check.js";
+import { composeFindings } from "./compose/findings.js";
+import { describeValue } from "./policy/describe.js";
+import { finding, type Finding } from "./policy/findings.js";
+import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "./policy/limits.js";
+import { loadPolicyText, readPolicyFile, type SourceProblem } from "./policy/load.js";
+import { outputSizeFindings } from "./policy/output-size.js";
+import { LineIndex, type Locator } from "./policy/positions.js";
+import { schemaFindings } from "./policy/schema.js";
+import { toModel } from "./policy/to-model.js";
+import { API_VERSION, KIND, type PolicyDocument } from "./policy/types.js";
 
 export interface CheckResult {
   /** Present only when no diagnostic is an error. */
@@ -103,6 +103,6 @@ function limitFindings(value: unknown): Finding[] {
   return outputSizeFindings(services);
 }
 
-export { DIAGNOSTIC_CODES, formatDiagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics/index.js";
-export { POLICY_SCHEMA } from "./schema.js";
-export type { PolicyDocument } from "./types.js";
+export { DIAGNOSTIC_CODES, formatDiagnostic, sortDiagnostics, type Diagnostic } from "./diagnostics/index.js";
+export { POLICY_SCHEMA } from "./policy/schema.js";
+export type { PolicyDocument } from "./policy/types.js";
