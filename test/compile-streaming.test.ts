@@ -17,7 +17,8 @@ import { compile, compileToDirectory, FilterFileError, hasErrors, InternalCompil
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
 import type { MeshModel } from "../compiler/model/mesh.js";
 import { BackgroundWriter } from "../compiler/write/background-writer.js";
-import { composeFileOfCheckedModel, composeYamlPieces } from "../compiler/compose/compose.js";
+import { composeFileOfCheckedModel } from "../compiler/compose/compose.js";
+import { composeYamlPieces } from "../compiler/emit/compose-yaml.js";
 import { OUTPUT_MARKER, OutputDirError, writeOutputAtomically, writeOutputAtomicallyWith, type OutputFiles } from "../compiler/write/write.js";
 import { toYaml } from "../compiler/emit/yaml-text.js";
 import { generatePolicy } from "../bench/policy-gen.js";

@@ -19,7 +19,6 @@
  */
 import { isIP } from "node:net";
 import { CERTS_DIR_IN_CONTAINER, type MeshModel, type ServiceModel } from "../model/mesh.js";
-import { toYaml, yamlMappingEntry } from "../emit/yaml-text.js";
 
 export interface ComposeOptions {
   /** Path of a service's Envoy config relative to the compose file. Default `./<service>/envoy.yaml`. */
@@ -43,12 +42,12 @@ export function defaultCertsDir(meshName: string): string {
 }
 
 type Json = string | number | boolean | Json[] | { [key: string]: Json };
-type JsonMap = { [key: string]: Json };
+export type JsonMap = { [key: string]: Json };
 
 /** Where Envoy's official image reads its config (its default command is `envoy -c /etc/envoy/envoy.yaml`). */
 export const ENVOY_CONFIG_IN_CONTAINER = "/etc/envoy/envoy.yaml";
 
-interface Instance {
+export interface ComposeInstance {
   service: ServiceModel;
   /** Compose service name of the container that owns the network namespace (the endpoint hostname). */
   name: string;
@@ -74,32 +73,13 @@ export function composeFile(model: MeshModel, opts: ComposeOptions = {}): JsonMa
  */
 export function composeFileOfCheckedModel(model: MeshModel, opts: ComposeOptions = {}): JsonMap {
   const services: JsonMap = {};
-  const instances: Instance[] = [];
+  const instances: ComposeInstance[] = [];
   for (const [name, service] of composeServices(model, opts, instances)) services[name] = service;
   return { name: model.name, services, networks: composeNetworks(instances, opts) };
 }
 
-/**
- * The same file as YAML text in pieces: `name`, then one piece per compose
- * service, then `networks`. Joined, the pieces are exactly
- * toYaml(composeFileOfCheckedModel(model), header); written one after
- * another they never hold a 10,000-service mesh's file (17 MB) in memory.
- */
-export function* composeYamlPieces(model: MeshModel, header: string, opts: ComposeOptions = {}): Generator<string> {
-  yield toYaml({ name: model.name }, header);
-  const instances: Instance[] = [];
-  let first = true;
-  for (const [name, service] of composeServices(model, opts, instances)) {
-    if (first) yield "services:\n";
-    first = false;
-    yield yamlMappingEntry(name, service, "  ");
-  }
-  if (first) yield "services: {}\n";
-  yield toYaml({ networks: composeNetworks(instances, opts) });
-}
-
 /** Compose services (name, definition) in file order; every instance is also pushed to `instances`. */
-function* composeServices(model: MeshModel, opts: ComposeOptions, instances: Instance[]): Generator<[string, JsonMap]> {
+export function* composeServices(model: MeshModel, opts: ComposeOptions, instances: ComposeInstance[]): Generator<[string, JsonMap]> {
   const network = opts.network ?? "mesh";
   const configPath = opts.configPath ?? ((s: string) => `./${s}/envoy.yaml`);
   const wasmPath = opts.wasmPath ?? "./lightsub.wasm";
@@ -148,7 +128,7 @@ function* composeServices(model: MeshModel, opts: ComposeOptions, instances: Ins
   }
 }
 
-function composeNetworks(instances: readonly Instance[], opts: ComposeOptions): JsonMap {
+export function composeNetworks(instances: readonly ComposeInstance[], opts: ComposeOptions): JsonMap {
   const networkDef: JsonMap = { driver: "bridge" };
   const subnet = ipv4Subnet(instances.flatMap((i) => (i.ipv4 ? [i.ipv4] : [])));
   if (subnet) networkDef.ipam = { config: [{ subnet }] };
@@ -172,7 +152,7 @@ export interface ComposeConflict {
 
 /**
  * Reasons the mesh cannot run under compose as generated; the policy checker
- * reports them (compiler/policy/check-compose.ts). Instance names must be
+ * reports them (compiler/policy/check-compose.ts). ComposeInstance names must be
  * unique, and a name a caller maps to 127.0.0.1 must not be the hostname of an
  * endpoint it dials (the sidecar would resolve that endpoint to its own loopback).
  */
@@ -257,7 +237,7 @@ function callersByService(model: MeshModel): Map<string, ServiceModel[]> {
 }
 
 /** One instance per endpoint; a service nobody dials (no endpoints) still runs one sidecar, named after it. */
-function instancesOf(s: ServiceModel): Instance[] {
+function instancesOf(s: ServiceModel): ComposeInstance[] {
   if (s.endpoints.length === 0) return [{ service: s, name: s.name }];
   return s.endpoints.map((ep, i) =>
     isIP(ep.address) === 4 ? { service: s, name: `${s.name}-${i}`, ipv4: ep.address, endpoint: i } : { service: s, name: ep.address, endpoint: i },
