@@ -9,11 +9,12 @@
  * host's counter).
  */
 import { readFileSync } from "node:fs";
+import { STRATEGY_NAMES } from "../compiler/model/strategies.js";
 import { Envoy, type CompiledModule, type Vm } from "../host/index.js";
 import type { FigureInit } from "./figures.js";
 import { measurePaired, timePerOp } from "./paired.js";
 
-export const STRATEGIES = ["round_robin", "random", "weighted", "least_load", "least_latency", "availability", "consistent_hash"] as const;
+export const STRATEGIES = STRATEGY_NAMES;
 
 export interface FilterCostOptions {
   lightsubWasm: string;

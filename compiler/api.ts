@@ -14,7 +14,8 @@
  * (checkPolicy with file name `<api>`), so the builder and files can never
  * disagree. Diagnostics then point into `toText()`.
  */
-import type { FailMode, Strategy } from "./model/mesh.js";
+import type { FailMode } from "./model/mesh.js";
+import type { StrategyName } from "./model/strategies.js";
 import { checkPolicy, type CheckResult } from "./check.js";
 import {
   API_VERSION,
@@ -55,13 +56,13 @@ export class Mesh {
   }
 
   /** The mesh-wide default scheduler (spec.scheduler). */
-  setScheduler(strategy: Strategy, params: SchedulerParams = {}): this {
+  setScheduler(strategy: StrategyName, params: SchedulerParams = {}): this {
     this.scheduler = { strategy, ...structuredClone(params) };
     return this;
   }
 
   /** The scheduler for calls to one service, overriding the mesh default. */
-  setServiceScheduler(service: string, strategy: Strategy, params: SchedulerParams = {}): this {
+  setServiceScheduler(service: string, strategy: StrategyName, params: SchedulerParams = {}): this {
     this.service(service, "setServiceScheduler").scheduler = { strategy, ...structuredClone(params) };
     return this;
   }

@@ -3,7 +3,7 @@
  * `--json` (simulate/README.md describes every field). Bump `version` on any
  * incompatible change.
  */
-import type { Strategy } from "../compiler/model/mesh.js";
+import type { StrategyName } from "../compiler/model/strategies.js";
 import type { EndpointUsage, RunMetrics } from "./metrics.js";
 import type { RunKind, SkippedRun } from "./runs.js";
 import type { RunName } from "./workload/model.js";
@@ -29,7 +29,7 @@ export interface EndpointInfo {
 export interface ScenarioInfo {
   from: string;
   to: string;
-  policyStrategy: Strategy;
+  policyStrategy: StrategyName;
   workers: number;
   /** `bursts` only when the workload has some: `{ atMs, untilMs, ratePerSec }` windows with another rate. */
   arrivals: { process: "poisson" | "constant"; ratePerSec: number; requests: number; bursts?: { atMs: number; untilMs: number; ratePerSec: number }[] };

@@ -6,7 +6,8 @@
  * and the oracle.
  */
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
-import { STRATEGIES, type MeshModel, type ServiceModel, type Strategy } from "../compiler/model/mesh.js";
+import type { MeshModel, ServiceModel } from "../compiler/model/mesh.js";
+import { isStrategyName, STRATEGY_NAMES, STRATEGY_TABLE, type StrategyName } from "../compiler/model/strategies.js";
 import { readClusters, type LbPolicy } from "../envoy-model/cluster-table.js";
 import type { AggregateBalancer, EngineSetup, ResponseFlagBits } from "./engine.js";
 import { findListener } from "../envoy-model/envoy-json.js";
@@ -48,7 +49,7 @@ export function runKind(name: RunName): RunKind {
 /** The runs in display order: the policy's strategy first, then the other strategies, Envoy's, the oracle. */
 export function planRuns(callee: ServiceModel, compare: readonly RunName[] | undefined): { runs: PlannedRun[]; skipped: SkippedRun[] } {
   const policy = callee.scheduler.strategy;
-  const all: RunName[] = [policy, ...ADMISSION_BASELINES, ...STRATEGIES.filter((s) => s !== policy), ...NATIVE_RUNS, ...PEER_RUNS, "oracle"];
+  const all: RunName[] = [policy, ...ADMISSION_BASELINES, ...STRATEGY_NAMES.filter((s) => s !== policy), ...NATIVE_RUNS, ...PEER_RUNS, "oracle"];
   const wanted = compare ? all.filter((name) => compare.includes(name)) : all.filter((name) => !PEER_RUNS.includes(name) || DEFAULT_PEER_RUNS.includes(name));
   const runs: PlannedRun[] = [];
   const skipped: SkippedRun[] = [];
@@ -58,8 +59,8 @@ export function planRuns(callee: ServiceModel, compare: readonly RunName[] | und
       if (compare?.includes(name)) skipped.push({ name, reason: `the policy sets no admission for "${callee.name}"` });
       continue;
     }
-    if (name === "consistent_hash" && !callee.scheduler.hashOn) {
-      skipped.push({ name, reason: `the policy sets no hashOn for "${callee.name}", so consistent_hash has no key` });
+    if (isStrategyName(name) && STRATEGY_TABLE[name].hashKey && !callee.scheduler.hashOn) {
+      skipped.push({ name, reason: `the policy sets no hashOn for "${callee.name}", so ${name} has no key` });
       continue;
     }
     runs.push({ name, kind: runKind(name), isPolicy: name === policy });
@@ -75,7 +76,7 @@ export function planRuns(callee: ServiceModel, compare: readonly RunName[] | und
 export function runModel(model: MeshModel, service: string, run: RunName): MeshModel {
   if (run === "no_admission") return withoutAdmission(model, service, false);
   if (run === "circuit_breaker") return withoutAdmission(model, service, true);
-  return withStrategy(model, service, run as Strategy);
+  return withStrategy(model, service, run as StrategyName);
 }
 
 function withoutAdmission(model: MeshModel, service: string, breaker: boolean): MeshModel {
@@ -93,7 +94,7 @@ function withoutAdmission(model: MeshModel, service: string, breaker: boolean): 
 }
 
 /** The model with the destination's strategy replaced (everything else as the policy says). */
-export function withStrategy(model: MeshModel, service: string, strategy: Strategy): MeshModel {
+export function withStrategy(model: MeshModel, service: string, strategy: StrategyName): MeshModel {
   return {
     ...model,
     services: model.services.map((s) => (s.name === service ? { ...s, scheduler: { ...s.scheduler, strategy } } : s)),

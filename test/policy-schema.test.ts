@@ -13,9 +13,9 @@ import {
   RETRY_ON,
   SCHEDULER_DEFAULTS,
   SIDECAR_DEFAULTS,
-  STRATEGIES,
 } from "../compiler/model/mesh.js";
-import { DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../compiler/model/defaults.js";
+import { DEFAULT_PROTOCOL, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../compiler/model/defaults.js";
+import { DEFAULT_STRATEGY, STRATEGY_NAMES } from "../compiler/model/strategies.js";
 import { parseDuration } from "../compiler/policy/duration.js";
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES } from "../compiler/policy/limits.js";
 import { POLICY_SCHEMA } from "../compiler/policy/schema.js";
@@ -66,7 +66,7 @@ describe("policy schema", () => {
   });
 
   it("lists exactly the model's strategies, protocols and retry conditions", () => {
-    expect(defs["strategy"]!["enum"]).toEqual([...STRATEGIES]);
+    expect(defs["strategy"]!["enum"]).toEqual([...STRATEGY_NAMES]);
     expect(defs["protocol"]!["enum"]).toEqual([...PROTOCOLS]);
     expect(defs["retryOn"]!["enum"]).toEqual([...RETRY_ON]);
     expect(defs["failMode"]!["enum"]).toEqual(["open", "closed"]);

@@ -16,8 +16,8 @@ import {
   type Protocol,
   type SecurityModel,
   type ServiceModel,
-  type Strategy,
 } from "../model/mesh.js";
+import { isWeightAware, STRATEGY_TABLE } from "../model/strategies.js";
 import { upstreamTransportSocket } from "./tls.js";
 import { isIpLiteral, socketAddress } from "./address.js";
 import { duration } from "./duration.js";
@@ -25,26 +25,6 @@ import { deepFreeze } from "./freeze.js";
 import { put, type JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE, failoverIndexes, hasFailover } from "./failover.js";
-
-/** Envoy's native LB policy that best matches each strategy (used when the filter does not decide). */
-export const LB_POLICY: Record<Strategy, string> = {
-  round_robin: "ROUND_ROBIN",
-  weighted: "ROUND_ROBIN",
-  random: "RANDOM",
-  least_load: "LEAST_REQUEST",
-  least_latency: "LEAST_REQUEST",
-  availability: "LEAST_REQUEST",
-  consistent_hash: "RING_HASH",
-};
-
-/**
- * Strategies whose endpoint choice follows the weights (the filter's smooth
- * weighted round robin, the hash ring's virtual nodes per weight, and
- * least_load's weighted P2C on load per unit of weight, which availability
- * uses among healthy endpoints); the native fallback then honours them too.
- * The others choose by turn, chance or latency.
- */
-export const WEIGHTED_STRATEGIES: ReadonlySet<Strategy> = new Set<Strategy>(["weighted", "consistent_hash", "least_load", "availability"]);
 
 /**
  * The clusters for calls to `callee`: aggregate first, then endpoint clusters
@@ -70,7 +50,8 @@ export function calleeClusters(callee: ServiceModel, security?: SecurityModel): 
 }
 
 export function aggregateCluster(callee: ServiceModel): JsonObject {
-  const withWeights = WEIGHTED_STRATEGIES.has(callee.scheduler.strategy);
+  // The native fallback honours the weights where the strategy follows them (model/strategies.ts).
+  const withWeights = isWeightAware(callee.scheduler.strategy);
   const lbEndpoints = callee.endpoints.map((ep) => {
     const lbEndpoint: JsonObject = { endpoint: { address: socketAddress(ep.address, ep.port) } };
     if (withWeights) lbEndpoint.load_balancing_weight = ep.weight;
@@ -79,7 +60,7 @@ export function aggregateCluster(callee: ServiceModel): JsonObject {
   const cluster: JsonObject = { name: callee.name };
   putDiscovery(cluster, callee.endpoints.every((ep) => isIpLiteral(ep.address)));
   cluster.connect_timeout = duration(callee.connector.connectTimeoutMs);
-  cluster.lb_policy = LB_POLICY[callee.scheduler.strategy];
+  cluster.lb_policy = STRATEGY_TABLE[callee.scheduler.strategy].nativeLb;
   cluster.load_assignment = { cluster_name: callee.name, endpoints: [{ lb_endpoints: lbEndpoints }] };
   Object.assign(cluster, resilience(callee.connector, callee.protocol, false));
   putUpstreamProtocol(cluster, callee.protocol);
@@ -117,7 +98,7 @@ function failoverEndpointCluster(callee: ServiceModel, ep: EndpointModel, k: num
   const cluster: JsonObject = { name: ep.cluster };
   putDiscovery(cluster, callee.endpoints.every((e) => isIpLiteral(e.address)));
   cluster.connect_timeout = duration(callee.connector.connectTimeoutMs);
-  const policy = LB_POLICY[callee.scheduler.strategy];
+  const policy = STRATEGY_TABLE[callee.scheduler.strategy].nativeLb;
   // The route to an endpoint cluster carries no hash policy: a ring would pick at random.
   if (policy !== "ROUND_ROBIN" && policy !== "RING_HASH") cluster.lb_policy = policy;
   const priority1 = failoverIndexes(callee.endpoints.length, k).map((j) => backups[j]!);
@@ -135,7 +116,7 @@ function failoverEndpointCluster(callee: ServiceModel, ep: EndpointModel, k: num
 
 /** Each endpoint as a priority-1 host of the others' clusters (built once, shared). */
 function failoverHosts(callee: ServiceModel): JsonObject[] {
-  const withWeights = WEIGHTED_STRATEGIES.has(callee.scheduler.strategy);
+  const withWeights = isWeightAware(callee.scheduler.strategy);
   const checked = callee.connector.healthCheck !== undefined;
   return callee.endpoints.map((ep) => {
     const endpoint: JsonObject = { address: socketAddress(ep.address, ep.port) };

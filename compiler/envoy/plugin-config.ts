@@ -9,6 +9,7 @@
  * only for a destination that has it.
  */
 import { SCHEDULING_HEADER, type AdmissionModel, type FailMode, type HashOn, type MeshModel, type ServiceModel } from "../model/mesh.js";
+import { SCHEDULER_PARAMETERS, STRATEGY_TABLE } from "../model/strategies.js";
 import type { JsonObject } from "./json.js";
 import { hasFailover } from "./failover.js";
 import { MeshIndex } from "./mesh-index.js";
@@ -71,22 +72,14 @@ export function sidecarPluginJson(model: MeshModel, service: string, destination
 function destination(callee: ServiceModel): JsonObject {
   const s = callee.scheduler;
   const dest: JsonObject = { service: callee.name, cluster: callee.name, strategy: s.strategy };
-  switch (s.strategy) {
-    case "least_latency":
-      dest.decayMs = s.decayMs;
-      break;
-    case "availability":
-      dest.windowMs = s.windowMs;
-      dest.errorThreshold = s.errorThreshold;
-      dest.minRequests = s.minRequests;
-      dest.probeIntervalMs = s.probeIntervalMs;
-      break;
-    case "consistent_hash":
-      if (!s.hashOn) throw new Error(`service "${callee.name}": consistent_hash without hashOn`);
-      dest.hashOn = hashOnJson(s.hashOn);
-      break;
-    default:
-      break;
+  const facts = STRATEGY_TABLE[s.strategy];
+  for (const parameter of facts.parameters) {
+    const field = SCHEDULER_PARAMETERS[parameter];
+    dest[field] = s[field];
+  }
+  if (facts.hashKey) {
+    if (!s.hashOn) throw new Error(`service "${callee.name}": ${s.strategy} without hashOn`);
+    dest.hashOn = hashOnJson(s.hashOn);
   }
   // Only services with admission get the key: byte-identical output for the others.
   if (callee.admission) dest.admission = admissionJson(callee.admission);

@@ -12,6 +12,7 @@ import {
   type RetriesModel,
   type ServiceModel,
 } from "../model/mesh.js";
+import { STRATEGY_TABLE } from "../model/strategies.js";
 import { duration } from "./duration.js";
 import { put, type JsonObject } from "./json.js";
 import { INBOUND_LISTENER, fallbackRouteName, outboundListenerName, scheduledRouteName } from "./names.js";
@@ -117,7 +118,7 @@ function retryPolicy(retries: RetriesModel, targets: RouteTargets): JsonObject {
 /** RING_HASH needs a hash key: the same source the filter's consistent_hash uses. */
 function hashPolicy(callee: ServiceModel): JsonObject[] | undefined {
   const { strategy, hashOn } = callee.scheduler;
-  if (strategy !== "consistent_hash" || !hashOn) return undefined;
+  if (!STRATEGY_TABLE[strategy].hashKey || !hashOn) return undefined;
   return [hashPolicyOf(hashOn)];
 }
 

@@ -8,16 +8,7 @@
  * (compiler/api.ts) both feed the same pipeline.
  */
 
-export const STRATEGIES = [
-  "round_robin",
-  "random",
-  "weighted",
-  "least_load",
-  "least_latency",
-  "availability",
-  "consistent_hash",
-] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import type { StrategyName } from "./strategies.js";
 
 export const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -31,7 +22,7 @@ export type HashOn =
   | { kind: "path" };
 
 export interface SchedulerModel {
-  strategy: Strategy;
+  strategy: StrategyName;
   /** consistent_hash only (required there). */
   hashOn?: HashOn;
   /** least_latency: EWMA decay time constant. */
@@ -191,6 +182,9 @@ export interface ServiceModel {
   /** Who may call this service (only when the mesh has `security`); see SecurityModel. */
   authz?: AuthzModel;
 }
+
+/** The policy's `security.mtls`; `off` never reaches the model (no SecurityModel then). */
+export type MtlsMode = "strict" | "permissive" | "off";
 
 /**
  * Mutual TLS of a mesh (policy `spec.security`, issue 17). Absent from the

@@ -9,15 +9,9 @@
  * suggestions, which are capped.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { MESH_PORT_DEFAULT, SIDECAR_DEFAULTS, STRATEGIES, type Strategy } from "../model/mesh.js";
-import {
-  DEFAULT_PROTOCOL,
-  DEFAULT_STRATEGY,
-  GRPC_ONLY_RETRY_ON,
-  HEALTH_CHECK_DEFAULTS,
-  PARAMETER_STRATEGY,
-  WEIGHT_AWARE_STRATEGIES,
-} from "../model/defaults.js";
+import { MESH_PORT_DEFAULT, SIDECAR_DEFAULTS } from "../model/mesh.js";
+import { DEFAULT_PROTOCOL, GRPC_ONLY_RETRY_ON, HEALTH_CHECK_DEFAULTS } from "../model/defaults.js";
+import { DEFAULT_STRATEGY, isStrategyName, isWeightAware, PARAMETER_STRATEGY, STRATEGY_TABLE, WEIGHT_AWARE_STRATEGIES, type StrategyName } from "../model/strategies.js";
 import { checkAdmission } from "./check-admission.js";
 import { checkSecurity } from "./check-security.js";
 import { clip, describeValue, fieldName } from "./describe.js";
@@ -44,8 +38,8 @@ function text(value: unknown): string | undefined {
 function port(value: unknown): number | undefined {
   return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535 ? (value as number) : undefined;
 }
-function strategy(value: unknown): Strategy | undefined {
-  return (STRATEGIES as readonly unknown[]).includes(value) ? (value as Strategy) : undefined;
+function strategy(value: unknown): StrategyName | undefined {
+  return isStrategyName(value) ? value : undefined;
 }
 
 interface ServiceInfo {
@@ -54,7 +48,7 @@ interface ServiceInfo {
   rec: Rec;
   name?: string;
   /** The strategy for calls to this service after defaults; undefined when a strategy value is invalid. */
-  strategy?: Strategy;
+  strategy?: StrategyName;
 }
 
 /** All semantic findings of one policy. */
@@ -96,7 +90,7 @@ function collectServices(spec: Rec): ServiceInfo[] {
   return result;
 }
 
-function resolveMeshStrategy(mesh: Rec): Strategy | undefined {
+function resolveMeshStrategy(mesh: Rec): StrategyName | undefined {
   return mesh["strategy"] === undefined ? DEFAULT_STRATEGY : strategy(mesh["strategy"]);
 }
 
@@ -252,7 +246,7 @@ function checkSchedulers(mesh: Rec | undefined, services: ServiceInfo[], finding
   const meshStrategy = mesh === undefined ? DEFAULT_STRATEGY : resolveMeshStrategy(mesh);
   const meshPath: Path = ["spec", "scheduler"];
   const meshHashOn = mesh?.["hashOn"] !== undefined;
-  if (mesh !== undefined && meshStrategy === "consistent_hash" && !meshHashOn) {
+  if (mesh !== undefined && meshStrategy !== undefined && STRATEGY_TABLE[meshStrategy].hashKey && !meshHashOn) {
     findings.push(finding(Diag.HashOnMissing, [...meshPath, "strategy"]));
   }
 
@@ -262,10 +256,10 @@ function checkSchedulers(mesh: Rec | undefined, services: ServiceInfo[], finding
     const resolved = service.strategy;
     if (resolved === undefined) continue;
     if (own !== undefined) {
-      if (own["hashOn"] !== undefined && resolved !== "consistent_hash") {
+      if (own["hashOn"] !== undefined && !STRATEGY_TABLE[resolved].hashKey) {
         findings.push(finding(Diag.HashOnUnused, [...ownPath, "hashOn"], { strategy: resolved }));
       }
-      if (resolved === "consistent_hash" && own["hashOn"] === undefined && own["strategy"] !== undefined && !meshHashOn) {
+      if (STRATEGY_TABLE[resolved].hashKey && own["hashOn"] === undefined && own["strategy"] !== undefined && !meshHashOn) {
         findings.push(finding(Diag.HashOnMissing, [...ownPath, "strategy"]));
       }
       for (const [parameter, user] of Object.entries(PARAMETER_STRATEGY)) {
@@ -281,12 +275,12 @@ function checkSchedulers(mesh: Rec | undefined, services: ServiceInfo[], finding
   // they belong to; unused defaults are harmless, so they are not reported.
 }
 
-function checkWeights(service: ServiceInfo, resolved: Strategy, own: Rec | undefined, findings: Finding[]): void {
+function checkWeights(service: ServiceInfo, resolved: StrategyName, own: Rec | undefined, findings: Finding[]): void {
   const endpoints = list(service.rec["endpoints"]) ?? [];
   const weights = endpoints.map((e) => rec(e)?.["weight"]);
   const firstExplicit = weights.findIndex((w) => w !== undefined);
-  if (firstExplicit !== -1 && !WEIGHT_AWARE_STRATEGIES.has(resolved)) {
-    const strategies = [...WEIGHT_AWARE_STRATEGIES].join(", ").replace(/, (?=[^,]*$)/, " and ");
+  if (firstExplicit !== -1 && !isWeightAware(resolved)) {
+    const strategies = WEIGHT_AWARE_STRATEGIES.join(", ").replace(/, (?=[^,]*$)/, " and ");
     findings.push(finding(Diag.WeightsIgnored, [...service.path, "endpoints", firstExplicit, "weight"], { strategy: resolved, strategies }));
   }
   if (resolved === "weighted" && own?.["strategy"] === "weighted" && endpoints.length > 1) {

@@ -26,7 +26,8 @@ import {
   type ServiceModel,
   spiffeId,
 } from "../model/mesh.js";
-import { DEFAULT_MTLS, DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_STRATEGY, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../model/defaults.js";
+import { DEFAULT_MTLS, DEFAULT_FAIL_MODE, DEFAULT_PROTOCOL, DEFAULT_WEIGHT, HEALTH_CHECK_DEFAULTS, RETRY_DEFAULTS } from "../model/defaults.js";
+import { DEFAULT_STRATEGY, STRATEGY_TABLE } from "../model/strategies.js";
 import { parseDuration } from "./duration.js";
 import type { AdmissionSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, ServiceSpec } from "./types.js";
 
@@ -122,7 +123,7 @@ function endpointModels(service: string, endpoints: EndpointSpec[]): EndpointMod
 /**
  * The scheduler for calls to a service: each field from the service's own
  * scheduler, else from spec.scheduler, else the default. hashOn is taken only
- * when the resulting strategy is consistent_hash.
+ * when the resulting strategy needs a hash key (consistent_hash).
  */
 export function resolveScheduler(mesh: SchedulerSpec | undefined, own: SchedulerSpec | undefined): SchedulerModel {
   const pick = <K extends keyof SchedulerSpec>(key: K): SchedulerSpec[K] => own?.[key] ?? mesh?.[key];
@@ -140,7 +141,7 @@ export function resolveScheduler(mesh: SchedulerSpec | undefined, own: Scheduler
     probeIntervalMs: duration("probeInterval", SCHEDULER_DEFAULTS.probeIntervalMs),
   };
   const hashOn = pick("hashOn");
-  if (strategy === "consistent_hash" && hashOn !== undefined) model.hashOn = hashOnModel(hashOn);
+  if (STRATEGY_TABLE[strategy].hashKey && hashOn !== undefined) model.hashOn = hashOnModel(hashOn);
   return model;
 }
 

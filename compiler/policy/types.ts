@@ -3,7 +3,9 @@
  * the shape schemas/policy.schema.json accepts, as TypeScript types. The
  * builder (compiler/api.ts) produces it; to-model.ts reads it once checked.
  */
-import type { FailMode, Protocol, RetryOn, Strategy } from "../model/mesh.js";
+import type { FailMode, MtlsMode, Protocol, RetryOn } from "../model/mesh.js";
+import type { StrategyName } from "../model/strategies.js";
+
 
 /** `250ms`, `2s`, `1.5s`, `1m`, `1h`, `1m30s`: whole milliseconds, at most 24h. */
 export type Duration = string;
@@ -11,7 +13,7 @@ export type Duration = string;
 export type HashOnSpec = { header: string } | { cookie: string } | { path: true };
 
 export interface SchedulerSpec {
-  strategy?: Strategy;
+  strategy?: StrategyName;
   hashOn?: HashOnSpec;
   decay?: Duration;
   window?: Duration;
@@ -100,8 +102,6 @@ export interface ServiceSpec {
 
 /** A mesh service by name, or a SPIFFE ID outside the policy. */
 export type AllowSpec = string | { principal: string };
-
-export type MtlsMode = "strict" | "permissive" | "off";
 
 export interface SecuritySpec {
   mtls?: MtlsMode;

@@ -6,6 +6,7 @@
  */
 import { Diag, diagnosticAt, type Diagnostic, type DiagMessage, type MessageArgs } from "../../compiler/diagnostics/index.js";
 import type { MeshModel, ServiceModel } from "../../compiler/model/mesh.js";
+import { isStrategyName, STRATEGY_TABLE } from "../../compiler/model/strategies.js";
 import { parseDurationUs } from "../../compiler/policy/duration.js";
 import { expectedArrivals } from "../arrivals.js";
 import {
@@ -192,9 +193,9 @@ export function resolveWorkload(
     endpoints[index] = behaviour;
   });
 
-  // consistent_hash can only be compared when the destination says what to hash; the admission baselines need admission.
+  // A strategy that hashes (consistent_hash) can only be compared when the destination says what to hash; the admission baselines need admission.
   (raw.compare ?? []).forEach((name, i) => {
-    if (name === "consistent_hash" && callee && !callee.scheduler.hashOn) {
+    if (isStrategyName(name) && STRATEGY_TABLE[name].hashKey && callee && !callee.scheduler.hashOn) {
       report(["compare", i], Diag.CompareNeedsHashOn, { where: where(["compare", i]), callee: callee.name });
     }
     if ((name === "no_admission" || name === "circuit_breaker") && callee && !callee.admission) {
