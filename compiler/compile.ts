@@ -3,13 +3,13 @@
  *
  * The pipeline, one step per module: check the policy (compiler/policy) →
  * typed model → Envoy bootstraps (compiler/envoy) → strict check against
- * Envoy's protos (compiler/validate) → text (compiler/render, compiler/output).
+ * Envoy's protos (compiler/validate) → text (compiler/emit) → files (compiler/write).
  *
  * Three entry points share it:
  * - compile(): every file in memory (the programmatic API, tests);
  * - compileToDirectory(): what `lightsub compile` runs; each file goes into
  *   the staging directory of an atomic write as soon as it is rendered (by a
- *   writer thread, compiler/output/background-writer.ts) and is then dropped;
+ *   writer thread, compiler/write/background-writer.ts) and is then dropped;
  * - validatePolicy(): what `lightsub validate` runs; renders and checks, keeps nothing.
  */
 import { fileURLToPath } from "node:url";
@@ -90,7 +90,7 @@ export async function compile(text: string, file: string, options: CompileOption
 
 /**
  * Checks a policy and, when it compiles, replaces `outDir` with its files,
- * atomically (compiler/output/write.ts). Throws OutputDirError when `outDir`
+ * atomically (compiler/write/write.ts). Throws OutputDirError when `outDir`
  * cannot be written and InternalCompilerError on a lightsub bug; `outDir` is
  * then as it was.
  */

@@ -17,7 +17,7 @@ import { firstLine, type Exec } from "./exec.js";
 import { ENVOY_CONCURRENCY } from "./envoy-binary.js";
 import type { Runtime, SidecarConfig, ValidateResult } from "./runtime.js";
 
-/** Where the compiled configs expect the filter (compiler/model.ts SIDECAR_DEFAULTS.wasmPath). */
+/** Where the compiled configs expect the filter (compiler/model/mesh.ts SIDECAR_DEFAULTS.wasmPath). */
 export const CONTAINER_WASM_PATH = "/etc/lightsub/lightsub.wasm";
 const CONTAINER_CONFIG_PATH = "/etc/envoy/envoy.yaml";
 
@@ -30,7 +30,7 @@ export class DockerComposeRuntime implements Runtime {
   constructor(
     private readonly docker: string,
     engine: string,
-    /** The pinned official image (compiler/model.ts SIDECAR_DEFAULTS.image). */
+    /** The pinned official image (compiler/model/mesh.ts SIDECAR_DEFAULTS.image). */
     private readonly image: string,
     /** Where the generated compose file goes; created if missing. */
     workDir: string,

@@ -1,4 +1,4 @@
-/** compiler/output/compose.ts: docker compose for a mesh, stock images only. */
+/** compiler/compose/compose.ts and emit/compose-yaml.ts: docker compose for a mesh, stock images only. */
 import { describe, expect, it } from "vitest";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
 import { ComposeConflictError, composeConflicts, composeFile } from "../compiler/compose/compose.js";

@@ -1,4 +1,4 @@
-/** compiler/output/yaml-text.ts: the YAML emitter the compiler writes every config with. */
+/** compiler/emit/yaml-text.ts: the YAML emitter the compiler writes every config with. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";

@@ -1,5 +1,5 @@
 /**
- * compiler/output/write.ts: an existing output directory is never left
+ * compiler/write/write.ts: an existing output directory is never left
  * half-updated. Failure is injected at every file-system operation of a
  * write, in two ways:
  * - the operation throws (disk full, permission denied, a path that cannot

@@ -152,7 +152,7 @@ export interface ComposeConflict {
 
 /**
  * Reasons the mesh cannot run under compose as generated; the policy checker
- * reports them (compiler/policy/check-compose.ts). ComposeInstance names must be
+ * reports them (compiler/compose/findings.ts). Instance names must be
  * unique, and a name a caller maps to 127.0.0.1 must not be the hostname of an
  * endpoint it dials (the sidecar would resolve that endpoint to its own loopback).
  */

@@ -1,6 +1,6 @@
 /**
  * docker compose checks, as policy warnings: names that cannot work under the
- * generated docker-compose.yaml (compiler/output/compose.ts). The Envoy
+ * generated docker-compose.yaml (compiler/compose/compose.ts). The Envoy
  * configs are still fine, so these never stop a compile; compile leaves
  * docker-compose.yaml out when one is reported.
  *

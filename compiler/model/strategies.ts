@@ -68,10 +68,6 @@ export const STRATEGY_NAMES: readonly StrategyName[] = Object.freeze(Object.keys
 
 export const DEFAULT_STRATEGY: StrategyName = "round_robin";
 
-export function strategyFacts(name: StrategyName): StrategyFacts {
-  return STRATEGY_TABLE[name];
-}
-
 export function isStrategyName(value: unknown): value is StrategyName {
   return typeof value === "string" && Object.hasOwn(STRATEGY_TABLE, value);
 }

@@ -1,5 +1,5 @@
 /**
- * A checked policy document → the resolved MeshModel (compiler/model.ts):
+ * A checked policy document → the resolved MeshModel (compiler/model/mesh.ts):
  * defaults applied, durations in milliseconds, one scheduler per service,
  * Envoy cluster names and unique metric labels for endpoints.
  *

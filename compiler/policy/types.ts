@@ -70,7 +70,7 @@ export interface ConnectorSpec {
   healthCheck?: HealthCheckSpec;
 }
 
-/** Task admission for calls to a service (see AdmissionModel in compiler/model.ts). */
+/** Task admission for calls to a service (see AdmissionModel in compiler/model/mesh.ts). */
 export interface AdmissionSpec {
   maxInFlightPerEndpoint: number;
   maxQueue?: number;

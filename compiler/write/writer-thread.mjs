@@ -1,4 +1,4 @@
-// The file-writing thread of compiler/output/background-writer.ts: creates the
+// The file-writing thread of compiler/write/background-writer.ts: creates the
 // directories and writes the files of each batch it is sent, in order, then
 // hands the batch's buffer back for reuse. Plain JavaScript with node:fs only,
 // so it starts in milliseconds and needs no TypeScript loader.

@@ -1,6 +1,6 @@
 /**
  * MeshModel builders for the compiler back-end tests (compiler/envoy,
- * compiler/validate, compiler/output/compose). Models are built directly, the
+ * compiler/validate, compiler/compose). Models are built directly, the
  * way compiler/policy or the builder API would produce them.
  */
 import {
