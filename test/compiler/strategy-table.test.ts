@@ -87,6 +87,33 @@ describe("the strategy table", () => {
     expect(defs["strategy"]!["enum"]).toEqual([...STRATEGY_NAMES]);
   });
 
+  it("the policy schema says which strategy reads each scheduler parameter, and which follow the weights, as the table does", () => {
+    const schema = json("schemas/policy.schema.json");
+    const defs = schema["$defs"] as Record<string, Node>;
+    const scheduler = defs["scheduler"]!["properties"] as Record<string, Node>;
+    expect(Object.keys(scheduler).sort()).toEqual(["hashOn", "strategy", ...Object.keys(SCHEDULER_PARAMETERS)].sort());
+    for (const [parameter, strategy] of Object.entries(PARAMETER_STRATEGY)) expect(scheduler[parameter]!["description"], parameter).toMatch(new RegExp(`^${strategy} only:`));
+    const hashing = STRATEGY_NAMES.filter((s) => STRATEGY_TABLE[s].hashKey);
+    expect(hashing).toHaveLength(1);
+    expect(scheduler["hashOn"]!["description"]).toMatch(new RegExp(`^${hashing[0]} only:`));
+    // Every description of an endpoint weight names exactly the strategies that follow weights.
+    const weightTexts: string[] = [];
+    const walk = (node: unknown, key: string): void => {
+      if (Array.isArray(node)) node.forEach((n) => walk(n, key));
+      else if (node !== null && typeof node === "object") {
+        const rec = node as Node;
+        if (key === "weight" && typeof rec["description"] === "string") weightTexts.push(rec["description"]);
+        for (const [k, v] of Object.entries(rec)) walk(v, k);
+      }
+    };
+    walk(schema, "");
+    expect(weightTexts.length).toBeGreaterThan(0);
+    for (const text of weightTexts) {
+      const named = [...text.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!).filter(isStrategyName);
+      expect(named.sort(), text).toEqual([...WEIGHT_AWARE_STRATEGIES].sort());
+    }
+  });
+
   it("the workload schema's runs include every strategy, first and in the table's order", () => {
     const props = json("schemas/workload.schema.json")["properties"] as Record<string, Node>;
     const runs = (props["compare"]!["items"] as Node)["enum"] as string[];
