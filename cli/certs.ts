@@ -17,7 +17,7 @@ import { CERTS_USAGE } from "./help.js";
 import type { Io } from "./io.js";
 import { formatDiagnostic, hasErrors } from "../compiler/diagnostics/index.js";
 import { OUTPUT_MARKER } from "../compiler/write/write.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { readPolicyFile } from "../compiler/policy/load.js";
 import { issueMeshCerts, readPemFile } from "../compiler/certs/issue.js";
 import { CertInputError } from "../compiler/certs/x509.js";

@@ -16,7 +16,7 @@
  */
 import type { FailMode } from "./model/mesh.js";
 import type { StrategyName } from "./model/strategies.js";
-import { checkPolicy, type CheckResult } from "./check.js";
+import { checkPolicy, type CheckResult } from "./check-policy.js";
 import {
   API_VERSION,
   KIND,
@@ -32,7 +32,7 @@ import {
 import { stringify } from "yaml";
 
 export type { AdmissionSpec, CallSpec, ConnectorSpec, EndpointSpec, HashOnSpec, PolicyDocument, SchedulerSpec, SecuritySpec, ServiceSpec, SidecarSpec } from "./policy/types.js";
-export type { CheckResult } from "./check.js";
+export type { CheckResult } from "./check-policy.js";
 
 /** Scheduler parameters besides the strategy. */
 export type SchedulerParams = Omit<SchedulerSpec, "strategy">;

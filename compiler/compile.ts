@@ -15,7 +15,7 @@
 import { fileURLToPath } from "node:url";
 import { hasErrors, warningsAsErrors, type Diagnostic } from "./diagnostics/index.js";
 import type { MeshModel } from "./model/mesh.js";
-import { checkPolicy } from "./check.js";
+import { checkPolicy } from "./check-policy.js";
 import { loadEnvoyValidator } from "./validate/index.js";
 import { COMPOSE_CONFLICT_CODES } from "./compose/findings.js";
 import { composeFileOfCheckedModel } from "./compose/compose.js";

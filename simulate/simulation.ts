@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../compiler/diagnostics/index.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { defaultThreads, executeRuns, worthThreads } from "./run-pool.js";
 import { planRuns } from "./runs.js";
 import { RESULT_VERSION, type SimulationResult } from "./result.js";

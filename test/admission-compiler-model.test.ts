@@ -11,7 +11,7 @@ import { formatDiagnostic } from "../compiler/diagnostics/index.js";
 import { sidecarBootstraps } from "../compiler/envoy/index.js";
 import { sidecarPluginJson } from "../compiler/envoy/plugin-config.js";
 import { ADMISSION_DEFAULTS, type MeshModel } from "../compiler/model/mesh.js";
-import { checkPolicy, POLICY_SCHEMA } from "../compiler/check.js";
+import { checkPolicy, POLICY_SCHEMA } from "../compiler/check-policy.js";
 import { parseDuration } from "../compiler/policy/duration.js";
 import { loadEnvoyValidator, type EnvoyValidator } from "../compiler/validate/index.js";
 

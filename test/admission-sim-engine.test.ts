@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { expectedArrivals, expectedSpanMs, nextArrivalMs, rateAt } from "../simulate/arrivals.js";
 import { readClusters } from "../envoy-model/cluster-table.js";
 import { Random, STREAM } from "../simulate/random.js";

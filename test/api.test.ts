@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { API_FILE, Mesh } from "../compiler/api.js";
 import { formatDiagnostic } from "../compiler/diagnostics/index.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 
 const FIXTURES = new URL("./fixtures/policies/", import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), "utf8");

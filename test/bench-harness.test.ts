@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { Envoy, WasmResult } from "../host/index.js";
 import { AtomicSharedData, createAtomicLayout } from "../bench/atomic-shared-data.js";
 import { SECTIONS, makeFigure, summarize, type Figure } from "../bench/figures.js";

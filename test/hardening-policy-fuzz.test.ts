@@ -26,7 +26,7 @@ import { parse } from "yaml";
 import { main } from "../cli/main.js";
 import { compile, hasErrors } from "../compiler/compile.js";
 import { DIAGNOSTIC_CODES, formatDiagnostic, type Diagnostic } from "../compiler/diagnostics/index.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { readPolicyFile } from "../compiler/policy/load.js";
 import { loadEnvoyValidator } from "../compiler/validate/index.js";
 import { sizeFromEnv } from "./hardening-harness.js";

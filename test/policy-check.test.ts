@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DIAGNOSTIC_CODES, formatDiagnostic } from "../compiler/diagnostics/index.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { check, expectMarkedDiagnostics, where } from "./fixtures/policies/support.js";
 
 interface Case {

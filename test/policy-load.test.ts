@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseDocument, stringify } from "yaml";
 import { formatDiagnostic } from "../compiler/diagnostics/index.js";
-import { checkPolicy, checkPolicyFile } from "../compiler/check.js";
+import { checkPolicy, checkPolicyFile } from "../compiler/check-policy.js";
 import { parseJson } from "../compiler/policy/json.js";
 import { MAX_ENDPOINTS_PER_SERVICE, MAX_FILE_BYTES, MAX_SERVICES } from "../compiler/policy/limits.js";
 import { loadPolicyText } from "../compiler/policy/load.js";

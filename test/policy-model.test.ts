@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "../compiler/diagnostics/index.js";
 import type { MeshModel, SchedulerModel, ServiceModel } from "../compiler/model/mesh.js";
 import { formatDuration, parseDuration } from "../compiler/policy/duration.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { dedent } from "./fixtures/policies/support.js";
 
 const FIXTURES = new URL("./fixtures/policies/", import.meta.url);

@@ -3,7 +3,7 @@
  * correctly. How fast is a benchmark's question (npm run bench), not a test's.
  */
 import { describe, expect, it } from "vitest";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { loadPolicyText } from "../compiler/policy/load.js";
 
 const N = 10_000;

@@ -14,7 +14,7 @@ import { compile } from "../compiler/compile.js";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { CA_SECRET, IDENTITY_SECRET, sdsResourceFiles } from "../compiler/envoy/tls.js";
 import { CERTS_DIR_IN_CONTAINER, type MeshModel } from "../compiler/model/mesh.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { loadEnvoyValidator } from "../compiler/validate/index.js";
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -355,7 +355,7 @@ describe("endpoint events and request shape", () => {
 
   it("really starts worker threads when asked for several", async () => {
     const { executeRuns } = await import("../simulate/run-pool.js");
-    const { checkPolicy } = await import("../compiler/check.js");
+    const { checkPolicy } = await import("../compiler/check-policy.js");
     const { model } = checkPolicy(policy({ endpoints: 2, simulation: "" }).replace(/\nsimulation:\n*$/, "\n"), "p.yaml");
     const workload = {
       from: "client",

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
-import { checkPolicy } from "../compiler/check.js";
+import { checkPolicy } from "../compiler/check-policy.js";
 import { RESPONSE_FLAGS } from "../host/index.js";
 import { readClusters } from "../envoy-model/cluster-table.js";
 import { findListener } from "../envoy-model/envoy-json.js";

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseDurationUs } from "../../compiler/policy/duration.js";
-import { checkPolicy } from "../../compiler/check.js";
+import { checkPolicy } from "../../compiler/check-policy.js";
 import { checkWorkload, locateWorkload, splitPolicy } from "../../simulate/workload/index.js";
 
 function policyWith(simulation: string): string {
