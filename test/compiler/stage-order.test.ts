@@ -11,7 +11,7 @@
  * model exists: the policy stage produces the model, so it speaks the model's
  * types and reads its tables, as every later stage does. diagnostics (and
  * schemas/) sit below every stage. The entry points (compile.ts, api.ts,
- * check.ts, ...) and the command-line parts may import any stage; no stage
+ * check-policy.ts, ...) and the command-line parts may import any stage; no stage
  * imports them, and no stage imports anything outside compiler/ but schemas/
  * and packages.
  */
