@@ -31,7 +31,7 @@ import { Random } from "../simulate/random.js";
 import type { SimulationResult } from "../simulate/result.js";
 import { runSimulation } from "../simulate/simulation.js";
 import type { LatencySpec } from "../simulate/workload/model.js";
-import { startUpstream, type UpstreamServer } from "../test/support/upstream-server.js";
+import { startUpstream, type UpstreamServer } from "../e2e/upstream-server.js";
 import { ENVOY_BIN, FORTIO_VERSION, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, type FortioLoad, type FortioResult } from "./envoy-harness.js";
 import type { FigureInit } from "./figures.js";
 

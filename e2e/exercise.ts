@@ -19,7 +19,7 @@ import type { Runtime } from "./runtime.js";
 import { CALLER, CONCURRENCY, SCENARIO, checkOutcome, checkScenarioMatches, expectedMetrics, spoofFor } from "./scenario.js";
 import { readSidecarView, type SidecarView } from "./sidecar-view.js";
 import { sendBurst } from "./traffic.js";
-import { startUpstream, type UpstreamServer } from "../test/support/upstream-server.js";
+import { startUpstream, type UpstreamServer } from "./upstream-server.js";
 
 export interface ExerciseContext {
   /** Registers a cleanup that runs at teardown, whatever happens (also on timeout). */

@@ -19,7 +19,7 @@ import {
   type ResponseRecord,
 } from "./assertions.js";
 import type { SidecarView } from "./sidecar-view.js";
-import type { UpstreamBehaviour } from "../test/support/upstream-server.js";
+import type { UpstreamBehaviour } from "./upstream-server.js";
 
 export interface DestinationScenario {
   service: string;

@@ -3,7 +3,7 @@
  * a fixed number of requests, a fixed number in flight, a timeout on each.
  */
 import type { ResponseRecord } from "./assertions.js";
-import { INJECTED_FAILURE_HEADER, SCHEDULING_HEADER, UPSTREAM_HEADER } from "../test/support/upstream-server.js";
+import { INJECTED_FAILURE_HEADER, SCHEDULING_HEADER, UPSTREAM_HEADER } from "./upstream-server.js";
 
 export interface BurstOptions {
   /** Destination service (recorded with each response). */

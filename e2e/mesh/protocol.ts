@@ -1,6 +1,6 @@
 /** What the mesh harness (mesh.ts) and the per-instance app (app.ts) agree on. */
 export { SCHEDULING_HEADER } from "../../compiler/model/mesh.js";
-export { INJECTED_FAILURE_HEADER } from "../../test/support/upstream-server.js";
+export { INJECTED_FAILURE_HEADER } from "../upstream-server.js";
 
 export interface AppConfig {
   instance: string;

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REASON_HEADER, REASONS } from "../../compiler/model/mesh.js";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
-import { startUpstream, type UpstreamServer } from "../support/upstream-server.js";
+import { startUpstream, type UpstreamServer } from "../../e2e/upstream-server.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 
 const LEVELS = "[critical, normal, batch]";

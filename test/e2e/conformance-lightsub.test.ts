@@ -16,7 +16,7 @@ import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/
 import { Envoy } from "../../host/index.js";
 import { EnvoySide, HostSide, hostSideFor, wasmLines, type HostRequest, type Observation, type ScriptedRequest } from "../support/conformance.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
-import { UPSTREAM_HEADER, startUpstream, type UpstreamServer } from "../support/upstream-server.js";
+import { UPSTREAM_HEADER, startUpstream, type UpstreamServer } from "../../e2e/upstream-server.js";
 
 const ADMIN_PORT = 28921;
 const A_PORT = 28211;

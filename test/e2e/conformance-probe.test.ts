@@ -21,7 +21,7 @@ import { Envoy, decodePairs } from "../../host/index.js";
 import { buildFixture } from "../fixtures/host/build.js";
 import { EnvoySide, HostSide, hostSideFor, normalise, type Observation, type ScriptedRequest } from "../support/conformance.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
-import { startUpstream, type UpstreamServer } from "../support/upstream-server.js";
+import { startUpstream, type UpstreamServer } from "../../e2e/upstream-server.js";
 
 const ADMIN_PORT = 28911;
 const A_PORT = 28111;

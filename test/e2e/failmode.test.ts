@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REASON_HEADER, REASONS } from "../../compiler/model/mesh.js";
 import { DEFAULT_WASM } from "../../compiler/compile.js";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
-import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../support/upstream-server.js";
+import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../../e2e/upstream-server.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 import { replaceHostImports } from "../support/wasm-shim.js";
 

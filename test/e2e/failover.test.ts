@@ -19,7 +19,7 @@
  */
 import { afterAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
-import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../support/upstream-server.js";
+import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../../e2e/upstream-server.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 
 afterAll(stopAllSidecars);

@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars } from "../../e2e/live/sidecar.js";
-import { startUpstream, UPSTREAM_HEADER } from "../support/upstream-server.js";
+import { startUpstream, UPSTREAM_HEADER } from "../../e2e/upstream-server.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 
 afterAll(stopAllSidecars);

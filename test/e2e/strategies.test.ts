@@ -12,7 +12,7 @@ import { afterAll, expect, it } from "vitest";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
 import { countByUpstream, runLoad, type LoadRecord } from "../support/http-load.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
-import { startUpstream, type UpstreamServer } from "../support/upstream-server.js";
+import { startUpstream, type UpstreamServer } from "../../e2e/upstream-server.js";
 
 afterAll(stopAllSidecars);
 

@@ -35,7 +35,7 @@ import { readClusters, type ClusterInfo } from "../../envoy-model/cluster-table.
 import { findListener } from "../../envoy-model/envoy-json.js";
 import { RouteTable, type HeaderPairs, type RouteDecision } from "../../envoy-model/route-table.js";
 import { readWasmFilterConfig } from "../../envoy-model/wasm-filter.js";
-import { defaultAnswer, type UpstreamServer } from "./upstream-server.js";
+import { defaultAnswer, type UpstreamServer } from "../../e2e/upstream-server.js";
 
 export interface ScriptedRequest {
   method?: string;

@@ -11,7 +11,7 @@
  * fetch offers no dispatcher choice without adding undici as a dependency.
  */
 import { Agent, request } from "node:http";
-import { UPSTREAM_HEADER } from "./upstream-server.js";
+import { UPSTREAM_HEADER } from "../../e2e/upstream-server.js";
 
 export interface LoadOptions {
   /** e.g. a sidecar's `url("svc")`. */
