@@ -57,3 +57,9 @@ export function projectEnvoy(): EnvoyLocation {
   cached ??= locateEnvoy();
   return cached;
 }
+
+/** The Envoy binary's path, or undefined when there is none. */
+export function envoyPath(): string | undefined {
+  const found = projectEnvoy();
+  return found.found ? found.envoy : undefined;
+}

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { certsCommand } from "../../cli/certs.js";
-import { envoyPath } from "../../test/support/real-envoy.js";
+import { envoyPath } from "../envoy-locate.js";
 import { startMesh, type Mesh } from "./mesh.js";
 
 const POLICY = (security: string) => `apiVersion: lightsub/v1

@@ -7,13 +7,9 @@
 import { describe, it } from "vitest";
 import { projectEnvoy } from "../../e2e/envoy-locate.js";
 
-export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
+export { envoyPath } from "../../e2e/envoy-locate.js";
 
-/** The Envoy binary's path, or undefined when there is none. */
-export function envoyPath(): string | undefined {
-  const found = projectEnvoy();
-  return found.found ? found.envoy : undefined;
-}
+export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
 
 /**
  * `describe` for a real-Envoy suite. `body` gets the binary's path. Without
