@@ -4,7 +4,7 @@
  * responses the client got, Envoy's /stats/prometheus text and Envoy's log.
  *
  * The same functions check a live Envoy (e2e/run.ts) and the Node proxy-wasm
- * host driving the same filter (test/e2e-host.test.ts), so the host-based run
+ * host driving the same filter (test/harness/e2e-on-host.test.ts), so the host-based run
  * keeps the assertion code honest where no Envoy is available.
  *
  * Every `check*` returns a list of problems (empty = pass) so a run can report

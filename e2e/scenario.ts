@@ -2,7 +2,7 @@
  * The end-to-end scenario: how each endpoint of e2e/mesh.yaml behaves, how
  * much traffic goes through the client's sidecar, and what must hold
  * afterwards. `checkOutcome` is the whole verdict; a live Envoy run
- * (e2e/run.ts) and the host-based test (test/e2e-host.test.ts) both build an
+ * (e2e/run.ts) and the host-based test (test/harness/e2e-on-host.test.ts) both build an
  * Outcome and call it.
  */
 import {

@@ -5,7 +5,7 @@
  *
  *   npm run docs:diagnostics        rewrite docs/diagnostics.md
  *
- * test/diagnostics-doc.test.ts fails when the file is not what this renders,
+ * test/compiler/diagnostics-doc.test.ts fails when the file is not what this renders,
  * so a new or changed code cannot ship without its documentation.
  */
 import { writeFileSync } from "node:fs";

@@ -1,7 +1,7 @@
 /**
  * Policy defaults that are not in compiler/model/mesh.ts (strategies: compiler/model/strategies.ts).
  * schemas/policy.schema.json repeats the defaults as `default` annotations for
- * editors; test/policy-schema.test.ts keeps the two in agreement.
+ * editors; test/compiler/policy-schema.test.ts keeps the two in agreement.
  */
 import type { FailMode, HealthCheckModel, MtlsMode, Protocol, RetryOn } from "./mesh.js";
 

@@ -13,7 +13,7 @@
  * duplicate keys, anything suspicious) it returns `undefined` and the caller
  * falls back to the full `yaml` parser, which also reports syntax errors. Where
  * it does accept the text, the result equals the `yaml` package's (YAML 1.2
- * core schema); test/policy-yaml-fast.test.ts checks that property on random
+ * core schema); test/compiler/policy-yaml-fast.test.ts checks that property on random
  * and mutated documents.
  */
 import { MAX_NESTING_DEPTH, setOwn } from "./parse-failure.js";

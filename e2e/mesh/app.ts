@@ -21,7 +21,7 @@
  * Configured by the MESH_APP environment variable (JSON, AppConfig). Prints
  * one line `{"ready":true}` when both listeners are up.
  *
- * Not test/support/upstream-server.ts: that one is an in-process HTTP/1
+ * Not e2e/upstream-server.ts: that one is an in-process HTTP/1
  * server; this must be a process of its own in a namespace, speak h2c, fan
  * out through its sidecar and be controlled from outside.
  */

@@ -1,7 +1,7 @@
 /**
  * Every scheduling strategy meets its criteria on real Envoy 1.40 with two
  * worker threads (`--concurrency 2`, state shared across workers): the same
- * criteria test/filter-strategies.test.ts asserts in the Node host, here with
+ * criteria test/filter/strategies.test.ts asserts in the Node host, here with
  * real traffic — several requests in flight, a fresh connection per request
  * so requests land on both workers (checked with Envoy's per-worker listener
  * stats). Shares are counted at the upstreams (ground truth) and cross-checked

@@ -61,7 +61,7 @@ describe("a request that is not ours", () => {
   it("passes untouched: unknown cluster, no cluster property", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 2)]));
     const before = sc.envoy.stats.names().map((n) => [n, sc.stat(n)]);
-    // (A route to one of catalog's endpoint clusters is ours: test/hardening-routing.test.ts.)
+    // (A route to one of catalog's endpoint clusters is ours: test/guarantees/hardening-routing.test.ts.)
     for (const cluster of ["local_app", "payments", "", undefined]) {
       const s = sc.request(cluster, [[HEADER, "catalog_ep1"]]);
       expect(s.lastStatus).toBe("Continue");

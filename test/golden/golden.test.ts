@@ -1,7 +1,7 @@
 /**
  * Golden files: test/golden/<case>/model.json → <case>/<service>.envoy.json
  * (one bootstrap per sidecar) and <case>/docker-compose.json.
- * `UPDATE_GOLDEN=1 npx vitest run test/envoy-golden.test.ts` rewrites them
+ * `UPDATE_GOLDEN=1 npx vitest run test/golden/golden.test.ts` rewrites them
  * (model.json from test/support/models.ts); review the diff before keeping it.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

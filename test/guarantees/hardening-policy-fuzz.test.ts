@@ -1,5 +1,5 @@
 /**
- * Compiler fuzzing: many generated policies (test/hardening-policy-gen.ts) —
+ * Compiler fuzzing: many generated policies (test/support/fuzz-policies.ts) —
  * valid meshes, the same meshes broken structurally (wrong types, missing
  * fields, duplicate names, unknown references, absurd numbers, deep nesting,
  * huge strings, thousands of endpoints), broken as text (splices,

@@ -1,5 +1,5 @@
 /**
- * Helpers for the admission tests (test/admission-filter-*.test.ts): plugin
+ * Helpers for the admission tests (test/filter/admission-*.test.ts): plugin
  * configurations with an `admission` object (docs/design.md, "Admission") and
  * small readers of what the filter did to a stream.
  */

@@ -1,5 +1,5 @@
 /**
- * Child process of test/hardening-output-atomic.test.ts: writes an output
+ * Child process of test/guarantees/hardening-output-atomic.test.ts: writes an output
  * directory with compiler/write/write.ts and dies (SIGKILL, no cleanup of
  * any kind) at file-system operation number CRASH_AT, the way a machine loses
  * power or the OOM killer strikes. Run with `node --import tsx`.

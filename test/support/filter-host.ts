@@ -1,5 +1,5 @@
 /**
- * Helpers for the filter tests (test/filter-*.test.ts): load build/lightsub.wasm
+ * Helpers for the filter tests (test/filter/, test/guarantees/): load build/lightsub.wasm
  * into the Node proxy-wasm host with several worker VMs, build plugin
  * configurations (docs/design.md, "Plugin configuration"), and drive requests.
  */

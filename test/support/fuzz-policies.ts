@@ -1,6 +1,6 @@
 /**
  * fast-check generators of policies for the compiler fuzz test
- * (test/hardening-policy-fuzz.test.ts): mostly valid meshes, then the same
+ * (test/guarantees/hardening-policy-fuzz.test.ts): mostly valid meshes, then the same
  * meshes broken on purpose (structure, text, bytes) and YAML alias bombs.
  */
 import fc from "fast-check";

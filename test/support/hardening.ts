@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the hardening tests (test/hardening-*.test.ts): reading
+ * Helpers shared by the hardening tests (test/guarantees/hardening-*.test.ts): reading
  * the filter's shared records, a seeded random source, the sizes CI runs
  * with (raised through environment variables for long runs).
  */
