@@ -1,77 +1,126 @@
 /**
- * Golden files: test/golden/<case>/model.json → <case>/<service>.envoy.json
- * (one bootstrap per sidecar) and <case>/docker-compose.json.
- * `UPDATE_GOLDEN=1 npx vitest run test/golden/golden.test.ts` rewrites them
- * (model.json from test/support/models.ts); review the diff before keeping it.
+ * Golden meshes: test/golden/<feature>/in.yaml is compiled with the public
+ * compile() (compiler/compile.ts, what the API and `lightsub compile` run) and
+ * every file it produces is compared byte for byte with
+ * test/golden/<feature>/out/ (`<service>/envoy.yaml`, `docker-compose.yaml`,
+ * and `diagnostics.txt` when the policy has warnings). The .wasm is left out
+ * (it changes with every filter build, not with the compiler). The files
+ * `lightsub compile` writes to a directory (compileToDirectory) must be the
+ * same bytes.
+ *
+ * `UPDATE_GOLDEN=1 npx vitest run test/golden/` rewrites every out/; review
+ * the diff before keeping it. A new feature: add <feature>/in.yaml and run it
+ * once with UPDATE_GOLDEN=1.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { sidecarBootstraps } from "../../compiler/envoy/index.js";
-import type { MeshModel } from "../../compiler/model/mesh.js";
-import { composeFile } from "../../compiler/compose/compose.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { compile, compileToDirectory } from "../../compiler/compile.js";
+import { formatDiagnostic, type Diagnostic } from "../../compiler/diagnostics.js";
 import { loadEnvoyValidator } from "../../compiler/validate/index.js";
-import { fiveServiceModel, twoServiceModel } from "../support/models.js";
 
 const GOLDEN_DIR = fileURLToPath(new URL("./", import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
+const INPUT = "in.yaml";
+const OUT = "out";
+const DIAGNOSTICS = "diagnostics.txt";
+/** What the golden files leave out of a compile's output. */
+const NOT_GOLDEN = new Set(["lightsub.wasm", ".lightsub-output"]);
 
-const CASES: Record<string, () => MeshModel> = {
-  "two-services": twoServiceModel,
-  "five-services": fiveServiceModel,
-};
+const FEATURES = readdirSync(GOLDEN_DIR)
+  .filter((name) => statSync(join(GOLDEN_DIR, name)).isDirectory())
+  .sort();
 
-function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+const scratch = mkdtempSync(join(tmpdir(), "lightsub-golden-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Every file under `dir`, by path relative to it (with "/"), sorted. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const found: string[] = [];
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else found.push(relative(dir, path).split("\\").join("/"));
+    }
+  };
+  walk(dir);
+  return found.sort();
 }
 
-/** Every output file of a model: name → text. */
-function render(model: MeshModel): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const [service, bootstrap] of sidecarBootstraps(model)) files.set(`${service}.envoy.json`, json(bootstrap));
-  files.set("docker-compose.json", json(composeFile(model)));
-  return files;
+function diagnosticsText(diagnostics: readonly Diagnostic[]): string | undefined {
+  return diagnostics.length === 0 ? undefined : `${diagnostics.map(formatDiagnostic).join("\n")}\n`;
 }
 
-describe.each(Object.keys(CASES))("golden case %s", (name) => {
-  const dir = join(GOLDEN_DIR, name);
+/** compile() of a feature's in.yaml: golden file name → bytes. */
+async function compileFeature(feature: string): Promise<Map<string, Buffer>> {
+  const text = readFileSync(join(GOLDEN_DIR, feature, INPUT), "utf8");
+  const result = await compile(text, INPUT, { withoutWasm: true });
+  const errors = result.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0 || result.files === undefined) {
+    throw new Error(`${feature}/${INPUT} does not compile:\n${result.diagnostics.map(formatDiagnostic).join("\n")}`);
+  }
+  const files = new Map<string, Buffer>();
+  for (const [name, content] of result.files) {
+    if (!NOT_GOLDEN.has(name)) files.set(name, Buffer.from(content));
+  }
+  const diagnostics = diagnosticsText(result.diagnostics);
+  if (diagnostics !== undefined) files.set(DIAGNOSTICS, Buffer.from(diagnostics));
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+describe.each(FEATURES)("golden %s", (feature) => {
+  const outDir = join(GOLDEN_DIR, feature, OUT);
+  let compiled: Promise<Map<string, Buffer>> | undefined;
+  const compiledOnce = () => (compiled ??= compileFeature(feature));
 
   if (UPDATE) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const model = CASES[name]!();
-    writeFileSync(join(dir, "model.json"), json(model));
-    for (const [file, text] of render(model)) writeFileSync(join(dir, file), text);
+    it("rewrites out/ (UPDATE_GOLDEN=1)", async () => {
+      const files = await compiledOnce();
+      rmSync(outDir, { recursive: true, force: true });
+      for (const [name, bytes] of files) {
+        mkdirSync(dirname(join(outDir, name)), { recursive: true });
+        writeFileSync(join(outDir, name), bytes);
+      }
+    });
   }
 
-  const model = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as MeshModel;
-
-  it("model.json is the model test/support/models.ts builds", () => {
-    expect(model).toEqual(JSON.parse(json(CASES[name]!())));
+  it("compile() produces exactly the files in out/, byte for byte", async () => {
+    const files = await compiledOnce();
+    expect(filesUnder(outDir)).toEqual([...files.keys()]);
+    for (const [name, bytes] of files) expect(readFileSync(join(outDir, name)).toString("utf8"), name).toBe(bytes.toString("utf8"));
   });
 
-  it("produces exactly the golden files, byte for byte", () => {
-    const files = render(model);
-    const onDisk = readdirSync(dir).filter((f) => f !== "model.json").sort();
-    expect(onDisk).toEqual([...files.keys()].sort());
-    for (const [file, text] of files) expect(readFileSync(join(dir, file), "utf8"), file).toBe(text);
+  it("`lightsub compile` writes the same bytes to its output directory", async () => {
+    const text = readFileSync(join(GOLDEN_DIR, feature, INPUT), "utf8");
+    const target = join(scratch, feature);
+    const result = await compileToDirectory(text, INPUT, target, { withoutWasm: true });
+    expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const written = filesUnder(target).filter((name) => !NOT_GOLDEN.has(name));
+    const golden = filesUnder(outDir).filter((name) => name !== DIAGNOSTICS);
+    expect(written).toEqual(golden);
+    for (const name of written) expect(readFileSync(join(target, name)).toString("utf8"), name).toBe(readFileSync(join(outDir, name), "utf8"));
+    expect(diagnosticsText(result.diagnostics)).toBe(existsSync(join(outDir, DIAGNOSTICS)) ? readFileSync(join(outDir, DIAGNOSTICS), "utf8") : undefined);
   });
 
-  it("every golden bootstrap passes the strict Envoy API check", async () => {
+  it("every golden envoy.yaml passes the strict Envoy API check", async () => {
     const validator = await loadEnvoyValidator();
-    const bootstrapFiles = readdirSync(dir).filter((f) => f.endsWith(".envoy.json"));
-    expect(bootstrapFiles.length).toBe(model.services.length);
-    for (const file of bootstrapFiles) {
-      expect(validator.validateBootstrap(JSON.parse(readFileSync(join(dir, file), "utf8"))), file).toEqual([]);
+    const bootstraps = filesUnder(outDir).filter((name) => name.endsWith("/envoy.yaml"));
+    expect(bootstraps.length).toBeGreaterThan(0);
+    for (const name of bootstraps) {
+      expect(validator.validateBootstrap(parse(readFileSync(join(outDir, name), "utf8"))), name).toEqual([]);
     }
-  });
-
-  it("is deterministic: two renders are identical", () => {
-    expect([...render(model)]).toEqual([...render(JSON.parse(json(model)) as MeshModel)]);
   });
 });
 
-it("golden directories exist (run with UPDATE_GOLDEN=1 once to create them)", () => {
-  for (const name of Object.keys(CASES)) expect(existsSync(join(GOLDEN_DIR, name, "model.json")), name).toBe(true);
+it("golden features exist, each with an in.yaml and its out/ (UPDATE_GOLDEN=1 creates out/)", () => {
+  expect(FEATURES.length).toBeGreaterThanOrEqual(7);
+  for (const feature of FEATURES) {
+    expect(existsSync(join(GOLDEN_DIR, feature, INPUT)), `${feature}/${INPUT}`).toBe(true);
+    expect(filesUnder(join(GOLDEN_DIR, feature, OUT)).length, `${feature}/${OUT}`).toBeGreaterThan(0);
+  }
 });
