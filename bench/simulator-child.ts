@@ -10,15 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { runSimulation } from "../simulate/index.js";
-import { withSimulation } from "./simulator-figures.js";
-
-export interface SimulatorChildReport {
-  requests: number;
-  runs: string[];
-  wallMs: number;
-  /** Peak resident set size of the process (every thread), MiB. */
-  peakRssMiB: number;
-}
+import { withSimulation, type SimulatorChildReport } from "./simulator-figures.js";
 
 async function main(args: string[]): Promise<SimulatorChildReport> {
   const [file, requestsArg, compareArg, wasm] = args;

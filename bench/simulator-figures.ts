@@ -17,10 +17,18 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SimulatorChildReport } from "./simulator-child.js";
 import { parseDocument } from "yaml";
 import { runSimulation, type SimulationResult } from "../simulate/index.js";
 import type { FigureInit } from "./figures.js";
+
+/** What simulator-child.ts prints: one JSON line. */
+export interface SimulatorChildReport {
+  requests: number;
+  runs: string[];
+  wallMs: number;
+  /** Peak resident set size of the process (every thread), MiB. */
+  peakRssMiB: number;
+}
 
 export interface SimulatorOptions {
   scenariosDir: string;
