@@ -105,15 +105,18 @@ function modelConfigs(source: string, model: MeshModel): Config[] {
  */
 function inlineTestPolicies(): Array<{ source: string; text: string }> {
   const out: Array<{ source: string; text: string }> = [];
-  const dirs = [join(ROOT, "test"), join(ROOT, "test", "e2e")];
-  for (const dir of dirs) {
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts")).sort()) {
-      const text = readFileSync(join(dir, file), "utf8");
-      let n = 0;
-      for (const m of text.matchAll(/`([^`]*apiVersion: lightsub\/v1[^`]*)`/g)) {
-        if (m[1]!.includes("${")) continue;
-        out.push({ source: `${relative(ROOT, join(dir, file))} (literal ${++n})`, text: dedent(m[1]!.replaceAll("«", "")) });
-      }
+  // Every test and helper file, in whichever directory of test/ it lives (fixtures are inputs, not literals).
+  const fixtures = join(ROOT, "test", "fixtures");
+  const files = readdirSync(join(ROOT, "test"), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".ts") && !e.parentPath.startsWith(fixtures))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+  for (const path of files) {
+    const text = readFileSync(path, "utf8");
+    let n = 0;
+    for (const m of text.matchAll(/`([^`]*apiVersion: lightsub\/v1[^`]*)`/g)) {
+      if (m[1]!.includes("${")) continue;
+      out.push({ source: `${relative(ROOT, path)} (literal ${++n})`, text: dedent(m[1]!.replaceAll("«", "")) });
     }
   }
   return out;
