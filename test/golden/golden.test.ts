@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { compile, compileToDirectory } from "../../compiler/compile.js";
-import { formatDiagnostic, type Diagnostic } from "../../compiler/diagnostics.js";
+import { formatDiagnostic, type Diagnostic } from "../../compiler/diagnostics/index.js";
 import { loadEnvoyValidator } from "../../compiler/validate/index.js";
 
 const GOLDEN_DIR = fileURLToPath(new URL("./", import.meta.url));
