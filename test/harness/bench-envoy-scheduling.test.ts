@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { compile } from "../compiler/compile.js";
+import { compile } from "../../compiler/compile.js";
 import {
   NATIVE_RUNS,
   SCHEDULING_SCENARIOS,
@@ -22,14 +22,14 @@ import {
   workloadFor,
   type RunSample,
   type SchedulingScenario,
-} from "../bench/envoy-scheduling.js";
-import { nativeEdit } from "../bench/envoy-harness.js";
-import { makeFigure } from "../bench/figures.js";
-import type { BenchResults } from "../bench/results.js";
-import { parseArgs } from "../bench/run.js";
-import { renderTable } from "../bench/table.js";
-import { runSimulation } from "../simulate/simulation.js";
-import type { SimulationResult } from "../simulate/result.js";
+} from "../../bench/envoy-scheduling.js";
+import { nativeEdit } from "../../bench/envoy-harness.js";
+import { makeFigure } from "../../bench/figures.js";
+import type { BenchResults } from "../../bench/results.js";
+import { parseArgs } from "../../bench/run.js";
+import { renderTable } from "../../bench/table.js";
+import { runSimulation } from "../../simulate/simulation.js";
+import type { SimulationResult } from "../../simulate/result.js";
 
 const scenario = (name: string): SchedulingScenario => SCHEDULING_SCENARIOS.find((s) => s.name === name)!;
 const ports = (n: number) => Array.from({ length: n }, (_, i) => 33100 + i);
