@@ -4,7 +4,7 @@
  *
  * Figure 2. For each scenario (the examples/simulate/ ones where they exist,
  * scaled to what 2 cores can drive), Node upstreams with set service-time
- * distributions (test/support/upstream-server.ts, latencies drawn with the
+ * distributions (e2e/upstream-server.ts, latencies drawn with the
  * simulator's own samplers), and one sidecar per run, compiled from the same
  * policy by the real compiler (e2e/live/sidecar.ts): lightsub with each
  * state-aware strategy, and Envoy's native ROUND_ROBIN and LEAST_REQUEST on the
