@@ -7,17 +7,11 @@
  * this model, never the raw policy, so the policy loader and the builder API
  * (compiler/api.ts) both feed the same pipeline.
  */
+import { STRATEGY_NAMES, type StrategyName } from "../schemas/wire.js";
 
-export const STRATEGIES = [
-  "round_robin",
-  "random",
-  "weighted",
-  "least_load",
-  "least_latency",
-  "availability",
-  "consistent_hash",
-] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+/** The strategy names, from the wire contract (schemas/wire.ts). */
+export const STRATEGIES = STRATEGY_NAMES;
+export type Strategy = StrategyName;
 
 export const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -236,24 +230,6 @@ export const SIDECAR_DEFAULTS: SidecarModel = {
 };
 
 export const MESH_PORT_DEFAULT = 15006;
-export const SCHEDULING_HEADER = "x-lightsub-endpoint";
-/** The header naming why the filter answered a request itself (its 503 local replies; docs/design.md). */
-export const REASON_HEADER = "x-lightsub-reason";
-/**
- * The values of REASON_HEADER. The filter (AssemblyScript, built separately)
- * spells them in filter/lightsub/base/wire.ts;
- * the real-Envoy tests (test/e2e/) check the built filter against these.
- */
-export const REASONS = {
-  /** failMode closed: the endpoints' shared state could not be read or written. */
-  sharedDataUnavailable: "shared-data-unavailable",
-  /** failMode closed: the shared state stayed contended past the filter's CAS attempts. */
-  sharedDataContention: "shared-data-contention",
-  /** admission: the worker's queue was full. */
-  queueFull: "queue-full",
-  /** admission: the request waited queueTimeout without a slot. */
-  queueTimeout: "queue-timeout",
-} as const;
 export const LOCAL_APP_CLUSTER = "local_app";
 
 export interface MeshModel {

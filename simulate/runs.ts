@@ -8,7 +8,7 @@
 import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import { STRATEGIES, type MeshModel, type ServiceModel, type Strategy } from "../compiler/model.js";
 import { readClusters, type LbPolicy } from "../envoy-model/cluster-table.js";
-import type { AggregateBalancer, EngineSetup, ResponseFlagBits } from "./engine.js";
+import type { AggregateBalancer, EngineSetup } from "./engine.js";
 import { findListener } from "../envoy-model/envoy-json.js";
 import { RouteTable } from "../envoy-model/route-table.js";
 import { readWasmFilterConfig } from "../envoy-model/wasm-filter.js";
@@ -105,7 +105,6 @@ export interface RunContext {
   workload: WorkloadModel;
   seed: number;
   module: CompiledModule | undefined;
-  flags: ResponseFlagBits;
 }
 
 /** Everything the engine needs for one run; lightsub runs get their own host process and worker VMs. */
@@ -145,6 +144,5 @@ export function setupRun(run: PlannedRun, context: RunContext): EngineSetup {
     hashOn: callee.scheduler.hashOn,
     filter,
     ...(callerFilters ? { callerFilters } : {}),
-    flags: context.flags,
   };
 }

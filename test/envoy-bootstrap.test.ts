@@ -6,7 +6,8 @@ import { duration } from "../compiler/envoy/duration.js";
 import { eachSidecarBootstrap, sidecarBootstrap, sidecarBootstraps, sidecarPluginJson } from "../compiler/envoy/index.js";
 import { MeshIndex } from "../compiler/envoy/mesh-index.js";
 import { listenerPluginJson, pluginConfig, pluginConfigJson } from "../compiler/envoy/plugin-config.js";
-import { SCHEDULING_HEADER, STRATEGIES, type MeshModel, type ServiceModel } from "../compiler/model.js";
+import { STRATEGIES, type MeshModel, type ServiceModel } from "../compiler/model.js";
+import { SCHEDULING_HEADER } from "../schemas/wire.js";
 import { cluster, clusters, hcm, listener, listeners, routeConfig, wasmConfig, type Node } from "./support/envoy-nav.js";
 import { fiveServiceModel, mesh, strategyZooModel, twoServiceModel } from "./support/models.js";
 

@@ -2,7 +2,7 @@
  * Clusters of one sidecar: `local_app` (inbound side) and, for each called
  * service C, the aggregate cluster `C` (all endpoints, Envoy's native LB: the
  * fail-open path) plus one cluster `C_ep<i>` per endpoint (the targets the
- * filter schedules onto through `x-lightsub-endpoint`): the endpoint, and
+ * filter schedules onto through its scheduling header): the endpoint, and
  * where the connector can use them its failover endpoints at priority 1
  * (failover.ts).
  */

@@ -2,6 +2,7 @@
  * The resolved workload: what the engine runs. Durations in milliseconds,
  * defaults applied, endpoints in the destination's policy order.
  */
+import type { StrategyName } from "../../schemas/wire.js";
 
 export type LatencySpec =
   | { distribution: "constant"; valueMs: number }
@@ -62,13 +63,7 @@ export interface ArrivalsModel {
 }
 
 export type RunName =
-  | "round_robin"
-  | "random"
-  | "weighted"
-  | "least_load"
-  | "least_latency"
-  | "availability"
-  | "consistent_hash"
+  | StrategyName
   | "envoy:ROUND_ROBIN"
   | "envoy:RANDOM"
   | "envoy:LEAST_REQUEST"
