@@ -4,7 +4,7 @@
  * their `lightsub` metadata), Envoy's native LB policy, connect timeout and circuit breaker thresholds (Envoy's defaults where unset:
  * 1024 connections, pending and requests, 3 concurrent retries).
  */
-import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
+import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../schemas/wire.js";
 import { arrayField, durationMs, field, numberField, stringField, type Json } from "./envoy-json.js";
 
 export type LbPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "RING_HASH" | "MAGLEV";

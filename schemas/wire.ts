@@ -55,6 +55,19 @@ export const DETAILS_QUEUE_TIMEOUT = "lightsub_queue_timeout";
 export const LOCAL_REPLY_DETAILS = [DETAILS_UNSCHEDULED, DETAILS_QUEUE_FULL, DETAILS_QUEUE_TIMEOUT] as const;
 
 // ---------------------------------------------------------------------------
+// Failover (docs/design.md "Failover"): the compiler marks each failover host
+// with the endpoint cluster it backs up, in the host's metadata; the filter
+// reads it through this property path and so learns that another endpoint
+// than the scheduled one answered.
+
+/** The host metadata namespace (filter_metadata key) of a failover host's mark. */
+export const FAILOVER_METADATA_NAMESPACE = "lightsub";
+/** The key, within that namespace, whose value is the endpoint cluster the host backs up. */
+export const FAILOVER_METADATA_KEY = "endpoint";
+/** The Envoy property path the filter reads the mark from. */
+export const SERVED_BY_PROPERTY_PATH = ["xds", "upstream_host_metadata", "filter_metadata", FAILOVER_METADATA_NAMESPACE, FAILOVER_METADATA_KEY] as const;
+
+// ---------------------------------------------------------------------------
 // Strategies: the names the policy (`scheduler.strategy`), the plugin
 // configuration and the filter use. Facts about each strategy live in the
 // compiler's strategy table, which reads these names.

@@ -24,7 +24,8 @@ import { duration } from "./duration.js";
 import { deepFreeze } from "./freeze.js";
 import { put, type JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
-import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE, failoverIndexes, hasFailover } from "./failover.js";
+import { failoverIndexes, hasFailover } from "./failover.js";
+import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../../schemas/wire.js";
 
 /** Envoy's native LB policy that best matches each strategy (used when the filter does not decide). */
 export const LB_POLICY: Record<Strategy, string> = {

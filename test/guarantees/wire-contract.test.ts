@@ -28,6 +28,7 @@ import {
   METRIC_NAMES,
   RESPONSE_FLAGS,
   STATS_TAGS,
+  SERVED_BY_PROPERTY_PATH,
   STRATEGY_NAMES,
   destinationMetricName,
   endpointMetricName,
@@ -171,6 +172,12 @@ describe("the filter's wire constants equal schemas/wire.ts", () => {
     for (const s of filter.strings.filter((x) => x.value.includes(`${STRATEGY_NAMES[0]}, `))) {
       expect(s.value, s.where).toBe(STRATEGY_NAMES.join(", "));
     }
+  });
+
+  it("failover: the filter reads the served-by mark at SERVED_BY_PROPERTY_PATH", () => {
+    const paths = filter.stringArrays.filter((a) => a.value.includes(SERVED_BY_PROPERTY_PATH[1]));
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) expect(path.value, path.where).toEqual([...SERVED_BY_PROPERTY_PATH]);
   });
 
   it("metrics: every metric of the table is spelled in the filter", () => {
