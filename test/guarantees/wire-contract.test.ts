@@ -251,6 +251,23 @@ describe("the built filter defines exactly the contract's metrics", () => {
   });
 });
 
+describe("docs/design.md's metric table is the contract's", () => {
+  it("lists every metric once, with its kind, and nothing else", () => {
+    const text = readFileSync(join(ROOT, "docs", "design.md"), "utf8");
+    const section = text.slice(text.indexOf("## Metrics"), text.indexOf("\n## ", text.indexOf("## Metrics") + 1));
+    const documented = new Map<string, string>();
+    for (const row of section.split("\n").filter((l) => /^\| .*`/.test(l))) {
+      const [names, kind] = row.split("|").slice(1, 3).map((c) => c.trim());
+      for (const [, name] of names!.matchAll(/`([a-z0-9_]+)`/g)) {
+        expect(documented.has(name!), `${name} listed twice`).toBe(false);
+        documented.set(name!, kind!);
+      }
+    }
+    expect([...documented.keys()].sort()).toEqual([...METRIC_NAMES].sort());
+    for (const m of METRIC_NAMES) expect(documented.get(m), m).toBe(METRICS[m].kind);
+  });
+});
+
 describe("no product file outside schemas/wire.ts spells a header or a reason", () => {
   const spellings = [...HEADERS, ...LOCAL_REPLY_REASONS, ...LOCAL_REPLY_DETAILS];
   // Any x-lightsub-* name (a new header belongs in wire.ts first), and each reason or detail as a whole word.
