@@ -5,9 +5,13 @@
  * bench import from here and spell none of them themselves.
  *
  * The filter (AssemblyScript, filter/lightsub) cannot import TypeScript: it
- * spells the same constants itself, and test/guarantees/wire-contract.test.ts
- * checks that they equal these exactly (names and values) and that no other
- * product file spells a header or a reason.
+ * spells the same constants itself, with the same names, and
+ * test/guarantees/wire-contract.test.ts checks that they equal these exactly
+ * (names and values) and that no other product file spells a header or a
+ * reason. Where this module has a table the filter has one constant per entry:
+ * RESPONSE_FLAGS.UpstreamRequestTimeout is FLAG_UPSTREAM_REQUEST_TIMEOUT,
+ * METRICS.rq_total is METRIC_RQ_TOTAL, STRATEGY_NAMES' round_robin is
+ * STRATEGY_ROUND_ROBIN.
  *
  * Bottom layer: imports nothing.
  */
@@ -28,9 +32,9 @@ export const HEADERS = [SCHEDULING_HEADER, REASON_HEADER] as const;
 // (%RESPONSE_CODE_DETAILS%, snake_case as Envoy's own details are).
 
 /** failMode closed: the endpoints' shared state could not be read or written. */
-export const REASON_SHARED_DATA = "shared-data-unavailable";
+export const REASON_SHARED_DATA_UNAVAILABLE = "shared-data-unavailable";
 /** failMode closed: the shared state stayed contended past the filter's CAS attempts. */
-export const REASON_CONTENTION = "shared-data-contention";
+export const REASON_SHARED_DATA_CONTENTION = "shared-data-contention";
 /** admission: the worker's queue was full. */
 export const REASON_QUEUE_FULL = "queue-full";
 /** admission: the request waited queueTimeout without a slot. */
@@ -38,8 +42,8 @@ export const REASON_QUEUE_TIMEOUT = "queue-timeout";
 
 /** The values of REASON_HEADER by meaning. */
 export const REASONS = {
-  sharedDataUnavailable: REASON_SHARED_DATA,
-  sharedDataContention: REASON_CONTENTION,
+  sharedDataUnavailable: REASON_SHARED_DATA_UNAVAILABLE,
+  sharedDataContention: REASON_SHARED_DATA_CONTENTION,
   queueFull: REASON_QUEUE_FULL,
   queueTimeout: REASON_QUEUE_TIMEOUT,
 } as const;
@@ -61,11 +65,17 @@ export const LOCAL_REPLY_DETAILS = [DETAILS_UNSCHEDULED, DETAILS_QUEUE_FULL, DET
 // than the scheduled one answered.
 
 /** The host metadata namespace (filter_metadata key) of a failover host's mark. */
-export const FAILOVER_METADATA_NAMESPACE = "lightsub";
+export const METADATA_NAMESPACE = "lightsub";
 /** The key, within that namespace, whose value is the endpoint cluster the host backs up. */
-export const FAILOVER_METADATA_KEY = "endpoint";
+export const METADATA_ENDPOINT_KEY = "endpoint";
 /** The Envoy property path the filter reads the mark from. */
-export const SERVED_BY_PROPERTY_PATH = ["xds", "upstream_host_metadata", "filter_metadata", FAILOVER_METADATA_NAMESPACE, FAILOVER_METADATA_KEY] as const;
+export const SERVED_BY_PROPERTY_PATH = ["xds", "upstream_host_metadata", "filter_metadata", METADATA_NAMESPACE, METADATA_ENDPOINT_KEY] as const;
+
+// ---------------------------------------------------------------------------
+// Shared data
+
+/** Key of an endpoint's shared record (shared data, vm_id lightsub): this prefix + the endpoint cluster name. */
+export const SHARED_KEY_PREFIX = "lightsub/v1/";
 
 // ---------------------------------------------------------------------------
 // Strategies: the names the policy (`scheduler.strategy`), the plugin

@@ -25,7 +25,7 @@ import { deepFreeze } from "./freeze.js";
 import { put, type JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 import { failoverIndexes, hasFailover } from "./failover.js";
-import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../../schemas/wire.js";
+import { METADATA_ENDPOINT_KEY, METADATA_NAMESPACE } from "../../schemas/wire.js";
 
 /** Envoy's native LB policy that best matches each strategy (used when the filter does not decide). */
 export const LB_POLICY: Record<Strategy, string> = {
@@ -143,7 +143,7 @@ function failoverHosts(callee: ServiceModel): JsonObject[] {
     if (checked) endpoint.health_check_config = { disable_active_health_check: true };
     const host: JsonObject = {
       endpoint,
-      metadata: { filter_metadata: { [FAILOVER_METADATA_NAMESPACE]: { [FAILOVER_METADATA_KEY]: ep.cluster } } },
+      metadata: { filter_metadata: { [METADATA_NAMESPACE]: { [METADATA_ENDPOINT_KEY]: ep.cluster } } },
     };
     if (withWeights) host.load_balancing_weight = ep.weight;
     return deepFreeze(host);

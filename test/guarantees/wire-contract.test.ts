@@ -59,52 +59,77 @@ interface Located<T> {
   where: string;
 }
 
-/** What the filter's source spells: string literals, constants with a literal value, arrays of string literals. */
+type Value = string | bigint;
+
+/**
+ * What the filter's source spells: every string literal; every `const` whose
+ * value is a literal, or an expression of literals and other such constants
+ * (`+` of strings, `<<` and `|` of integers: the u64 flags); every array
+ * literal whose elements are all such values, resolved (e.g. a property path
+ * built from constants).
+ */
 interface FilterSource {
   strings: Located<string>[];
-  constants: Map<string, Located<string | bigint>>;
-  stringArrays: Located<string[]>[];
+  /** Constants in declaration order (file by file). */
+  constants: Map<string, Located<Value>>;
+  arrays: Located<Value[]>[];
 }
 
-/** A constant initializer's value: a string, or an integer expression of literals, `<<`, `|` and parentheses (u64 flags). */
-function literalValue(node: ts.Expression): string | bigint | undefined {
+function evaluate(node: ts.Expression, known: ReadonlyMap<string, Located<Value>>): Value | undefined {
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
   if (ts.isNumericLiteral(node)) return /^\d+$|^0[xX][0-9a-fA-F]+$/.test(node.text) ? BigInt(node.text) : undefined;
-  if (ts.isParenthesizedExpression(node)) return literalValue(node.expression);
-  if (ts.isAsExpression(node)) return literalValue(node.expression);
+  if (ts.isIdentifier(node)) return known.get(node.text)?.value;
+  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node)) return evaluate(node.expression, known);
   if (ts.isBinaryExpression(node)) {
-    const left = literalValue(node.left);
-    const right = literalValue(node.right);
+    const left = evaluate(node.left, known);
+    const right = evaluate(node.right, known);
+    const op = node.operatorToken.kind;
+    if (typeof left === "string" && typeof right === "string" && op === ts.SyntaxKind.PlusToken) return left + right;
     if (typeof left !== "bigint" || typeof right !== "bigint") return undefined;
-    if (node.operatorToken.kind === ts.SyntaxKind.LessThanLessThanToken) return left << right;
-    if (node.operatorToken.kind === ts.SyntaxKind.BarToken) return left | right;
+    if (op === ts.SyntaxKind.LessThanLessThanToken) return left << right;
+    if (op === ts.SyntaxKind.BarToken) return left | right;
   }
   return undefined;
 }
 
 function readFilterSource(): FilterSource {
-  const result: FilterSource = { strings: [], constants: new Map(), stringArrays: [] };
+  const result: FilterSource = { strings: [], constants: new Map(), arrays: [] };
+  const declarations: { name: string; init: ts.Expression; where: string }[] = [];
+  const arrays: { node: ts.ArrayLiteralExpression; where: string }[] = [];
   for (const file of sourceFiles(FILTER_DIR)) {
-    const text = readFileSync(file, "utf8");
-    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+    const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
     const where = (node: ts.Node) => `${relative(ROOT, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
     const visit = (node: ts.Node): void => {
       if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) result.strings.push({ value: node.text, where: where(node) });
       if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && (ts.getCombinedNodeFlags(node) & ts.NodeFlags.Const) !== 0) {
-        const value = literalValue(node.initializer);
-        const name = node.name.text;
-        if (value !== undefined) {
-          const earlier = result.constants.get(name);
-          if (earlier && earlier.value !== value) throw new Error(`filter constant ${name} has two values: ${where(node)} and ${earlier.where}`);
-          result.constants.set(name, { value, where: where(node) });
-        }
+        declarations.push({ name: node.name.text, init: node.initializer, where: where(node) });
       }
-      if (ts.isArrayLiteralExpression(node) && node.elements.length > 0 && node.elements.every((e) => ts.isStringLiteral(e))) {
-        result.stringArrays.push({ value: node.elements.map((e) => (e as ts.StringLiteral).text), where: where(node) });
-      }
+      if (ts.isArrayLiteralExpression(node) && node.elements.length > 0) arrays.push({ node, where: where(node) });
       ts.forEachChild(node, visit);
     };
     visit(source);
+  }
+  // Constants may use constants of other files: resolve until nothing changes.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const d of declarations) {
+      if (result.constants.has(d.name)) continue;
+      const value = evaluate(d.init, result.constants);
+      if (value !== undefined) {
+        result.constants.set(d.name, { value, where: d.where });
+        changed = true;
+      }
+    }
+  }
+  for (const d of declarations) {
+    const value = evaluate(d.init, result.constants);
+    const first = result.constants.get(d.name);
+    if (value !== undefined && first && first.value !== value) throw new Error(`filter constant ${d.name} has two values: ${d.where} and ${first.where}`);
+  }
+  result.constants = new Map(declarations.filter((d) => result.constants.has(d.name)).map((d) => [d.name, result.constants.get(d.name)!]));
+  for (const a of arrays) {
+    const values = a.node.elements.map((e) => evaluate(e, result.constants));
+    if (values.every((v) => v !== undefined)) result.arrays.push({ value: values as Value[], where: a.where });
   }
   return result;
 }
@@ -119,14 +144,64 @@ function flagName(constant: string): string {
     .join("");
 }
 
+const upper = (name: string) => name.toUpperCase();
+
 /** wire.ts's exported constants with a string or integer value. */
-const WIRE_CONSTANTS = new Map<string, string | bigint>(
-  Object.entries(wire).flatMap(([name, v]): [string, string | bigint][] =>
+const WIRE_CONSTANTS = new Map<string, Value>(
+  Object.entries(wire).flatMap(([name, v]): [string, Value][] =>
     typeof v === "string" ? [[name, v]] : typeof v === "number" && Number.isInteger(v) ? [[name, BigInt(v)]] : [],
   ),
 );
+const wireNames = (test: (name: string) => boolean) => [...WIRE_CONSTANTS.keys()].filter(test);
 
-const isReasonConstant = (name: string) => name.startsWith("REASON_") && !name.endsWith("_HEADER");
+/**
+ * The contract by category, as the filter names it: wire.ts's own constant
+ * names, and one constant per entry of its tables (METRICS.rq_total is
+ * METRIC_RQ_TOTAL, STRATEGY_NAMES' round_robin is STRATEGY_ROUND_ROBIN).
+ * `owns` says which filter constant names belong to the category, so that a
+ * filter constant the contract does not know is found too.
+ */
+const CATEGORIES: { name: string; expected: Map<string, Value>; owns: (name: string, value: Value) => boolean }[] = [
+  {
+    name: "headers",
+    expected: new Map(wireNames((n) => n.endsWith("_HEADER")).map((n) => [n, WIRE_CONSTANTS.get(n)!])),
+    owns: (n, v) => n.endsWith("_HEADER") && typeof v === "string" && v.startsWith("x-lightsub-"),
+  },
+  {
+    name: "local-reply reasons",
+    expected: new Map(wireNames((n) => n.startsWith("REASON_") && !n.endsWith("_HEADER")).map((n) => [n, WIRE_CONSTANTS.get(n)!])),
+    owns: (n) => n.startsWith("REASON_") && !n.endsWith("_HEADER"),
+  },
+  {
+    name: "local-reply details",
+    expected: new Map(wireNames((n) => n.startsWith("DETAILS_")).map((n) => [n, WIRE_CONSTANTS.get(n)!])),
+    owns: (n) => n.startsWith("DETAILS_"),
+  },
+  {
+    name: "strategy names",
+    expected: new Map(STRATEGY_NAMES.map((s) => [`STRATEGY_${upper(s)}`, s])),
+    // STRATEGY_* naming one strategy (not a list of them, checked below).
+    owns: (n, v) => n.startsWith("STRATEGY_") && typeof v === "string" && !v.includes(","),
+  },
+  {
+    name: "metric names",
+    expected: new Map<string, Value>([
+      ...wireNames((n) => ["METRIC_ROOT", "METRIC_SERVICE_SEGMENT", "METRIC_ENDPOINT_SEGMENT"].includes(n)).map((n): [string, Value] => [n, WIRE_CONSTANTS.get(n)!]),
+      ...METRIC_NAMES.map((m): [string, Value] => [`METRIC_${upper(m)}`, m]),
+    ]),
+    owns: (n, v) => n.startsWith("METRIC_") && typeof v === "string",
+  },
+  {
+    name: "failover host mark",
+    expected: new Map(wireNames((n) => n.startsWith("METADATA_")).map((n) => [n, WIRE_CONSTANTS.get(n)!])),
+    owns: (n) => n.startsWith("METADATA_"),
+  },
+  {
+    name: "shared data",
+    expected: new Map(wireNames((n) => n.startsWith("SHARED_KEY_")).map((n) => [n, WIRE_CONSTANTS.get(n)!])),
+    owns: (n) => n.startsWith("SHARED_KEY_"),
+  },
+];
 
 describe("the filter's wire constants equal schemas/wire.ts", () => {
   const filter = readFilterSource();
@@ -134,7 +209,17 @@ describe("the filter's wire constants equal schemas/wire.ts", () => {
   it("finds the filter's source (the checks below are not vacuous)", () => {
     expect(filter.strings.length).toBeGreaterThan(50);
     expect([...filter.constants.keys()].filter((n) => n.startsWith("FLAG_")).length).toBeGreaterThan(0);
-    expect([...filter.constants.keys()].filter(isReasonConstant).length).toBeGreaterThan(0);
+    expect([...filter.constants.keys()].filter((n) => n.startsWith("REASON_")).length).toBeGreaterThan(0);
+    for (const c of CATEGORIES) expect(c.expected.size, c.name).toBeGreaterThan(0);
+  });
+
+  // Name and value, both ways, for every category the filter names as
+  // constants. (A category the filter only spells inline, without a named
+  // constant, is checked by value below.)
+  it.each(CATEGORIES.map((c) => [c.name, c] as const))("%s: the same names with the same values, both ways", (_, category) => {
+    const inFilter = new Map([...filter.constants].filter(([n, c]) => category.owns(n, c.value)).map(([n, c]) => [n, c.value]));
+    if (inFilter.size === 0) return;
+    expect(Object.fromEntries(inFilter)).toEqual(Object.fromEntries(category.expected));
   });
 
   it("headers: the filter spells exactly the contract's x-lightsub-* headers", () => {
@@ -142,12 +227,10 @@ describe("the filter's wire constants equal schemas/wire.ts", () => {
     expect([...spelled].sort()).toEqual([...HEADERS].sort());
   });
 
-  it("local-reply reasons: the same REASON_* constants with the same values, one spelling (kebab-case)", () => {
-    const inFilter = Object.fromEntries([...filter.constants].filter(([n]) => isReasonConstant(n)).map(([n, c]) => [n, c.value]));
-    const inWire = Object.fromEntries([...WIRE_CONSTANTS].filter(([n]) => isReasonConstant(n)));
-    expect(inFilter).toEqual(inWire);
-    expect(Object.values(inWire).sort()).toEqual([...LOCAL_REPLY_REASONS].sort());
+  it("local-reply reasons: one spelling (kebab-case), and the filter names each as a constant", () => {
     for (const reason of LOCAL_REPLY_REASONS) expect(reason).toMatch(/^[a-z]+(-[a-z]+)+$/);
+    const named = new Set([...filter.constants.values()].map((c) => c.value));
+    expect(LOCAL_REPLY_REASONS.filter((r) => !named.has(r))).toEqual([]);
   });
 
   it("local-reply details: the filter's lightsub_* response code details are the contract's", () => {
@@ -165,17 +248,16 @@ describe("the filter's wire constants equal schemas/wire.ts", () => {
   });
 
   it("strategies: the filter's list of strategy names is STRATEGY_NAMES, in order (the order of its StrategyKind enum)", () => {
-    const lists = filter.stringArrays.filter((a) => a.value.includes(STRATEGY_NAMES[0]));
+    const lists = filter.arrays.filter((a) => a.value.includes(STRATEGY_NAMES[0]));
     expect(lists.length).toBeGreaterThan(0);
     for (const list of lists) expect(list.value, list.where).toEqual([...STRATEGY_NAMES]);
-    // A strategy list spelled as one string (for an error message) says the same.
-    for (const s of filter.strings.filter((x) => x.value.includes(`${STRATEGY_NAMES[0]}, `))) {
-      expect(s.value, s.where).toBe(STRATEGY_NAMES.join(", "));
-    }
+    // A strategy list written as one string (for an error message) says the same.
+    const joined = [...filter.strings, ...[...filter.constants.values()]].filter((x) => typeof x.value === "string" && x.value.includes(`${STRATEGY_NAMES[0]}, `));
+    for (const s of joined) expect(s.value, s.where).toBe(STRATEGY_NAMES.join(", "));
   });
 
   it("failover: the filter reads the served-by mark at SERVED_BY_PROPERTY_PATH", () => {
-    const paths = filter.stringArrays.filter((a) => a.value.includes(SERVED_BY_PROPERTY_PATH[1]));
+    const paths = filter.arrays.filter((a) => a.value.includes(SERVED_BY_PROPERTY_PATH[1]));
     expect(paths.length).toBeGreaterThan(0);
     for (const path of paths) expect(path.value, path.where).toEqual([...SERVED_BY_PROPERTY_PATH]);
   });
