@@ -9,10 +9,10 @@
  * host's counter).
  */
 import { readFileSync } from "node:fs";
-import { STRATEGY_NAMES } from "../compiler/model/strategies.js";
 import { Envoy, type CompiledModule, type Vm } from "../host/index.js";
 import type { FigureInit } from "./figures.js";
 import { measurePaired, timePerOp } from "./paired.js";
+import { SCHEDULING_HEADER, STRATEGY_NAMES } from "../schemas/wire.js";
 
 export const STRATEGIES = STRATEGY_NAMES;
 
@@ -34,7 +34,7 @@ export function benchPluginConfig(strategy: string, endpoints: number): Record<s
   return {
     version: 1,
     service: "frontend",
-    header: "x-lightsub-endpoint",
+    header: SCHEDULING_HEADER,
     failMode: "open",
     destinations: [
       {
@@ -141,7 +141,7 @@ export async function measureFilterCost(options: FilterCostOptions, onStep?: (la
 function checkScheduled(w: OneWorker, strategy: string): void {
   const s = w.vm.createStream({ properties: STREAM_PROPERTIES });
   s.onRequestHeaders(REQUESTS[0]!, true);
-  const chosen = s.requestHeaders.get("x-lightsub-endpoint");
+  const chosen = s.requestHeaders.get(SCHEDULING_HEADER);
   s.end({ responseCode: 200 });
   if (!chosen?.startsWith("catalog_ep") || w.vm.failed) {
     throw new Error(`filter cost (${strategy}): the filter did not schedule the request (header ${chosen ?? "absent"}, failed ${w.vm.failed})`);

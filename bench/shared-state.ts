@@ -13,6 +13,7 @@ import { AtomicSharedData, createAtomicLayout } from "./atomic-shared-data.js";
 import type { FigureInit } from "./figures.js";
 import { benchPluginConfig } from "./filter-cost.js";
 import type { FromSharedWorker, SharedWorkerData, ToSharedWorker } from "./shared-worker.js";
+import { SHARED_KEY_PREFIX } from "../schemas/wire.js";
 
 export interface SharedStateOptions {
   lightsubWasm: string;
@@ -98,7 +99,7 @@ export async function measureSharedState(options: SharedStateOptions, onStep?: (
 
 async function runOnce(pool: WorkerPool, n: number, options: SharedStateOptions): Promise<RunResult> {
   const config = benchPluginConfig(options.strategy, options.endpoints);
-  const keys = Array.from({ length: options.endpoints }, (_, i) => `lightsub/v1/catalog_ep${i}`);
+  const keys = Array.from({ length: options.endpoints }, (_, i) => `${SHARED_KEY_PREFIX}catalog_ep${i}`);
   const layout = createAtomicLayout(keys, "lightsub");
   const store = new AtomicSharedData(layout);
   const control = new SharedArrayBuffer(4);

@@ -9,6 +9,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Envoy, type CompiledModule, type Stream } from "../host/index.js";
 import { AtomicSharedData, type AtomicLayout } from "./atomic-shared-data.js";
+import { SCHEDULING_HEADER, destinationMetricName } from "../schemas/wire.js";
 
 export interface SharedWorkerData {
   wasm: Uint8Array;
@@ -68,7 +69,7 @@ async function run(message: ToSharedWorker): Promise<FromSharedWorker> {
     for (let k = 0; k < 16; k++) {
       const s = vm.createStream({ properties: STREAM_PROPERTIES });
       s.onRequestHeaders(REQUEST, true);
-      if (s.requestHeaders.has("x-lightsub-endpoint")) scheduled++;
+      if (s.requestHeaders.has(SCHEDULING_HEADER)) scheduled++;
       open.push(s);
       if (open.length > message.inflight) finish(open.shift()!);
     }
@@ -87,8 +88,8 @@ async function run(message: ToSharedWorker): Promise<FromSharedWorker> {
     requests,
     elapsedMs,
     scheduled,
-    casExhausted: envoy.stats.get("lightsub.service.catalog.cas_exhausted") ?? 0,
-    unscheduled: envoy.stats.get("lightsub.service.catalog.rq_unscheduled") ?? 0,
+    casExhausted: envoy.stats.get(destinationMetricName("catalog", "cas_exhausted")) ?? 0,
+    unscheduled: envoy.stats.get(destinationMetricName("catalog", "rq_unscheduled")) ?? 0,
   };
 
   function finish(s: Stream): void {

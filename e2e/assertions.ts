@@ -10,6 +10,7 @@
  * Every `check*` returns a list of problems (empty = pass) so a run can report
  * all of them at once; `assertNoProblems` turns a list into a thrown error.
  */
+import { METRIC_PROMETHEUS_PREFIX, SCHEDULING_HEADER, type MetricName } from "../schemas/wire.js";
 
 export class E2eAssertionError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -69,7 +70,7 @@ export function parsePrometheus(text: string): PromSample[] {
  * prefix for plugin metrics, so `lightsub.service.S.endpoint.E.rq_total`
  * shows as `lightsub_rq_total{service="S",endpoint="E"}`.
  */
-export const LIGHTSUB_METRIC_PREFIX = "lightsub_";
+export const LIGHTSUB_METRIC_PREFIX = METRIC_PROMETHEUS_PREFIX;
 
 /** The lightsub metric with exactly these labels (no more, no fewer), if Envoy shows it. */
 export function lightsubMetric(samples: readonly PromSample[], metric: string, labels: Record<string, string>): number | undefined {
@@ -82,7 +83,7 @@ export function lightsubMetric(samples: readonly PromSample[], metric: string, l
 }
 
 export interface ExpectedMetric {
-  metric: string;
+  metric: MetricName;
   service: string;
   /** Omitted for destination-level metrics. */
   endpoint?: string;
@@ -180,7 +181,7 @@ export function checkSpoofIgnored(
     }
     const landed = list.filter((r) => r.upstream === stat).length;
     if (landed / list.length > maxShare) {
-      problems.push(`spoofed x-lightsub-endpoint: ${target} steered ${landed} of ${list.length} requests onto ${stat}`);
+      problems.push(`spoofed ${SCHEDULING_HEADER}: ${target} steered ${landed} of ${list.length} requests onto ${stat}`);
     }
   }
   return problems;
@@ -199,7 +200,7 @@ export interface EndpointObservation {
 export function checkHeaderNeverForwarded(observations: readonly EndpointObservation[]): string[] {
   return observations
     .filter((o) => o.schedulingHeaderSeen > 0)
-    .map((o) => `upstream ${o.stat} of ${o.service} received x-lightsub-endpoint on ${o.schedulingHeaderSeen} requests`);
+    .map((o) => `upstream ${o.stat} of ${o.service} received ${SCHEDULING_HEADER} on ${o.schedulingHeaderSeen} requests`);
 }
 
 // ---------------------------------------------------------------- logs

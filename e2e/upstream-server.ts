@@ -9,6 +9,7 @@
  * endpoint). It can answer a request its own way (`respond`), speak h2c
  * instead of HTTP/1.1, and lists every request it saw (`seen`).
  */
+import { SCHEDULING_HEADER } from "../schemas/wire.js";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -18,7 +19,7 @@ export const UPSTREAM_HEADER = "x-e2e-upstream";
 /** Response header on the 503s an upstream fails on purpose. */
 export const INJECTED_FAILURE_HEADER = "x-e2e-injected-failure";
 /** Request header that must never reach an upstream (docs/design.md). */
-export const SCHEDULING_HEADER = "x-lightsub-endpoint";
+export { SCHEDULING_HEADER };
 
 export interface UpstreamBehaviour {
   /** Delay before answering, milliseconds. */

@@ -4,7 +4,7 @@
  * their `lightsub` metadata), Envoy's native LB policy, connect timeout and circuit breaker thresholds (Envoy's defaults where unset:
  * 1024 connections, pending and requests, 3 concurrent retries).
  */
-import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
+import { METADATA_ENDPOINT_KEY, METADATA_NAMESPACE } from "../schemas/wire.js";
 import { arrayField, durationMs, field, numberField, stringField, type Json } from "./envoy-json.js";
 
 export type LbPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "RING_HASH" | "MAGLEV";
@@ -60,7 +60,7 @@ function readHosts(cluster: Json): ClusterHost[] {
     const priority = numberField(locality, "priority") ?? 0;
     for (const lbEndpoint of arrayField(locality, "lb_endpoints")) {
       const socket = field(field(field(lbEndpoint, "endpoint"), "address"), "socket_address");
-      const servedBy = stringField(field(field(field(lbEndpoint, "metadata"), "filter_metadata"), FAILOVER_METADATA_NAMESPACE), FAILOVER_METADATA_KEY);
+      const servedBy = stringField(field(field(field(lbEndpoint, "metadata"), "filter_metadata"), METADATA_NAMESPACE), METADATA_ENDPOINT_KEY);
       hosts.push({
         address: stringField(socket, "address") ?? "",
         port: numberField(socket, "port_value") ?? 0,

@@ -98,44 +98,8 @@ export const FilterTrailersStatus = {
 } as const;
 export type FilterTrailersStatusName = keyof typeof FilterTrailersStatus;
 
-/**
- * Envoy's legacy response-flag bitmask, the value of property `response.flags`
- * (StreamInfo::legacyResponseFlags(): bit n set for CoreResponseFlag n).
- * Checked against Envoy's test/common/stream_info/stream_info_impl_test.cc
- * (LegacyResponseFlag enum).
- */
-export const RESPONSE_FLAGS = {
-  FailedLocalHealthCheck: 0x1,
-  NoHealthyUpstream: 0x2,
-  UpstreamRequestTimeout: 0x4,
-  LocalReset: 0x8,
-  UpstreamRemoteReset: 0x10,
-  UpstreamConnectionFailure: 0x20,
-  UpstreamConnectionTermination: 0x40,
-  UpstreamOverflow: 0x80,
-  NoRouteFound: 0x100,
-  DelayInjected: 0x200,
-  FaultInjected: 0x400,
-  RateLimited: 0x800,
-  UnauthorizedExternalService: 0x1000,
-  RateLimitServiceError: 0x2000,
-  DownstreamConnectionTermination: 0x4000,
-  UpstreamRetryLimitExceeded: 0x8000,
-  StreamIdleTimeout: 0x10000,
-  InvalidEnvoyRequestHeaders: 0x20000,
-  DownstreamProtocolError: 0x40000,
-  UpstreamMaxStreamDurationReached: 0x80000,
-  ResponseFromCacheFilter: 0x100000,
-  NoFilterConfigFound: 0x200000,
-  DurationTimeout: 0x400000,
-  UpstreamProtocolError: 0x800000,
-  NoClusterFound: 0x1000000,
-  OverloadManager: 0x2000000,
-  DnsResolutionFailed: 0x4000000,
-  DropOverLoad: 0x8000000,
-  DownstreamRemoteReset: 0x10000000,
-} as const;
-export type ResponseFlagName = keyof typeof RESPONSE_FLAGS;
+/** Envoy's legacy response-flag bits, the value of property `response.flags`: part of the wire contract. */
+export { RESPONSE_FLAGS, type ResponseFlagName } from "../schemas/wire.js";
 
 /** WASI errno values the host returns. */
 export const WasiErrno = {

@@ -19,8 +19,9 @@
  */
 import { extractTags, type StatsTag, type Tag } from "./stat-tags.js";
 import { DEFAULT_HISTOGRAM_BUCKETS, type CounterStat, type GaugeStat, type HistogramStat } from "./stat.js";
+import { WASM_CUSTOM_STAT_NAMESPACE } from "../schemas/wire.js";
 
-export const CUSTOM_NAMESPACES = ["wasmcustom"];
+export const CUSTOM_NAMESPACES = [WASM_CUSTOM_STAT_NAMESPACE];
 
 function sanitizeName(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, "_");
@@ -81,7 +82,7 @@ function groupByExtractedName<T extends { name: string }>(
 ): [string, Tagged<T>[]][] {
   const groups = new Map<string, Tagged<T>[]>();
   for (const stat of stats) {
-    const fullName = `wasmcustom.${stat.name}`;
+    const fullName = `${WASM_CUSTOM_STAT_NAMESPACE}.${stat.name}`;
     const { tagExtractedName, tags } = extractTags(fullName, statsTags);
     let g = groups.get(tagExtractedName);
     if (!g) groups.set(tagExtractedName, (g = []));

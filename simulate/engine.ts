@@ -34,18 +34,7 @@ import type { HeaderPairs, RetryPolicy, RouteDecision, RouteTable } from "../env
 import type { FilterStream, SidecarFilter } from "./sidecar-filter.js";
 import type { WorkloadModel } from "./workload/model.js";
 import type { EndpointModel, HashOn } from "../compiler/model/mesh.js";
-
-/** Envoy's legacy response flag bits used here (host/abi.ts RESPONSE_FLAGS has the full table). */
-export interface ResponseFlagBits {
-  UpstreamRequestTimeout: number;
-  UpstreamRemoteReset: number;
-  UpstreamConnectionFailure: number;
-  UpstreamConnectionTermination: number;
-  UpstreamOverflow: number;
-  NoRouteFound: number;
-  NoClusterFound: number;
-  UpstreamRetryLimitExceeded: number;
-}
+import { RESPONSE_FLAGS } from "../schemas/wire.js";
 
 /** Who picks the host when a request reaches the destination's aggregate cluster. */
 export type AggregateBalancer =
@@ -71,7 +60,6 @@ export interface EngineSetup {
   filter?: SidecarFilter;
   /** With several callers (workload.callers > 1): each caller's own filter (the first is `filter`). */
   callerFilters?: SidecarFilter[];
-  flags: ResponseFlagBits;
   /** Called about every 1% of requests. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -402,7 +390,7 @@ class Engine {
   }
 
   private routeTo(request: Request, decision: RouteDecision): void {
-    const flags = this.setup.flags;
+    const flags = RESPONSE_FLAGS;
     switch (decision.kind) {
       case "noRoute":
         this.respond(request, 404, flags.NoRouteFound, Outcome.noRoute);
@@ -521,7 +509,7 @@ class Engine {
     if (cluster.active >= cluster.info.maxRequests) {
       // Circuit breaker overflow: answered at once and never retried.
       this.releaseRetrySlot(request);
-      this.respond(request, 503, this.setup.flags.UpstreamOverflow, Outcome.overflow);
+      this.respond(request, 503, RESPONSE_FLAGS.UpstreamOverflow, Outcome.overflow);
       return;
     }
     const position = this.pickHost(request, cluster);
@@ -536,7 +524,7 @@ class Engine {
     if (perTry !== undefined && perTry > 0) this.queue.push(this.now + perTry, EVENT.perTryTimeout, t);
 
     const backend = this.backends[endpoint]!;
-    const flags = this.setup.flags;
+    const flags = RESPONSE_FLAGS;
     switch (backend.state.outage) {
       case "refused":
         this.resultLater(t, 0, 503, flags.UpstreamConnectionFailure, FAILURE.connectFailure);
@@ -592,7 +580,7 @@ class Engine {
   private onPerTryTimeout(t: Try): void {
     if (t.settled) return;
     this.abandon(t);
-    this.settleTry(t, 504, this.setup.flags.UpstreamRequestTimeout, FAILURE.perTryTimeout);
+    this.settleTry(t, 504, RESPONSE_FLAGS.UpstreamRequestTimeout, FAILURE.perTryTimeout);
   }
 
   private onRouteTimeout(request: Request): void {
@@ -605,7 +593,7 @@ class Engine {
       request.cluster!.learners[request.caller * this.setup.workload.workers + request.worker]?.observe(t.position, this.now - t.startMs);
     }
     this.releaseRetrySlot(request);
-    this.respond(request, 504, this.setup.flags.UpstreamRequestTimeout, Outcome.timeout);
+    this.respond(request, 504, RESPONSE_FLAGS.UpstreamRequestTimeout, Outcome.timeout);
   }
 
   /** The client stops waiting for a try: it leaves the queue, or keeps its slot until the work is done. */
@@ -649,7 +637,7 @@ class Engine {
         return;
       }
     }
-    if (retriable && request.retriesLeft === 0 && policy!.numRetries > 0) flags |= this.setup.flags.UpstreamRetryLimitExceeded;
+    if (retriable && request.retriesLeft === 0 && policy!.numRetries > 0) flags |= RESPONSE_FLAGS.UpstreamRetryLimitExceeded;
     this.respond(request, code, flags, outcomeOf(failure, code));
   }
 
@@ -673,7 +661,7 @@ class Engine {
     backend.state = state;
     if (state.outage === "refused" || state.outage === "reset") {
       // The instance went away: every open request on it is cut.
-      const flag = state.outage === "refused" ? this.setup.flags.UpstreamConnectionTermination : this.setup.flags.UpstreamRemoteReset;
+      const flag = state.outage === "refused" ? RESPONSE_FLAGS.UpstreamConnectionTermination : RESPONSE_FLAGS.UpstreamRemoteReset;
       for (const t of backend.drainAll()) {
         if (!t.settled) this.settleTry(t, 503, flag, FAILURE.reset);
       }

@@ -80,7 +80,7 @@ export interface RunMetrics {
    * them itself: with admission, those that waited in a queue; and their waits.
    */
   queued: { requests: number; waitMs: LatencySummary };
-  /** The filter's local replies by their `x-lightsub-reason` (queue-full, queue-timeout, ...; "" when the reply named none). */
+  /** The filter's local replies by their REASON_HEADER (schemas/wire.ts LOCAL_REPLY_REASONS; "" when the reply named none). */
   localReplies: Record<string, number>;
   /** With a request mix (workload request.mix): the same numbers per header value, in the mix's order. */
   byMix?: { header: string; classes: MixClassMetrics[] };

@@ -9,7 +9,7 @@ import { sidecarBootstrap } from "../compiler/envoy/index.js";
 import type { MeshModel, ServiceModel } from "../compiler/model/mesh.js";
 import { isStrategyName, STRATEGY_NAMES, STRATEGY_TABLE, type StrategyName } from "../compiler/model/strategies.js";
 import { readClusters, type LbPolicy } from "../envoy-model/cluster-table.js";
-import type { AggregateBalancer, EngineSetup, ResponseFlagBits } from "./engine.js";
+import type { AggregateBalancer, EngineSetup } from "./engine.js";
 import { findListener } from "../envoy-model/envoy-json.js";
 import { RouteTable } from "../envoy-model/route-table.js";
 import { readWasmFilterConfig } from "../envoy-model/wasm-filter.js";
@@ -106,7 +106,6 @@ export interface RunContext {
   workload: WorkloadModel;
   seed: number;
   module: CompiledModule | undefined;
-  flags: ResponseFlagBits;
 }
 
 /** Everything the engine needs for one run; lightsub runs get their own host process and worker VMs. */
@@ -146,6 +145,5 @@ export function setupRun(run: PlannedRun, context: RunContext): EngineSetup {
     hashOn: callee.scheduler.hashOn,
     filter,
     ...(callerFilters ? { callerFilters } : {}),
-    flags: context.flags,
   };
 }

@@ -7,18 +7,17 @@ import { Envoy, type CompiledModule, type Stream, type Vm } from "../host/index.
 import { EnvoyConfigError } from "../envoy-model/envoy-json.js";
 import type { WasmFilterConfig } from "../envoy-model/wasm-filter.js";
 import type { HeaderPairs } from "../envoy-model/route-table.js";
-import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE } from "../compiler/envoy/failover.js";
-import { REASON_HEADER } from "../compiler/model/mesh.js";
+import { REASON_HEADER, SERVED_BY_PROPERTY_PATH } from "../schemas/wire.js";
 
 const utf8 = new TextEncoder();
 /** Where Envoy shows the serving host's `lightsub` metadata (docs/design.md "Failover"). */
-const SERVED_BY_PROPERTY = `xds.upstream_host_metadata.filter_metadata.${FAILOVER_METADATA_NAMESPACE}.${FAILOVER_METADATA_KEY}`;
+const SERVED_BY_PROPERTY = SERVED_BY_PROPERTY_PATH.join(".");
 
 /** One request as the filter sees it. */
 export interface FilterStream {
   /** Set when the filter answered the request itself (fail closed, admission). */
   readonly localReplyStatus: number | undefined;
-  /** The `x-lightsub-reason` header of that local reply ("queue-full", "queue-timeout", ...), "" without one. */
+  /** The REASON_HEADER of that local reply (a LOCAL_REPLY_REASONS value, schemas/wire.ts), "" without one. */
   readonly localReplyReason: string | undefined;
   /** The filter returned StopIteration and has not continued the stream yet. */
   readonly paused: boolean;

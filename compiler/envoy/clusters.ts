@@ -2,7 +2,7 @@
  * Clusters of one sidecar: `local_app` (inbound side) and, for each called
  * service C, the aggregate cluster `C` (all endpoints, Envoy's native LB: the
  * fail-open path) plus one cluster `C_ep<i>` per endpoint (the targets the
- * filter schedules onto through `x-lightsub-endpoint`): the endpoint, and
+ * filter schedules onto through its scheduling header): the endpoint, and
  * where the connector can use them its failover endpoints at priority 1
  * (failover.ts).
  */
@@ -24,7 +24,8 @@ import { duration } from "./duration.js";
 import { deepFreeze } from "./freeze.js";
 import { put, type JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
-import { FAILOVER_METADATA_KEY, FAILOVER_METADATA_NAMESPACE, failoverIndexes, hasFailover } from "./failover.js";
+import { failoverIndexes, hasFailover } from "./failover.js";
+import { METADATA_ENDPOINT_KEY, METADATA_NAMESPACE } from "../../schemas/wire.js";
 
 /**
  * The clusters for calls to `callee`: aggregate first, then endpoint clusters
@@ -123,7 +124,7 @@ function failoverHosts(callee: ServiceModel): JsonObject[] {
     if (checked) endpoint.health_check_config = { disable_active_health_check: true };
     const host: JsonObject = {
       endpoint,
-      metadata: { filter_metadata: { [FAILOVER_METADATA_NAMESPACE]: { [FAILOVER_METADATA_KEY]: ep.cluster } } },
+      metadata: { filter_metadata: { [METADATA_NAMESPACE]: { [METADATA_ENDPOINT_KEY]: ep.cluster } } },
     };
     if (withWeights) host.load_balancing_weight = ep.weight;
     return deepFreeze(host);

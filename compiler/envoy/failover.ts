@@ -19,10 +19,6 @@ import type { ServiceModel } from "../model/mesh.js";
 /** At most this many other endpoints back up each endpoint: n × min(n − 1, 8) extra hosts per called service. */
 export const MAX_FAILOVER_HOSTS = 8;
 
-/** The host metadata namespace and key the filter reads (filter/lightsub/stream.ts: SERVED_BY_PATH; names in filter/lightsub/base/wire.ts). */
-export const FAILOVER_METADATA_NAMESPACE = "lightsub";
-export const FAILOVER_METADATA_KEY = "endpoint";
-
 export function hasFailover(callee: ServiceModel): boolean {
   const { retries, outlierDetection, healthCheck } = callee.connector;
   return callee.endpoints.length > 1 && (retries !== undefined || outlierDetection !== undefined || healthCheck !== undefined);

@@ -1,10 +1,11 @@
 /**
  * Listeners of one sidecar: `inbound` on 0.0.0.0:meshPort → local app, and one
  * `outbound_C` per called service on 127.0.0.1:<call port>. Every HTTP
- * connection manager removes `x-lightsub-endpoint` before route selection
+ * connection manager removes the scheduling header (SCHEDULING_HEADER) before route selection
  * (early header mutation), so a client can never steer a request.
  */
-import { SCHEDULING_HEADER, type CallModel, type MeshModel, type ServiceModel } from "../model/mesh.js";
+import type { CallModel, MeshModel, ServiceModel } from "../model/mesh.js";
+import { SCHEDULING_HEADER } from "../../schemas/wire.js";
 import { deniedAccessLog, rbacFilter } from "./rbac.js";
 import { downstreamTransportSocket, TLS_INSPECTOR } from "./tls.js";
 import { socketAddress } from "./address.js";

@@ -8,8 +8,9 @@
  * parameters are written only for the strategy that reads them; `admission`
  * only for a destination that has it.
  */
-import { SCHEDULING_HEADER, type AdmissionModel, type FailMode, type HashOn, type MeshModel, type ServiceModel } from "../model/mesh.js";
+import type { AdmissionModel, FailMode, HashOn, MeshModel, ServiceModel } from "../model/mesh.js";
 import { SCHEDULER_PARAMETERS, STRATEGY_TABLE } from "../model/strategies.js";
+import { SCHEDULING_HEADER } from "../../schemas/wire.js";
 import type { JsonObject } from "./json.js";
 import { hasFailover } from "./failover.js";
 import { MeshIndex } from "./mesh-index.js";

@@ -1,18 +1,18 @@
 /**
  * Route configurations. Outbound (per called service C): one virtual host with
  * exactly the two routes of docs/design.md — `C/scheduled` sends a request
- * carrying the filter's `x-lightsub-endpoint` to that endpoint cluster (the
+ * carrying the filter's scheduling header (SCHEDULING_HEADER) to that endpoint cluster (the
  * header may only name one of C's own endpoint clusters), `C/fallback` sends
  * everything else to the aggregate cluster `C` with Envoy's native LB.
  */
 import {
   LOCAL_APP_CLUSTER,
-  SCHEDULING_HEADER,
   type HashOn,
   type RetriesModel,
   type ServiceModel,
 } from "../model/mesh.js";
 import { STRATEGY_TABLE } from "../model/strategies.js";
+import { SCHEDULING_HEADER } from "../../schemas/wire.js";
 import { duration } from "./duration.js";
 import { put, type JsonObject } from "./json.js";
 import { INBOUND_LISTENER, fallbackRouteName, outboundListenerName, scheduledRouteName } from "./names.js";

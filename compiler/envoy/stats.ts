@@ -1,16 +1,10 @@
 /**
  * stats_config: tag the filter's metrics by destination service and endpoint
- * (docs/design.md "Metrics"). Envoy removes the first capture group from the
- * name and uses the second as the tag value, so
- * `wasmcustom.lightsub.service.catalog.endpoint.catalog-1_9090.rq_total` becomes
- * `wasmcustom.lightsub.rq_total{service="catalog",endpoint="catalog-1_9090"}`.
+ * (docs/design.md "Metrics"); the tags are part of the wire contract
+ * (schemas/wire.ts STATS_TAGS).
  */
 import type { JsonObject } from "./json.js";
-
-export const STATS_TAGS = [
-  { tag_name: "service", regex: "^wasmcustom\\.lightsub\\.(service\\.([^.]+)\\.)" },
-  { tag_name: "endpoint", regex: "^wasmcustom\\.lightsub\\.service\\.[^.]+\\.(endpoint\\.([^.]+)\\.)" },
-] as const;
+import { STATS_TAGS } from "../../schemas/wire.js";
 
 export function statsConfig(): JsonObject {
   return {

@@ -230,24 +230,6 @@ export const SIDECAR_DEFAULTS: SidecarModel = {
 };
 
 export const MESH_PORT_DEFAULT = 15006;
-export const SCHEDULING_HEADER = "x-lightsub-endpoint";
-/** The header naming why the filter answered a request itself (its 503 local replies; docs/design.md). */
-export const REASON_HEADER = "x-lightsub-reason";
-/**
- * The values of REASON_HEADER. The filter (AssemblyScript, built separately)
- * spells them in filter/lightsub/base/wire.ts;
- * the real-Envoy tests (test/e2e/) check the built filter against these.
- */
-export const REASONS = {
-  /** failMode closed: the endpoints' shared state could not be read or written. */
-  sharedDataUnavailable: "shared-data-unavailable",
-  /** failMode closed: the shared state stayed contended past the filter's CAS attempts. */
-  sharedDataContention: "shared-data-contention",
-  /** admission: the worker's queue was full. */
-  queueFull: "queue-full",
-  /** admission: the request waited queueTimeout without a slot. */
-  queueTimeout: "queue-timeout",
-} as const;
 export const LOCAL_APP_CLUSTER = "local_app";
 
 export interface MeshModel {

@@ -9,6 +9,7 @@
  * The order of the rows is the order users see (the schema's enum, the
  * simulator's comparison runs).
  */
+import { STRATEGY_NAMES, type StrategyName } from "../../schemas/wire.js";
 
 /** Scheduler parameters as the policy names them, and the model field (and plugin JSON key) each becomes. */
 export const SCHEDULER_PARAMETERS = {
@@ -59,12 +60,10 @@ export const STRATEGY_TABLE = {
     parameters: ["window", "errorThreshold", "minRequests", "probeInterval"],
   },
   consistent_hash: { weights: "share", hashKey: true, nativeLb: "RING_HASH", parameters: [] },
-} as const satisfies Record<string, StrategyFacts>;
+} as const satisfies Record<StrategyName, StrategyFacts>;
 
-/** A strategy's name as the policy, the plugin JSON and the filter spell it. */
-export type StrategyName = keyof typeof STRATEGY_TABLE;
-
-export const STRATEGY_NAMES: readonly StrategyName[] = Object.freeze(Object.keys(STRATEGY_TABLE) as StrategyName[]);
+// The names themselves are the wire contract's (schemas/wire.ts); the table has a row for each, in that order.
+export { STRATEGY_NAMES, type StrategyName };
 
 export const DEFAULT_STRATEGY: StrategyName = "round_robin";
 

@@ -7,12 +7,12 @@
  * - It answers after a set latency and fails a set share of requests with a
  *   503 marked `x-e2e-injected-failure` (deterministically spread, so counts
  *   are exact), and counts what it saw: requests, health checks, requests
- *   carrying `x-lightsub-endpoint`, sessions (the `session` cookie).
+ *   carrying the scheduling header (SCHEDULING_HEADER), sessions (the `session` cookie).
  * - A service that calls others fans out to each of them through its sidecar
  *   (`http://<service>:<port>`, which the namespace's hosts file maps to
  *   127.0.0.1, as compose's extra_hosts do) and answers with every reply.
  *   It forwards the `cookie` header, and `x-mesh-spoof` tells it to put a
- *   client-chosen `x-lightsub-endpoint` on its calls (the spoofing tests).
+ *   client-chosen scheduling header on its calls (the spoofing tests).
  * - gRPC and HTTP/2 services speak h2c (their sidecar talks HTTP/2 to them);
  *   a gRPC health check gets SERVING.
  * - A control listener (HTTP/1, 0.0.0.0:<controlPort>) lets a test read the

@@ -7,23 +7,18 @@
 import { LIGHTSUB_METRIC_PREFIX, type PromSample } from "../assertions.js";
 import type { Mesh, MeshInstance } from "./mesh.js";
 import type { AppCounts } from "./protocol.js";
+import { METRICS, metricsOf, prometheusMetricName as P, type MetricName, type MetricScope } from "../../schemas/wire.js";
 
-/** The filter's per-endpoint metrics (filter/lightsub/telemetry/table.ts, docs/design.md "Metrics"). */
-export const ENDPOINT_COUNTERS = ["rq_total", "rq_error", "rq_5xx", "rq_reset", "rq_timeout"] as const;
-export const ENDPOINT_GAUGES = ["rq_active", "latency_ewma_us"] as const;
-export const ENDPOINT_HISTOGRAMS = ["rq_latency_ms"] as const;
+/** The filter's metrics, from the wire contract's table (schemas/wire.ts METRICS, docs/design.md "Metrics"). */
+const scalars = (scope: MetricScope) => metricsOf(scope).filter((m) => METRICS[m].kind !== "histogram");
+const ENDPOINT_COUNTERS = metricsOf("endpoint", "counter");
+const ENDPOINT_SCALARS = scalars("endpoint");
+const ENDPOINT_HISTOGRAMS = metricsOf("endpoint", "histogram");
 /** Per destination service. */
-export const DESTINATION_COUNTERS = ["rq_unscheduled", "cas_exhausted"] as const;
+const DESTINATION_SCALARS = scalars("destination");
 /** Per destination service with admission. */
-export const ADMISSION_METRICS = [
-  "admission_admitted",
-  "admission_delayed",
-  "admission_rejected_queue_full",
-  "admission_rejected_queue_timeout",
-  "admission_queued",
-  "admission_limit",
-] as const;
-export const ADMISSION_HISTOGRAMS = ["admission_wait_ms"] as const;
+const ADMISSION_SCALARS = scalars("admission");
+const ADMISSION_HISTOGRAMS = metricsOf("admission", "histogram");
 
 export interface Snapshot {
   apps: Map<string, AppCounts>;
@@ -92,7 +87,7 @@ export function checkMetricsPresent(mesh: Mesh, snap: Snapshot): string[] {
         problems.push(`${caller.name}: ${LIGHTSUB_METRIC_PREFIX}${metric}${JSON.stringify(labels)} is missing`);
       }
     };
-    const needHistogram = (metric: string, labels: Record<string, string>) => {
+    const needHistogram = (metric: MetricName, labels: Record<string, string>) => {
       need(`${metric}_count`, labels);
       need(`${metric}_sum`, labels);
       if (!samples.some((s) => s.name === `${LIGHTSUB_METRIC_PREFIX}${metric}_bucket` && s.labels.le !== undefined && Object.entries(labels).every(([k, v]) => s.labels[k] === v))) {
@@ -100,14 +95,14 @@ export function checkMetricsPresent(mesh: Mesh, snap: Snapshot): string[] {
       }
     };
     for (const d of destinationsOf(caller)) {
-      for (const m of DESTINATION_COUNTERS) need(m, { service: d.service });
+      for (const m of DESTINATION_SCALARS) need(m, { service: d.service });
       if (d.admission) {
-        for (const m of ADMISSION_METRICS) need(m, { service: d.service });
+        for (const m of ADMISSION_SCALARS) need(m, { service: d.service });
         for (const m of ADMISSION_HISTOGRAMS) needHistogram(m, { service: d.service });
       }
       for (const e of d.endpoints) {
         const labels = { service: d.service, endpoint: e.stat };
-        for (const m of [...ENDPOINT_COUNTERS, ...ENDPOINT_GAUGES]) need(m, labels);
+        for (const m of ENDPOINT_SCALARS) need(m, labels);
         for (const m of ENDPOINT_HISTOGRAMS) needHistogram(m, labels);
       }
     }
@@ -146,18 +141,18 @@ export function checkMetricsAgree(mesh: Mesh, before: Snapshot, after: Snapshot)
   for (const caller of callers(mesh)) {
     for (const d of destinationsOf(caller)) {
       const ds = destinationSums.get(d.service) ?? { unscheduled: 0, admitted: 0, total: 0, admission: d.admission };
-      ds.unscheduled += delta(caller.name, `${LIGHTSUB_METRIC_PREFIX}rq_unscheduled`, { service: d.service });
-      if (d.admission) ds.admitted += delta(caller.name, `${LIGHTSUB_METRIC_PREFIX}admission_admitted`, { service: d.service });
+      ds.unscheduled += delta(caller.name, P("rq_unscheduled"), { service: d.service });
+      if (d.admission) ds.admitted += delta(caller.name, P("admission_admitted"), { service: d.service });
       destinationSums.set(d.service, ds);
       for (const e of d.endpoints) {
         const labels = { service: d.service, endpoint: e.stat };
         const s = sums.get(e.address) ?? { lightsub: {}, envoy: {} };
-        for (const m of ["rq_total", "rq_error", "rq_5xx", "rq_reset", "rq_timeout"]) {
-          s.lightsub[m] = (s.lightsub[m] ?? 0) + delta(caller.name, LIGHTSUB_METRIC_PREFIX + m, labels);
+        for (const m of ENDPOINT_COUNTERS) {
+          s.lightsub[m] = (s.lightsub[m] ?? 0) + delta(caller.name, P(m), labels);
         }
-        ds.total += delta(caller.name, `${LIGHTSUB_METRIC_PREFIX}rq_total`, labels);
-        const active = sample(after.prometheus.get(caller.name) ?? [], `${LIGHTSUB_METRIC_PREFIX}rq_active`, labels);
-        if (active !== 0) problems.push(`${caller.name}: lightsub_rq_active{service="${d.service}",endpoint="${e.stat}"} is ${active} after the traffic ended`);
+        ds.total += delta(caller.name, P("rq_total"), labels);
+        const active = sample(after.prometheus.get(caller.name) ?? [], P("rq_active"), labels);
+        if (active !== 0) problems.push(`${caller.name}: ${P("rq_active")}{service="${d.service}",endpoint="${e.stat}"} is ${active} after the traffic ended`);
         for (const m of ["upstream_rq_total", "upstream_rq_5xx"]) s.envoy[m] = (s.envoy[m] ?? 0) + statDelta(caller.name, `cluster.${e.cluster}.${m}`);
         sums.set(e.address, s);
       }
@@ -170,17 +165,17 @@ export function checkMetricsAgree(mesh: Mesh, before: Snapshot, after: Snapshot)
     const expect = (what: string, got: number, want: number) => {
       if (got !== want) problems.push(`${instance}: ${what} summed over its callers is ${got}, the app counted ${want}`);
     };
-    expect("lightsub_rq_total", s.lightsub.rq_total!, requests);
-    expect("lightsub_rq_5xx", s.lightsub.rq_5xx!, injected);
-    expect("lightsub_rq_error", s.lightsub.rq_error!, injected);
-    expect("lightsub_rq_reset", s.lightsub.rq_reset!, 0);
-    expect("lightsub_rq_timeout", s.lightsub.rq_timeout!, 0);
+    expect(P("rq_total"), s.lightsub.rq_total!, requests);
+    expect(P("rq_5xx"), s.lightsub.rq_5xx!, injected);
+    expect(P("rq_error"), s.lightsub.rq_error!, injected);
+    expect(P("rq_reset"), s.lightsub.rq_reset!, 0);
+    expect(P("rq_timeout"), s.lightsub.rq_timeout!, 0);
     expect("Envoy's upstream_rq_total", s.envoy.upstream_rq_total!, requests);
     expect("Envoy's upstream_rq_5xx", s.envoy.upstream_rq_5xx!, injected);
   }
   for (const [service, ds] of destinationSums) {
-    if (ds.unscheduled !== 0) problems.push(`lightsub_rq_unscheduled{service="${service}"} grew by ${ds.unscheduled}`);
-    if (ds.admission && ds.admitted !== ds.total) problems.push(`lightsub_admission_admitted{service="${service}"} grew by ${ds.admitted}, lightsub_rq_total by ${ds.total}`);
+    if (ds.unscheduled !== 0) problems.push(`${P("rq_unscheduled")}{service="${service}"} grew by ${ds.unscheduled}`);
+    if (ds.admission && ds.admitted !== ds.total) problems.push(`${P("admission_admitted")}{service="${service}"} grew by ${ds.admitted}, ${P("rq_total")} by ${ds.total}`);
   }
   return { served, problems };
 }

@@ -1,5 +1,5 @@
 /** What the mesh harness (mesh.ts) and the per-instance app (app.ts) agree on. */
-export { SCHEDULING_HEADER } from "../../compiler/model/mesh.js";
+export { SCHEDULING_HEADER } from "../../schemas/wire.js";
 export { INJECTED_FAILURE_HEADER } from "../upstream-server.js";
 
 export interface AppConfig {
@@ -24,9 +24,9 @@ export interface AppCounts {
   requests: number;
   healthChecks: number;
   injectedFailures: number;
-  /** Requests that arrived carrying x-lightsub-endpoint. */
+  /** Requests that arrived carrying the scheduling header (SCHEDULING_HEADER). */
   schedulingHeaderSeen: number;
-  /** Outgoing calls on which this app put a spoofed x-lightsub-endpoint. */
+  /** Outgoing calls on which this app put a spoofed scheduling header. */
   spoofSent: number;
   /** Requests per `session` cookie value. */
   sessions: Record<string, number>;
@@ -45,7 +45,7 @@ export interface AppReply {
   calls: Record<string, CallReply>;
 }
 
-/** Request header: `service=value,…`, the x-lightsub-endpoint value an app puts on its call to that service. Forwarded downstream. */
+/** Request header: `service=value,…`, the scheduling header value an app puts on its call to that service. Forwarded downstream. */
 export const SPOOF_INSTRUCTION_HEADER = "x-mesh-spoof";
 export const GRPC_HEALTH_PATH = "/grpc.health.v1.Health/Check";
 

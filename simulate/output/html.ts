@@ -7,6 +7,7 @@ import { formatDuration } from "../../compiler/policy/duration.js";
 import type { RunResult, SimulationResult } from "../result.js";
 import { DASHES, PALETTE, escapeXml, lineChart, linearTicks, logTicks, stackedAreaChart, type LineSeries, type Shade } from "./svg.js";
 import { burstsText, localReplyReasons, ms, showsRejections } from "./table.js";
+import { REASON_QUEUE_FULL, REASON_QUEUE_TIMEOUT } from "../../schemas/wire.js";
 
 export function htmlReport(result: SimulationResult): string {
   const s = result.scenario;
@@ -128,7 +129,7 @@ ${admission}
 <table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>
 ${rows.join("\n")}
 </tbody></table>
-<p class="muted">queued: requests the filter held in its admission queue, and how long they waited. Failed requests by reason: the filter's 503s (queue-full, queue-timeout), Envoy's circuit breaker, the route timeout, 5xx answers (e.g. an endpoint's own queue overflowing).</p>`;
+<p class="muted">queued: requests the filter held in its admission queue, and how long they waited. Failed requests by reason: the filter's 503s (${REASON_QUEUE_FULL}, ${REASON_QUEUE_TIMEOUT}), Envoy's circuit breaker, the route timeout, 5xx answers (e.g. an endpoint's own queue overflowing).</p>`;
 }
 
 /** Per value of the workload's request mix (e.g. each priority level): requests, error rate and latency per run. */

@@ -1,6 +1,7 @@
 /** The terminal report: the scenario in a few lines, then one table row per run. */
 import { formatDuration } from "../../compiler/policy/duration.js";
 import type { RunResult, SimulationResult } from "../result.js";
+import { REASON_QUEUE_FULL, REASON_QUEUE_TIMEOUT } from "../../schemas/wire.js";
 
 export function resultTable(result: SimulationResult): string {
   const s = result.scenario;
@@ -59,7 +60,7 @@ export function showsRejections(r: RunResult): boolean {
 /**
  * Where requests waited and why they failed, per run: the admission queue
  * (queued, their wait) and the rejections by reason — the filter's local
- * replies (queue-full, queue-timeout), Envoy's circuit breaker (overflow), the
+ * replies (by REASON_HEADER), Envoy's circuit breaker (overflow), the
  * route timeout, 5xx answers (the backends' own queues overflowing).
  */
 function rejectionTable(result: SimulationResult): string[] {
@@ -85,7 +86,7 @@ function rejectionTable(result: SimulationResult): string[] {
     ...textTable(header, rows),
     "",
     "queued: requests the filter held in its admission queue, and how long they waited. Failed requests by reason: the filter's",
-    "503s (queue-full, queue-timeout), Envoy's circuit breaker (overflow, 503 UO), the route timeout (504), 5xx answers, other.",
+    `503s (${REASON_QUEUE_FULL}, ${REASON_QUEUE_TIMEOUT}), Envoy's circuit breaker (overflow, 503 UO), the route timeout (504), 5xx answers, other.`,
   ];
 }
 

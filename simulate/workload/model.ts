@@ -2,7 +2,7 @@
  * The resolved workload: what the engine runs. Durations in milliseconds,
  * defaults applied, endpoints in the destination's policy order.
  */
-import type { StrategyName } from "../../compiler/model/strategies.js";
+import type { StrategyName } from "../../schemas/wire.js";
 
 export type LatencySpec =
   | { distribution: "constant"; valueMs: number }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { sidecarBootstraps } from "../../compiler/envoy/index.js";
-import { STATS_TAGS } from "../../compiler/envoy/stats.js";
+import { STATS_TAGS } from "../../schemas/wire.js";
 import type { Node } from "../support/envoy-nav.js";
 import { fiveServiceModel, twoServiceModel } from "../support/models.js";
 

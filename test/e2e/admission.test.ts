@@ -8,7 +8,7 @@
  * upstream that answers only when the test releases a request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REASON_HEADER, REASONS } from "../../compiler/model/mesh.js";
+import { REASON_HEADER, REASONS } from "../../schemas/wire.js";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
 import { startUpstream, type UpstreamServer } from "../../e2e/upstream-server.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";

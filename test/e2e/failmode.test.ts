@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REASON_HEADER, REASONS } from "../../compiler/model/mesh.js";
+import { REASON_HEADER, REASONS } from "../../schemas/wire.js";
 import { DEFAULT_WASM } from "../../compiler/compile.js";
 import { startSidecar, stopAllSidecars, type LiveSidecar } from "../../e2e/live/sidecar.js";
 import { startUpstream, UPSTREAM_HEADER, type UpstreamServer } from "../../e2e/upstream-server.js";

@@ -10,7 +10,7 @@
  *   upstream, on every route of every listener.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { SCHEDULING_HEADER } from "../../compiler/model/mesh.js";
+import { SCHEDULING_HEADER } from "../../schemas/wire.js";
 import { readClusters } from "../../envoy-model/cluster-table.js";
 import { arrayField, field, httpConnectionManager, isObject, stringField, type Json } from "../../envoy-model/envoy-json.js";
 import { RouteTable, type HeaderPairs } from "../../envoy-model/route-table.js";

@@ -19,7 +19,8 @@
  * - The upstream never sees the scheduling header.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { SCHEDULING_HEADER, type MeshModel } from "../../compiler/model/mesh.js";
+import type { MeshModel } from "../../compiler/model/mesh.js";
+import { SCHEDULING_HEADER } from "../../schemas/wire.js";
 import { Envoy, WasmResult, type CompiledModule, type SharedData, type Vm } from "../../host/index.js";
 import { readClusters } from "../../envoy-model/cluster-table.js";
 import { findListener } from "../../envoy-model/envoy-json.js";
