@@ -5,8 +5,8 @@
  *
  *   cli -> simulate -> envoy-model, host, compiler -> schemas
  *
- * (the three in the middle are one layer; imports between them are not
- * checked here, only imports upwards). Tests, bench
+ * (the three in the middle are one layer: peers, which may not import one
+ * another either). Tests, bench
  * and e2e may import anything; no product part imports them. Every static,
  * type-only, re-exporting and dynamic relative import counts
  * (test/support/imports.ts reads them with TypeScript's scanner).
@@ -26,7 +26,7 @@ const rank = new Map<string, number>(LAYERS.flatMap((row, i) => row.map((part) =
 const tsGraph = importGraph(sourceFiles(TS_PARTS));
 const filterGraph = importGraph(sourceFiles([FILTER]).filter((f) => f.endsWith(".ts")));
 
-/** Edges that break the layering: a part importing one above it, or e2e/bench. */
+/** Edges that break the layering: a part importing one above it or beside it (same layer), or e2e/bench. */
 function layerViolations(edges: typeof tsGraph.edges): string[] {
   const problems = new Set<string>();
   for (const e of edges) {
@@ -38,7 +38,9 @@ function layerViolations(edges: typeof tsGraph.edges): string[] {
       ? `${to}/ is not product code`
       : rank.get(to)! < rank.get(from)!
         ? `${to}/ is above ${from}/`
-        : undefined;
+        : rank.get(to)! === rank.get(from)!
+          ? `${to}/ is beside ${from}/ (same layer)`
+          : undefined;
     if (why !== undefined) problems.add(`${e.from} imports ${e.to} ("${e.specifier}"): ${why}`);
   }
   return [...problems].sort();
@@ -97,16 +99,18 @@ describe("no import cycles", () => {
 });
 
 describe("layers", () => {
-  it("flags a part importing one above it or e2e/bench, not one below it", () => {
+  it("flags a part importing one above it, beside it or e2e/bench, not one below it", () => {
     const edges = [
       { from: "compiler/a.ts", specifier: "../simulate/b.js", to: "simulate/b.ts" },
       { from: "host/a.ts", specifier: "../schemas/b.js", to: "schemas/b.ts" },
       { from: "simulate/a.ts", specifier: "../e2e/b.js", to: "e2e/b.ts" },
       { from: "cli/a.ts", specifier: "../compiler/b.js", to: "compiler/b.ts" },
       { from: "e2e/a.ts", specifier: "../cli/b.js", to: "cli/b.ts" },
+      { from: "envoy-model/a.ts", specifier: "../compiler/b.js", to: "compiler/b.ts" },
     ];
     expect(layerViolations(edges)).toEqual([
       'compiler/a.ts imports simulate/b.ts ("../simulate/b.js"): simulate/ is above compiler/',
+      'envoy-model/a.ts imports compiler/b.ts ("../compiler/b.js"): compiler/ is beside envoy-model/ (same layer)',
       'simulate/a.ts imports e2e/b.ts ("../e2e/b.js"): e2e/ is not product code',
     ]);
   });
