@@ -215,6 +215,8 @@ ${admission}`;
  * server's app port in the policy is the client's outbound listener port
  * (they would share it in containers); the bench points the server
  * sidecar's local_app cluster at the fortio server instead (meshEdits).
+ * With mTLS the client is `public` (nothing in the mesh calls it; without
+ * it the compiler warns, LS094); the bench never calls its inbound.
  */
 export function meshPolicy(index: number, mtls: boolean, sidecar: "client" | "server", ports = benchPorts()): string {
   const p = ports.sidecars + index * 10;
@@ -227,7 +229,7 @@ ${mtls ? "  security: { mtls: strict }\n" : ""}  sidecar: { adminPort: ${sidecar
     - name: client
       port: ${p + 1}
       meshPort: ${p + 2}
-      endpoints: [{ address: 127.0.0.1, port: ${p + 2} }]
+${mtls ? "      public: true\n" : ""}      endpoints: [{ address: 127.0.0.1, port: ${p + 2} }]
       calls: [server]
     - name: server
       port: ${p + 3}

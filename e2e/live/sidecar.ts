@@ -189,7 +189,7 @@ export async function startSidecar(options: SidecarOptions): Promise<LiveSidecar
  * the files in `certsDir`; every other mention of the container mount
  * becomes `certsDir`. Throws when the bootstrap names no certificates.
  */
-function localCerts(bootstrap: Record<string, unknown>, certsDir: string, sdsDir: string): void {
+export function localCerts(bootstrap: Record<string, unknown>, certsDir: string, sdsDir: string): void {
   mkdirSync(sdsDir, { recursive: true });
   for (const [name, content] of Object.entries(sdsResourceFiles(certsDir))) writeFileSync(join(sdsDir, name), JSON.stringify(content));
   let found = 0;
