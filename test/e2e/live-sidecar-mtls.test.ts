@@ -40,41 +40,47 @@ describeWithEnvoy("live sidecar harness with mTLS (certsDir)", (envoy) => {
   it("a caller's sidecar reaches the callee's sidecar over mutual TLS; plaintext to the callee's inbound is refused", async () => {
     const app = await startUpstream({ name: "app", latencyMs: 1, failureRate: 0, port: 43711 });
     const dir = mkdtempSync(join(tmpdir(), "lightsub-live-mtls-"));
-    const policyFile = join(dir, "policy.yaml");
-    writeFileSync(policyFile, policy(43790));
-    const errors: string[] = [];
-    expect(await certsCommand([policyFile, "--out", join(dir, "certs")], { out: () => {}, err: (t: string) => void errors.push(t) })).toBe(0);
-    // Each sidecar on its own admin port: one loopback.
-    // The policy's app port of server is also the client's outbound listener port (one loopback, not two
-    // containers): the server sidecar's local_app goes to the upstream's port instead.
-    const toApp = (bootstrap: Record<string, unknown>) => {
-      const clusters = (bootstrap.static_resources as { clusters: Array<{ name: string; load_assignment: any }> }).clusters; // eslint-disable-line @typescript-eslint/no-explicit-any
-      clusters.find((c) => c.name === "local_app")!.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 43711;
-    };
-    const server = await startSidecar({ envoy, policy: policy(43791), service: "server", certsDir: join(dir, "certs", "server"), concurrency: 1, editBootstrap: toApp });
-    const client = await startSidecar({ envoy, policy: policy(43790), service: "client", certsDir: join(dir, "certs", "client"), concurrency: 1 });
     try {
-      expect(server.view.destinations).toEqual([]);
-      for (let i = 0; i < 10; i++) {
-        const response = await fetch(client.url("server"));
-        expect(response.status).toBe(200);
-        await response.text();
-      }
-      expect(app.counts().requests).toBe(10);
-      const stats = await client.stats("^cluster\\.server_ep0\\.");
-      expect(stats.get("cluster.server_ep0.ssl.handshake") ?? 0).toBeGreaterThan(0);
-      expect(stats.get("cluster.server_ep0.upstream_rq_total")).toBe(10);
+      const policyFile = join(dir, "policy.yaml");
+      writeFileSync(policyFile, policy(43790));
+      const errors: string[] = [];
+      expect(await certsCommand([policyFile, "--out", join(dir, "certs")], { out: () => {}, err: (t: string) => void errors.push(t) })).toBe(0);
+      // Each sidecar on its own admin port: one loopback.
+      // The policy's app port of server is also the client's outbound listener port (one loopback, not two
+      // containers): the server sidecar's local_app goes to the upstream's port instead.
+      const toApp = (bootstrap: Record<string, unknown>) => {
+        const clusters = (bootstrap.static_resources as { clusters: Array<{ name: string; load_assignment: any }> }).clusters; // eslint-disable-line @typescript-eslint/no-explicit-any
+        clusters.find((c) => c.name === "local_app")!.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 43711;
+      };
+      const server = await startSidecar({ envoy, policy: policy(43791), service: "server", certsDir: join(dir, "certs", "server"), concurrency: 1, editBootstrap: toApp });
+      const client = await startSidecar({ envoy, policy: policy(43790), service: "client", certsDir: join(dir, "certs", "client"), concurrency: 1 }).catch(async (error: unknown) => {
+        await server.stop();
+        throw error;
+      });
+      try {
+        expect(server.view.destinations).toEqual([]);
+        for (let i = 0; i < 10; i++) {
+          const response = await fetch(client.url("server"));
+          expect(response.status).toBe(200);
+          await response.text();
+        }
+        expect(app.counts().requests).toBe(10);
+        const stats = await client.stats("^cluster\\.server_ep0\\.");
+        expect(stats.get("cluster.server_ep0.ssl.handshake") ?? 0).toBeGreaterThan(0);
+        expect(stats.get("cluster.server_ep0.upstream_rq_total")).toBe(10);
 
-      // Plaintext to the callee's inbound: no TLS, no client certificate, so the app never sees it.
-      const plain = await fetch("http://127.0.0.1:43716/").then(
-        (r) => r.status,
-        () => "refused",
-      );
-      expect(plain === "refused" || (typeof plain === "number" && plain >= 400)).toBe(true);
-      expect(app.counts().requests).toBe(10);
+        // Plaintext to the callee's inbound: no TLS, no client certificate, so the app never sees it.
+        const plain = await fetch("http://127.0.0.1:43716/").then(
+          (r) => r.status,
+          () => "refused",
+        );
+        expect(plain === "refused" || (typeof plain === "number" && plain >= 400)).toBe(true);
+        expect(app.counts().requests).toBe(10);
+      } finally {
+        await client.stop();
+        await server.stop();
+      }
     } finally {
-      await client.stop();
-      await server.stop();
       await app.close();
       rmSync(dir, { recursive: true, force: true });
     }
