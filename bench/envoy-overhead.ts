@@ -69,7 +69,7 @@ export function benchPorts(base = Number(process.env.LIGHTSUB_BENCH_PORT_BASE ??
  * filter's counters after the run.
  */
 export const ADMISSION = { maxInFlightPerEndpoint: 256, maxQueue: 128, queueTimeout: "100ms" } as const;
-export const ADMISSION_TEXT = `admission { maxInFlightPerEndpoint: ${ADMISSION.maxInFlightPerEndpoint}, maxQueue: ${ADMISSION.maxQueue}, queueTimeout: ${ADMISSION.queueTimeout} } on the called service; never binds (≤ 64 requests in flight in every mode)`;
+export const ADMISSION_TEXT = `admission { maxInFlightPerEndpoint: ${ADMISSION.maxInFlightPerEndpoint}, maxQueue: ${ADMISSION.maxQueue}, queueTimeout: ${ADMISSION.queueTimeout} } on the called service, never binding (the load has at most 64 requests in flight)`;
 /** Strategies measured with admission (the full profile: the issue asks for every strategy, these two bound the cost). */
 export const ADMISSION_STRATEGIES = ["round_robin", "least_latency"] as const;
 // The filter's admission counters (filter/lightsub/base/wire.ts, AssemblyScript: not importable from
