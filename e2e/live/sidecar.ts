@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { compile, DEFAULT_WASM } from "../../compiler/compile.js";
 import { sdsResourceFiles } from "../../compiler/envoy/tls.js";
-import { CERTS_DIR_IN_CONTAINER } from "../../compiler/model.js";
+import { CERTS_DIR_IN_CONTAINER } from "../../compiler/model/mesh.js";
 import { fetchPrometheus, waitReady } from "../admin.js";
 import { parsePrometheus, type PromSample } from "../assertions.js";
 import { writeLocalConfig } from "../local-config.js";

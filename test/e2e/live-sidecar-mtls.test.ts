@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { certsCommand } from "../../cli/certs.js";
 import { startSidecar, stopAllSidecars } from "../../e2e/live/sidecar.js";
-import { startUpstream } from "../support/upstream-server.js";
+import { startUpstream } from "../../e2e/upstream-server.js";
 import { describeWithEnvoy } from "../support/real-envoy.js";
 
 afterAll(stopAllSidecars);

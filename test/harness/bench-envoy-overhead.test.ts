@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { compile } from "../compiler/compile.js";
-import { CERTS_DIR_IN_CONTAINER } from "../compiler/model.js";
+import { compile } from "../../compiler/compile.js";
+import { CERTS_DIR_IN_CONTAINER } from "../../compiler/model/mesh.js";
 import {
   ADMISSION,
   ADMISSION_STRATEGIES,
@@ -26,12 +26,12 @@ import {
   runSpecs,
   type LoadMode,
   type Sample,
-} from "../bench/envoy-overhead.js";
-import { makeFigure } from "../bench/figures.js";
-import type { BenchResults } from "../bench/results.js";
-import { renderTable } from "../bench/table.js";
-import { localCerts } from "../e2e/live/sidecar.js";
-import { readSidecarView } from "../e2e/sidecar-view.js";
+} from "../../bench/envoy-overhead.js";
+import { makeFigure } from "../../bench/figures.js";
+import type { BenchResults } from "../../bench/results.js";
+import { renderTable } from "../../bench/table.js";
+import { localCerts } from "../../e2e/live/sidecar.js";
+import { readSidecarView } from "../../e2e/sidecar-view.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Envoy bootstraps in assertions
 
