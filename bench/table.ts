@@ -203,9 +203,12 @@ function envoyOverhead(ix: Index): string | undefined {
   runs.sort((a, b) => (ENVOY_RUN_ORDER.indexOf(a) + 1 || 99) - (ENVOY_RUN_ORDER.indexOf(b) + 1 || 99));
   const label = (run: string) => (run === "native" ? "native ROUND_ROBIN" : run === "passthrough" ? "empty Wasm filter" : run);
   const get = (name: string, mode: string, run: string, withRange = true) => cell(ix.find("envoy-overhead", name, { mode, run }), withRange);
+  const withPeer = all.some((f) => f.name === "cpu-vs-peer");
   const blocks: string[] = [];
   for (const mode of modes) {
-    const rows = runs.map((run) => [
+    // Some runs take part in some modes only (bench/envoy-overhead.ts, NEW_RUN_MODES).
+    const here = runs.filter((run) => ix.find("envoy-overhead", "p50-ms", { mode, run }) !== undefined);
+    const rows = here.map((run) => [
       label(run),
       get("p50-ms", mode, run, false),
       run === "direct" ? "–" : get("added-p50-ms", mode, run),
@@ -216,22 +219,49 @@ function envoyOverhead(ix: Index): string | undefined {
       get("added-p50-vs-passthrough", mode, run),
       get("cpu-vs-passthrough", mode, run),
       get("throughput-vs-native", mode, run),
+      ...(withPeer
+        ? [
+            ix.find("envoy-overhead", "cpu-vs-peer", { mode, run })?.peer ?? "–",
+            get("added-p50-vs-peer", mode, run),
+            get("added-p99-vs-peer", mode, run),
+            get("cpu-vs-peer", mode, run),
+          ]
+        : []),
     ]);
     blocks.push(
       `*${mode}*`,
       "",
       markdownTable(
-        ["run", "p50 ms", "added p50 ms", "added p90 ms", "added p99 ms", "Envoy CPU s / 10k req", "requests/s", "added p50 × empty filter", "CPU × empty filter", "requests/s × native"],
+        [
+          "run",
+          "p50 ms",
+          "added p50 ms",
+          "added p90 ms",
+          "added p99 ms",
+          "Envoy CPU s / 10k req",
+          "requests/s",
+          "added p50 × empty filter",
+          "CPU × empty filter",
+          "requests/s × native",
+          ...(withPeer ? ["peer", "added p50 × peer", "added p99 × peer", "CPU × peer"] : []),
+        ],
         rows,
       ),
       "",
     );
   }
+  // What the admission and mesh runs are (figure param `setup`), and the modes they joined.
+  const setups = runs.flatMap((run) => {
+    const f = ix.find("envoy-overhead", "p50-ms", { run });
+    const joined = modes.filter((mode) => ix.find("envoy-overhead", "p50-ms", { mode, run }) !== undefined);
+    return f?.params.setup !== undefined ? [`- \`${run}\`: ${f.params.setup}${joined.length < modes.length ? ` (modes: ${joined.join(", ")})` : ""}.`] : [];
+  });
   const first = all[0]!;
   return [
-    `**Real Envoy 1. Added latency and CPU per request through one sidecar** — fortio against two fortio echo servers, directly and through one Envoy sidecar: native ROUND_ROBIN without Wasm, the empty proxy-wasm filter (build/passthrough.wasm), lightsub per strategy. ${first.note ?? ""}. "added" = the run's percentile minus the direct call's in the same repetition; ratios are per repetition against the peer of that repetition; median [min–max] of ${first.runs} interleaved repetitions. Targets: lightsub's added p50 and CPU per request ≤ 1.5× the empty filter's (at the fixed rate), max throughput (closed loop, 64 connections) ≥ 0.85× native.`,
+    `**Real Envoy 1. Added latency and CPU per request through one sidecar** — fortio against two fortio echo servers, directly and through one Envoy sidecar: native ROUND_ROBIN without Wasm, the empty proxy-wasm filter (build/passthrough.wasm), lightsub per strategy${setups.length > 0 ? ", and the runs listed below the tables" : ""}. ${first.note ?? ""}. "added" = the run's percentile minus the direct call's in the same repetition; ratios are per repetition against the peer of that repetition; median [min–max] of ${first.runs} interleaved repetitions. Targets: lightsub's added p50 and CPU per request ≤ 1.5× the empty filter's (at the fixed rate), max throughput (closed loop, 64 connections) ≥ 0.85× native.${withPeer ? " \"× peer\": the run's added latency and CPU per request over those of its peer (the same strategy without admission; mTLS over plaintext)." : ""}`,
     "",
     ...blocks,
+    ...(setups.length > 0 ? ["Runs:", "", ...setups] : []),
   ]
     .join("\n")
     .trimEnd();
@@ -329,7 +359,11 @@ function envoySimulator(ix: Index): string | undefined {
 }
 
 function paramsText(f: Figure): string {
-  return Object.entries(f.params).map(([k, v]) => `${k} ${v}`).join(", ");
+  // `setup` describes a real-Envoy run at length; the figure 1 table lists it under "Runs:".
+  return Object.entries(f.params)
+    .filter(([k]) => k !== "setup")
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
 }
 
 function missedBy(f: Figure): string {

@@ -83,7 +83,11 @@ function findPluginJson(node: unknown): string | undefined {
   return undefined;
 }
 
-/** Reads a caller's sidecar bootstrap (parsed YAML). Throws naming the part that is missing. */
+/**
+ * Reads a caller's sidecar bootstrap (parsed YAML). Throws naming the part
+ * that is missing. The sidecar of a service that calls nobody (inbound only)
+ * has no destinations and an empty `pluginJson`.
+ */
 export function readSidecarView(bootstrap: unknown): SidecarView {
   const root = obj(bootstrap, "the bootstrap");
   const service = obj(root.node, "node").cluster;
@@ -119,7 +123,11 @@ export function readSidecarView(bootstrap: unknown): SidecarView {
     .map((l) => findPluginJson(l))
     .filter((json): json is string => json !== undefined)
     .map((json) => obj(JSON.parse(json), "plugin JSON"));
-  if (listenerPlugins.length === 0) throw new Error(`sidecar config of "${service}": no lightsub Wasm filter`);
+  if (listenerPlugins.length === 0) {
+    // A service that calls nobody has only its inbound listener and no filter: nothing to drive on it.
+    if (listenerPorts.size === 0) return { service, adminPort, pluginJson: "", statsTags, destinations: [] };
+    throw new Error(`sidecar config of "${service}": no lightsub Wasm filter`);
+  }
   const allDestinations = listenerPlugins.flatMap((p) => arr(p.destinations, "plugin destinations"));
   // One config with every destination, for a check that runs one filter for the whole sidecar.
   const pluginJson = JSON.stringify({ ...listenerPlugins[0], destinations: allDestinations });

@@ -10,9 +10,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { compile, DEFAULT_WASM } from "../../compiler/compile.js";
+import { sdsResourceFiles } from "../../compiler/envoy/tls.js";
+import { CERTS_DIR_IN_CONTAINER } from "../../compiler/model/mesh.js";
 import { fetchPrometheus, waitReady } from "../admin.js";
 import { parsePrometheus, type PromSample } from "../assertions.js";
 import { writeLocalConfig } from "../local-config.js";
@@ -31,7 +33,16 @@ export interface SidecarOptions {
   wasm?: string;
   /** Envoy's log level (default "warning"; the Wasm logger's lines need "info" or lower). */
   logLevel?: string;
-  /** Changes the parsed bootstrap before Envoy runs it (tests of deliberately broken set-ups only). */
+  /**
+   * A policy with `spec.security`: this service's certificate directory as
+   * `lightsub certs --out <dir>` wrote it (`<dir>/<service>`). The compiled
+   * config names the container mount (/etc/lightsub/certs); the harness
+   * points it at this directory instead (SDS resource files rewritten into
+   * the work directory; the certificate files and their watched directory
+   * stay in `certsDir`, so a rotation there reaches Envoy as in a container).
+   */
+  certsDir?: string;
+  /** Changes the parsed bootstrap before Envoy runs it (tests of deliberately broken set-ups only, and benchmarks). */
   editBootstrap?: (bootstrap: Record<string, unknown>) => void;
   readyTimeoutMs?: number;
 }
@@ -79,8 +90,16 @@ export async function startSidecar(options: SidecarOptions): Promise<LiveSidecar
   const runFile = join(workDir, "envoy.yaml");
   writeLocalConfig(compiledFile, options.wasm ?? DEFAULT_WASM, runFile);
   let bootstrap = parse(readFileSync(runFile, "utf8")) as Record<string, unknown>;
-  if (options.editBootstrap) {
-    options.editBootstrap(bootstrap);
+  if (options.certsDir !== undefined) {
+    try {
+      localCerts(bootstrap, resolve(options.certsDir), join(workDir, "sds"));
+    } catch (error) {
+      rmSync(workDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  if (options.editBootstrap || options.certsDir !== undefined) {
+    options.editBootstrap?.(bootstrap);
     writeFileSync(runFile, JSON.stringify(bootstrap));
     bootstrap = parse(readFileSync(runFile, "utf8")) as Record<string, unknown>;
   }
@@ -162,6 +181,37 @@ export async function startSidecar(options: SidecarOptions): Promise<LiveSidecar
     throw new Error(`${(error as Error).message}\n--- envoy log ---\n${log.split("\n").slice(-40).join("\n")}`);
   }
   return sidecar;
+}
+
+/**
+ * Points a compiled mTLS sidecar at a local certificate directory: the SDS
+ * resources Envoy reads (path_config_source) are written into `sdsDir` naming
+ * the files in `certsDir`; every other mention of the container mount
+ * becomes `certsDir`. Throws when the bootstrap names no certificates.
+ */
+export function localCerts(bootstrap: Record<string, unknown>, certsDir: string, sdsDir: string): void {
+  mkdirSync(sdsDir, { recursive: true });
+  for (const [name, content] of Object.entries(sdsResourceFiles(certsDir))) writeFileSync(join(sdsDir, name), JSON.stringify(content));
+  let found = 0;
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (typeof node === "string" && (node === CERTS_DIR_IN_CONTAINER || node.startsWith(`${CERTS_DIR_IN_CONTAINER}/`))) {
+      found++;
+      return certsDir + node.slice(CERTS_DIR_IN_CONTAINER.length);
+    }
+    if (typeof node !== "object" || node === null) return node;
+    const record = node as Record<string, unknown>;
+    const source = record.path_config_source as { path?: unknown; watched_directory?: unknown } | undefined;
+    if (source && typeof source.path === "string" && source.path.startsWith(`${CERTS_DIR_IN_CONTAINER}/`)) {
+      found++;
+      record.path_config_source = { ...source, path: join(sdsDir, source.path.slice(CERTS_DIR_IN_CONTAINER.length + 1)), watched_directory: { path: sdsDir } };
+      return record;
+    }
+    for (const [key, value] of Object.entries(record)) record[key] = visit(value);
+    return record;
+  };
+  visit(bootstrap);
+  if (found === 0) throw new Error(`certsDir given but the compiled sidecar names no certificates under ${CERTS_DIR_IN_CONTAINER} (policy without spec.security?)`);
 }
 
 /** Stops every sidecar this process started and has not stopped yet. */

@@ -1,6 +1,6 @@
 /**
  * A small measurement of what mutual TLS adds (issue 17; the real-Envoy
- * benchmark issue will measure it properly): the same two-service mesh (web,
+ * benchmark measures it with fortio: bench/envoy-overhead.ts, runs mesh:*): the same two-service mesh (web,
  * public, calls ledger) with and without `spec.security`, both up at once in
  * network namespaces, requests from the client through web's sidecar to
  * ledger's (kept-alive connections, so this is the per-request cost, not the
