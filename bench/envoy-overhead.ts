@@ -48,6 +48,7 @@ import { certsCommand } from "../cli/certs.js";
 import { startSidecar, type LiveSidecar } from "../e2e/live/sidecar.js";
 import { ENVOY_BIN, FORTIO_VERSION, cpuSeconds, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, type FortioLoad, startFortioServer, waitHttp } from "./envoy-harness.js";
 import type { FigureInit } from "./figures.js";
+import { WASM_CUSTOM_STAT_NAMESPACE, destinationMetricName, type MetricName } from "../schemas/wire.js";
 
 export { ENVOY_BIN, FORTIO_BIN, FORTIO_VERSION, ensureFortio } from "./envoy-harness.js";
 
@@ -72,12 +73,6 @@ export const ADMISSION = { maxInFlightPerEndpoint: 256, maxQueue: 128, queueTime
 export const ADMISSION_TEXT = `admission { maxInFlightPerEndpoint: ${ADMISSION.maxInFlightPerEndpoint}, maxQueue: ${ADMISSION.maxQueue}, queueTimeout: ${ADMISSION.queueTimeout} } on the called service, never binding (the load has at most 64 requests in flight)`;
 /** Strategies measured with admission (the full profile: the issue asks for every strategy, these two bound the cost). */
 export const ADMISSION_STRATEGIES = ["round_robin", "least_latency"] as const;
-// The filter's admission counters (filter/lightsub/base/wire.ts, AssemblyScript: not importable from
-// TypeScript, which has no copy of them; test/e2e/admission.test.ts spells them the same way).
-const METRIC_ADMISSION_ADMITTED = "admission_admitted";
-const METRIC_ADMISSION_DELAYED = "admission_delayed";
-const METRIC_ADMISSION_REJECTED_QUEUE_FULL = "admission_rejected_queue_full";
-const METRIC_ADMISSION_REJECTED_QUEUE_TIMEOUT = "admission_rejected_queue_timeout";
 
 /**
  * The modes the admission and kept-alive mesh runs join (per-request cost: the
@@ -384,11 +379,12 @@ async function checkRouting(runs: readonly Run[]): Promise<void> {
       throw new Error(`${run.name} did not route as intended: per-endpoint clusters ${perEndpoint} requests, ROUND_ROBIN cluster ${native}`);
     }
     if (run.admission) {
-      const a = await run.sidecar.stats(`lightsub.service.${run.admission}.admission`);
-      const metric = (name: string) => a.get(`wasmcustom.lightsub.service.${run.admission}.${name}`) ?? 0;
-      const waited = metric(METRIC_ADMISSION_DELAYED) + metric(METRIC_ADMISSION_REJECTED_QUEUE_FULL) + metric(METRIC_ADMISSION_REJECTED_QUEUE_TIMEOUT);
-      if (metric(METRIC_ADMISSION_ADMITTED) < perEndpoint * 0.9 || waited > 0) {
-        throw new Error(`${run.name}: admission admitted ${metric(METRIC_ADMISSION_ADMITTED)} of ${perEndpoint} requests and delayed or rejected ${waited} (the limit must not bind)`);
+      const a = await run.sidecar.stats(`^${WASM_CUSTOM_STAT_NAMESPACE}\\.`);
+      const service = run.admission;
+      const metric = (name: MetricName) => a.get(`${WASM_CUSTOM_STAT_NAMESPACE}.${destinationMetricName(service, name)}`) ?? 0;
+      const waited = metric("admission_delayed") + metric("admission_rejected_queue_full") + metric("admission_rejected_queue_timeout");
+      if (metric("admission_admitted") < perEndpoint * 0.9 || waited > 0) {
+        throw new Error(`${run.name}: admission admitted ${metric("admission_admitted")} of ${perEndpoint} requests and delayed or rejected ${waited} (the limit must not bind)`);
       }
     }
     if (run.name.startsWith("mesh:")) {
