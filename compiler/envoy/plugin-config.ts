@@ -17,6 +17,10 @@ import { MeshIndex } from "./mesh-index.js";
 
 export const PLUGIN_CONFIG_VERSION = 1;
 
+/** Envoy's outlier detection defaults (consecutive_5xx, base_ejection_time), for a policy that leaves them out. */
+const ENVOY_CONSECUTIVE_5XX_DEFAULT = 5;
+const ENVOY_BASE_EJECTION_TIME_DEFAULT_MS = 30_000;
+
 /** The plugin JSON object of `service`'s listener towards `callees` (usually one); `failMode` is the top-level mode. */
 export function pluginConfig(service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode): JsonObject {
   return {
@@ -81,6 +85,14 @@ function destination(callee: ServiceModel): JsonObject {
   if (facts.hashKey) {
     if (!s.hashOn) throw new Error(`service "${callee.name}": ${s.strategy} without hashOn`);
     dest.hashOn = hashOnJson(s.hashOn);
+  }
+  // With outlier detection, the filter ejects after the same failures in a row and for the
+  // same base time as Envoy (Envoy's defaults where the policy leaves them out: 5, 30 s);
+  // without, the filter's own defaults (filter/lightsub/records/shared.ts Ejection) and no keys.
+  const od = callee.connector.outlierDetection;
+  if (od !== undefined) {
+    dest.ejectAfter = od.consecutive5xx ?? ENVOY_CONSECUTIVE_5XX_DEFAULT;
+    dest.ejectionMs = od.baseEjectionTimeMs ?? ENVOY_BASE_EJECTION_TIME_DEFAULT_MS;
   }
   // Only services with admission get the key: byte-identical output for the others.
   if (callee.admission) dest.admission = admissionJson(callee.admission);

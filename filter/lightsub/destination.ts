@@ -6,6 +6,7 @@
 import { incrementMetric } from "../proxy-wasm/index";
 import { DestinationConfig, HashSource, StrategyKind } from "./config/plugin";
 import { EndpointRecord } from "./records/record";
+import { Ejection } from "./records/shared";
 import { WINDOW_BUCKETS } from "./records/state";
 import { EndpointTally, tallyFor } from "./telemetry/batch";
 import { defineMetrics, destinationMetricPrefix, endpointMetricPrefix } from "./telemetry/metrics";
@@ -53,6 +54,14 @@ export class Destination {
   metrics: StaticArray<u32> = new StaticArray<u32>(METRIC_COUNT);
   /** Envoy may serve a request scheduled onto an endpoint from another one (failover): read which host served. */
   failover: bool;
+  /** When its endpoints are ejected (records/shared.ts). */
+  ejection: Ejection;
+  /** The current pick's time, ms (strategies/strategy.ts). */
+  nowMs: u64 = 0;
+  /** The current pick claimed an ejected endpoint's probe (strategies/claim.ts). */
+  probeClaimed: bool = false;
+  /** The current pick passes over nothing: every endpoint was ejected (strategies/strategy.ts). */
+  ignoreEjection: bool = false;
 
   constructor(config: DestinationConfig) {
     this.service = config.service;
@@ -65,6 +74,7 @@ export class Destination {
     this.minRequests = <u32>config.minRequests;
     this.probeIntervalMs = <u64>config.probeIntervalMs;
     this.failover = config.failover;
+    this.ejection = new Ejection(<u32>config.ejectAfter, <u64>config.ejectionMs);
     this.hashSource = config.hashSource;
     let header = config.hashName;
     if (config.hashSource == HashSource.Cookie) header = "cookie";

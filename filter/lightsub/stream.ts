@@ -227,7 +227,7 @@ export class LightsubStream extends HttpContext {
     const destination = this.destination as Destination;
     const nowNs = currentTimeNanos();
     const latencyNs = nowNs > this.startNs ? nowNs - this.startNs : 0;
-    const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe);
+    const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe, destination.ejection);
     if (stored == Update.CasExhausted) destination.count(Metric.CasExhausted);
 
     // Counters and gauges are batched per worker (telemetry/batch.ts); the histogram takes every sample.

@@ -16,6 +16,7 @@ export const MAX_ENDPOINTS: i32 = 256;
 export const MAX_WEIGHT: i32 = 10000;
 const MAX_DURATION_MS: i32 = 86400000;
 const MAX_MIN_REQUESTS: i32 = 1000000;
+const MAX_EJECT_AFTER: i32 = 1000000;
 
 export enum StrategyKind { RoundRobin, Random, Weighted, LeastLoad, LeastLatency, Availability, ConsistentHash }
 
@@ -45,6 +46,9 @@ export class DestinationConfig {
   errorThreshold: f64 = 0.2;
   minRequests: i32 = 5;
   probeIntervalMs: i32 = 1000;
+  /** Ejection (records/shared.ts Ejection): failures in a row, and the base ejection time. */
+  ejectAfter: i32 = 5;
+  ejectionMs: i32 = 1000;
   hashSource: HashSource = HashSource.None;
   /** Header or cookie name for consistent_hash (headers lowercased). */
   hashName: string = "";
@@ -124,6 +128,8 @@ function readDestination(r: Reader, v: JsonValue, path: string): DestinationConf
   d.errorThreshold = r.fraction(obj.get("errorThreshold"), path, "errorThreshold", d.errorThreshold);
   d.minRequests = r.integer(obj.get("minRequests"), path, "minRequests", 1, MAX_MIN_REQUESTS, d.minRequests);
   d.probeIntervalMs = r.integer(obj.get("probeIntervalMs"), path, "probeIntervalMs", 1, MAX_DURATION_MS, d.probeIntervalMs);
+  d.ejectAfter = r.integer(obj.get("ejectAfter"), path, "ejectAfter", 1, MAX_EJECT_AFTER, d.ejectAfter);
+  d.ejectionMs = r.integer(obj.get("ejectionMs"), path, "ejectionMs", 1, MAX_DURATION_MS, d.ejectionMs);
   const failover = obj.get("failover");
   if (failover != null) {
     if (failover.kind != JsonKind.Bool) r.failAt(path, "failover", " must be a boolean");

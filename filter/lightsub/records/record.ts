@@ -15,6 +15,12 @@ export class EndpointRecord {
   slot: EndpointSlot;
   /** The slot's generation when this configuration enlisted it (slots.ts, retire.ts). */
   generation: u32 = 0;
+  /**
+   * This worker's view of the record's ejection (ejectedUntilMs as last read):
+   * while it lies ahead, strategies pass the endpoint over without reading its
+   * record (records/shared.ts acquire).
+   */
+  outUntilMs: u64 = 0;
 
   constructor(public cluster: string, public stat: string) {
     this.sharedKey = String.UTF8.encode(SHARED_KEY_PREFIX + cluster);

@@ -4,12 +4,33 @@
 import { WasmResult, getSharedDataRaw, releaseReturned, returnedPtr, returnedSize, setSharedDataRaw, sharedDataCas } from "../../proxy-wasm/index";
 import { Outcome, isEndpointFailure } from "../base/outcome";
 import { EndpointRecord } from "./record";
-import { RECORD_SIZE } from "./state";
+import { EndpointState, RECORD_SIZE } from "./state";
 
 export const MAX_CAS_ATTEMPTS: i32 = 8;
 
-/** Result of acquire/release. */
-export enum Update { Ok, HostFailure, CasExhausted }
+/** Result of acquire/release. Ejected: acquire found the endpoint ejected (not claimed). */
+export enum Update { Ok, HostFailure, CasExhausted, Ejected }
+
+/**
+ * When an endpoint is ejected (set aside by every strategy, on every worker):
+ * after `after` failures in a row (5xx, reset, timeout, served elsewhere), for
+ * baseMs x the number of ejections in a row (at most maxMs); then one probe
+ * request (claimed with CAS: one across all workers) per that time, until one
+ * succeeds. The defaults are Envoy's outlier detection's consecutive_5xx (5)
+ * and, as the base, the probe interval of availability (1 s; the compiler
+ * passes the service's outlierDetection values when it has one, so filter and
+ * Envoy agree); the cap is Envoy's max_ejection_time (300 s).
+ */
+export class Ejection {
+  constructor(public after: u32 = 5, public baseMs: u64 = 1000, public maxMs: u64 = 300000) {}
+
+  /** The ejection time after `ejections` ejections in a row. */
+  timeMs(ejections: u32): u64 {
+    const t = this.baseMs * <u64>(ejections > 0 ? ejections : 1);
+    const cap = this.maxMs > this.baseMs ? this.maxMs : this.baseMs;
+    return t < cap ? t : cap;
+  }
+}
 
 /** Loads the endpoint's record into ep.state (missing key: empty record, CAS 0). */
 export function readState(ep: EndpointRecord): bool {
@@ -17,6 +38,7 @@ export function readState(ep: EndpointRecord): bool {
   if (result == WasmResult.Ok) {
     ep.state.decode(returnedPtr(), returnedSize());
     ep.state.cas = sharedDataCas();
+    ep.outUntilMs = ep.state.ejectedUntilMs;
     releaseReturned();
     return true;
   }
@@ -24,6 +46,7 @@ export function readState(ep: EndpointRecord): bool {
   if (result == WasmResult.NotFound) {
     ep.state.clear();
     ep.state.cas = 0;
+    ep.outUntilMs = 0;
     return true;
   }
   return false;
@@ -74,6 +97,63 @@ export function acquire(ep: EndpointRecord, fresh: bool, probeAtMs: u64 = 0): Up
   return Update.CasExhausted;
 }
 
+/**
+ * acquire, unless the endpoint is ejected (Update.Ejected, nothing written).
+ * An ejected endpoint whose probe is due (ejectedUntilMs reached) is claimed
+ * as its probe instead, with a single CAS attempt that also moves
+ * ejectedUntilMs one ejection time ahead (so no other worker probes it
+ * meanwhile, and a probe that never ends is followed by the next one); losing
+ * that race reads as Ejected. `probe` (out) tells which one happened.
+ */
+export function acquireUnlessEjected(ep: EndpointRecord, fresh: bool, nowMs: u64, ejection: Ejection): Update {
+  if (!fresh && !readState(ep)) return Update.HostFailure;
+  const state = ep.state;
+  const until = state.ejectedUntilMs;
+  acquiredProbe = false;
+  if (until == 0) return acquire(ep, true);
+  if (nowMs < until) return Update.Ejected;
+  state.inFlight = settledInFlight(ep, 1);
+  state.ejectedUntilMs = nowMs + ejection.timeMs(state.ejections);
+  const result = writeState(ep);
+  if (result == WasmResult.Ok) {
+    ep.pendingInFlight = 0;
+    ep.outUntilMs = state.ejectedUntilMs;
+    acquiredProbe = true;
+    return Update.Ok;
+  }
+  if (result != WasmResult.CasMismatch) return Update.HostFailure;
+  ep.outUntilMs = nowMs + 1; // another worker probes it: passed over for the rest of this millisecond
+  return Update.Ejected;
+}
+
+/** Set by acquireUnlessEjected: its claim was an ejected endpoint's probe. */
+export let acquiredProbe: bool = false;
+
+/**
+ * The ejection bookkeeping of a finished request (release, on the record just read).
+ * A failure counts one more in a row; reaching `after` ejects the endpoint; a
+ * failed probe ejects it again, for longer. A success ends the run of failures;
+ * a successful probe (or any success once the ejection time is over) returns the endpoint; other successes while not ejected
+ * reset the ejection count (healthy again, the next ejection is short).
+ * Failures of requests that were in flight when it was ejected only count.
+ */
+function noteOutcome(state: EndpointState, failed: bool, probe: bool, nowMs: u64, ejection: Ejection): void {
+  const until = state.ejectedUntilMs;
+  if (failed) {
+    const run = state.consecutiveFailures;
+    if (run < u32.MAX_VALUE) state.consecutiveFailures = run + 1;
+    if ((until == 0 && run + 1 >= ejection.after) || (until != 0 && probe)) {
+      const ejections = state.ejections < 1000000 ? state.ejections + 1 : state.ejections;
+      state.ejections = ejections;
+      state.ejectedUntilMs = nowMs + ejection.timeMs(ejections);
+    }
+    return;
+  }
+  state.consecutiveFailures = 0;
+  if (until == 0) state.ejections = 0;
+  else if (probe || nowMs >= until) state.ejectedUntilMs = 0; // a probe, or a request sent while everything was ejected
+}
+
 /** Floor of a failure's latency sample: the first failure of an unmeasured endpoint already costs this much. */
 const FAILURE_MIN_US: f64 = 10000;
 /** Ceiling of any failure's sample (a minute): the EWMA stays finite and decays back. */
@@ -102,7 +182,7 @@ function failureSampleUs(sampleUs: f64, ewmaUs: f64): f64 {
  * and only fresh evidence can bring it back, within a few probes instead of
  * the tens of seconds the time decay alone would take.
  */
-export function release(ep: EndpointRecord, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64, probe: bool = false): Update {
+export function release(ep: EndpointRecord, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64, probe: bool = false, ejection: Ejection | null = null): Update {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     if (!readState(ep)) {
       ep.pendingInFlight -= 1;
@@ -123,10 +203,12 @@ export function release(ep: EndpointRecord, outcome: Outcome, latencyNs: u64, no
         if (nowNs > state.ewmaStampNs) state.ewmaStampNs = nowNs;
       } else state.observeLatency(sampleUs, nowNs, decayNs);
       state.recordInWindow(<u32>(nowNs / 1000000 / bucketMs), isEndpointFailure(outcome));
+      if (ejection != null) noteOutcome(state, isEndpointFailure(outcome), probe, nowNs / 1000000, ejection);
     }
     const result = writeState(ep);
     if (result == WasmResult.Ok) {
       ep.pendingInFlight = 0;
+      ep.outUntilMs = state.ejectedUntilMs;
       return Update.Ok;
     }
     if (result != WasmResult.CasMismatch) {

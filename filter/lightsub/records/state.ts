@@ -6,18 +6,23 @@
 //   8  f64  peak-EWMA latency, microseconds
 //  16  u64  time of the last EWMA update, ns
 //  24  u64  time the last availability probe was claimed, ms
-//  32  WINDOW_BUCKETS x { u32 slot, u32 requests, u32 errors }: the error window;
+//  32  u32  consecutive failures (any worker; a success resets it)
+//  36  u32  ejections in a row (grows the ejection time; healthy traffic resets it)
+//  40  u64  ejected until, ms: 0 = not ejected; while ejected, set aside by every
+//           strategy until then, then one probe (claimed with CAS, which moves
+//           this an ejection time further) decides: success returns it to 0
+//  48  WINDOW_BUCKETS x { u32 slot, u32 requests, u32 errors }: the error window;
 //      slot = time / bucket length, so a bucket whose slot is too old is ignored.
 //
 // EndpointState holds the record as these very bytes: reading it from shared
 // data is one copy, writing it back hands the same bytes to the host, and the
 // fields are loads and stores at fixed offsets (no decode/encode per request).
 
-const RECORD_TAG: u32 = 0x01534c31; // "1LS\x01"
+const RECORD_TAG: u32 = 0x02534c31; // "1LS\x02" (2: the ejection fields)
 export const WINDOW_BUCKETS: i32 = 10;
-export const RECORD_SIZE: i32 = 32 + WINDOW_BUCKETS * 12;
+export const RECORD_SIZE: i32 = 48 + WINDOW_BUCKETS * 12;
 
-const WINDOW_OFFSET: usize = 32;
+const WINDOW_OFFSET: usize = 48;
 const BUCKET_SIZE: usize = 12;
 
 export class EndpointState {
@@ -44,6 +49,12 @@ export class EndpointState {
   set ewmaStampNs(v: u64) { store<u64>(this.ptr, v, 16); }
   get lastProbeMs(): u64 { return load<u64>(this.ptr, 24); }
   set lastProbeMs(v: u64) { store<u64>(this.ptr, v, 24); }
+  get consecutiveFailures(): u32 { return load<u32>(this.ptr, 32); }
+  set consecutiveFailures(v: u32) { store<u32>(this.ptr, v, 32); }
+  get ejections(): u32 { return load<u32>(this.ptr, 36); }
+  set ejections(v: u32) { store<u32>(this.ptr, v, 36); }
+  get ejectedUntilMs(): u64 { return load<u64>(this.ptr, 40); }
+  set ejectedUntilMs(v: u64) { store<u64>(this.ptr, v, 40); }
 
   clear(): void {
     memory.fill(this.ptr, 0, <usize>RECORD_SIZE);

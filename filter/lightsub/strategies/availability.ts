@@ -11,6 +11,8 @@
 // of that order are drawn in proportion to weight (so at zero load traffic
 // follows the weights, as with least_load), the rest uniformly. An avoided
 // endpoint is probed when a request comes across it with its probe due.
+// An ejected endpoint (records/shared.ts Ejection: failures in a row) is
+// avoided too, on top of the error-rate threshold.
 import { Pick } from "../base/pick";
 import { Destination, Endpoint } from "../destination";
 import { randomBelow } from "../base/random";
@@ -21,6 +23,8 @@ import { Strategy } from "./strategy";
 
 function isAvoided(ep: Endpoint, destination: Destination): bool {
   const state = ep.state;
+  // Ejected (records/shared.ts Ejection) counts as avoided: probed as the error rate's avoidance is.
+  if (state.ejectedUntilMs != 0) return true;
   return state.windowRequests >= destination.minRequests &&
     <f64>state.windowErrors > destination.errorThreshold * <f64>state.windowRequests;
 }
@@ -62,7 +66,7 @@ export class Availability extends Strategy {
     return i;
   }
 
-  override pick(destination: Destination, nowNs: u64): i32 {
+  override choose(destination: Destination, nowNs: u64, attempt: i32): i32 {
     const endpoints = destination.endpoints;
     const n = endpoints.length;
     const nowMs = nowNs / 1000000;
@@ -91,13 +95,13 @@ export class Availability extends Strategy {
     let b = second;
     if (first < 0) {
       // Everything is avoided (every record was read): least load over all of them.
-      if (n == 1) return claim(destination, 0, staleIndex != 0);
+      if (n == 1) return claim(destination, 0, staleIndex != 0, false);
       a = this.sampler.first();
       b = this.sampler.other(a);
     } else if (second < 0) {
-      return claim(destination, first, first != staleIndex);
+      return claim(destination, first, first != staleIndex, false);
     }
     const chosen = lessLoaded(endpoints[b], endpoints[a]) ? b : a;
-    return claim(destination, chosen, chosen != staleIndex);
+    return claim(destination, chosen, chosen != staleIndex, false);
   }
 }

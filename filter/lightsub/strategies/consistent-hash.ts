@@ -3,11 +3,15 @@
 // cookie or the path without query) is hashed and served by the first ring
 // point at or after it. Adding an endpoint only moves the keys that land on its
 // new points. A request without a key goes to the least loaded endpoint.
+// A key whose endpoint is ejected goes to the next endpoint on the ring that
+// is not (strategy.ts), so keys stay sticky meanwhile and come back when it
+// heals.
 import { HeaderMapType, WasmResult, getHeaderRaw, releaseReturned, returnedPtr, returnedSize } from "../../proxy-wasm/index";
 import { HashSource } from "../config/plugin";
 import { fnv1a, hashKey, ringPoint } from "../base/hash";
 import { Destination } from "../destination";
-import { claim } from "./claim";
+import { Pick } from "../base/pick";
+import { claim, isOut } from "./claim";
 import { pickLeastLoaded } from "./least-load";
 import { WeightSampler } from "./weight-sampler";
 import { Strategy } from "./strategy";
@@ -48,7 +52,12 @@ export class ConsistentHash extends Strategy {
     }
   }
 
-  /** Endpoint owning the first ring point >= hash (wrapping around). */
+  /** The request's ring point (lookup); -1 once the ring was walked round without a choice. */
+  at: i32 = 0;
+  /** The request had no key (least load instead of the ring). */
+  keyless: bool = false;
+
+  /** Endpoint owning the first ring point >= hash (wrapping around); remembers the point. */
   lookup(hash: u32): i32 {
     const points = this.points;
     let lo = 0;
@@ -59,10 +68,30 @@ export class ConsistentHash extends Strategy {
       else hi = mid;
     }
     if (lo == points.length) lo = 0;
+    this.at = lo;
     return <i32>this.owners[lo];
   }
 
-  override pick(destination: Destination, nowNs: u64): i32 {
+  /** The next endpoint along the ring after the request's point that is not known ejected, claimed. */
+  nextOnRing(destination: Destination): i32 {
+    const count = this.points.length;
+    let at = this.at;
+    if (at < 0) return Pick.SetAside;
+    for (let k = 1; k < count; k++) {
+      at = at + 1 == count ? 0 : at + 1;
+      const owner = <i32>unchecked(this.owners[at]);
+      if (!isOut(destination, owner)) {
+        this.at = at;
+        return claim(destination, owner, false);
+      }
+    }
+    this.at = -1;
+    return Pick.SetAside;
+  }
+
+  override choose(destination: Destination, nowNs: u64, attempt: i32): i32 {
+    if (attempt > 0) return this.keyless ? pickLeastLoaded(destination, this.sampler) : this.nextOnRing(destination);
+    this.keyless = true;
     if (getHeaderRaw(HeaderMapType.RequestHeaders, destination.hashHeaderBytes) != WasmResult.Ok) {
       releaseReturned();
       return pickLeastLoaded(destination, this.sampler);
@@ -88,6 +117,7 @@ export class ConsistentHash extends Strategy {
     }
     const hash = hashKey(ptr, size);
     releaseReturned();
+    this.keyless = false;
     return claim(destination, this.lookup(hash), false);
   }
 }

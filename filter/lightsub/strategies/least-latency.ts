@@ -14,7 +14,8 @@
 //    acting on the same stale information still spread over at least half of
 //    the endpoints (no herding onto the single fastest one).
 // 2. P2C among the others, exactly as before (two records read per request,
-//    the less costly one claimed with the CAS of that read).
+//    the less costly one claimed with the CAS of that read; an ejected one
+//    only if both are: strategy.ts).
 // 3. Probing: a set-aside endpoint gets one request per probeIntervalMs
 //    across all workers (screening.ts). A probe's latency replaces the
 //    endpoint's EWMA (records/shared.ts release), so an endpoint that became
@@ -31,7 +32,7 @@ import { Pick } from "../base/pick";
 import { randomBelow } from "../base/random";
 import { Destination, Endpoint } from "../destination";
 import { readState } from "../records/shared";
-import { claim } from "./claim";
+import { claim, claimEither } from "./claim";
 import { Screening } from "./screening";
 
 const UNMEASURED_PENALTY_US: f64 = 1e12;
@@ -77,8 +78,7 @@ export class LeastLatency extends Screening {
     return this.probeSetAside(destination, nowNs);
   }
 
-  override pick(destination: Destination, nowNs: u64): i32 {
-    this.probed = false;
+  override choose(destination: Destination, nowNs: u64, attempt: i32): i32 {
     const endpoints = destination.endpoints;
     const n = endpoints.length;
     if (n == 1) return claim(destination, 0, false);
@@ -95,7 +95,8 @@ export class LeastLatency extends Screening {
     const a = unchecked(draw[first]);
     const b = unchecked(draw[second]);
     if (!readState(endpoints[a]) || !readState(endpoints[b])) return Pick.SharedDataFailed;
-    const chosen = cost(endpoints[b], nowNs, destination.decayNs) < cost(endpoints[a], nowNs, destination.decayNs) ? b : a;
-    return claim(destination, chosen, true);
+    // The less costly of the pair, unless it is ejected (strategy.ts).
+    if (cost(endpoints[b], nowNs, destination.decayNs) < cost(endpoints[a], nowNs, destination.decayNs)) return claimEither(destination, b, a);
+    return claimEither(destination, a, b);
   }
 }

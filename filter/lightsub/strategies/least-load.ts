@@ -1,6 +1,7 @@
 // least_load: power of two choices on the shared in-flight counts per unit of
 // weight (weight-sampler.ts). Reads only the two candidates' records and claims
-// the less loaded one with the CAS of that read (no re-read).
+// the less loaded one with the CAS of that read (no re-read); an ejected one
+// only if both are (then the next attempt draws a new pair: strategy.ts).
 //
 // Issue 16: with k of n endpoints piling up requests (hung, or far slower under
 // load), plain P2C must often send the request to one of them. So from 4
@@ -14,7 +15,7 @@ import { Pick } from "../base/pick";
 import { randomBelow } from "../base/random";
 import { Destination } from "../destination";
 import { readState } from "../records/shared";
-import { claim } from "./claim";
+import { claim, claimEither } from "./claim";
 import { Screening } from "./screening";
 import { WeightSampler, lessLoaded } from "./weight-sampler";
 
@@ -32,8 +33,7 @@ export function pickLeastLoaded(destination: Destination, sampler: WeightSampler
   const a = sampler.first();
   const b = sampler.other(a);
   if (!readState(endpoints[a]) || !readState(endpoints[b])) return Pick.SharedDataFailed;
-  const chosen = lessLoaded(endpoints[b], endpoints[a]) ? b : a;
-  return claim(destination, chosen, true);
+  return lessLoaded(endpoints[b], endpoints[a]) ? claimEither(destination, b, a) : claimEither(destination, a, b);
 }
 
 export class LeastLoad extends Screening {
@@ -87,7 +87,7 @@ export class LeastLoad extends Screening {
     return unchecked(this.draw[r]);
   }
 
-  override pick(destination: Destination, nowNs: u64): i32 {
+  override choose(destination: Destination, nowNs: u64, attempt: i32): i32 {
     const endpoints = destination.endpoints;
     const n = endpoints.length;
     if (n < MIN_ENDPOINTS_TO_SCREEN) return pickLeastLoaded(destination, this.sampler);
@@ -96,7 +96,6 @@ export class LeastLoad extends Screening {
     const a = this.drawOne(-1);
     const b = this.drawOne(a);
     if (!readState(endpoints[a]) || !readState(endpoints[b])) return Pick.SharedDataFailed;
-    const chosen = lessLoaded(endpoints[b], endpoints[a]) ? b : a;
-    return claim(destination, chosen, true);
+    return lessLoaded(endpoints[b], endpoints[a]) ? claimEither(destination, b, a) : claimEither(destination, a, b);
   }
 }

@@ -1,11 +1,13 @@
-// random: a uniformly random endpoint per request.
+// random: a uniformly random endpoint per request; if it is ejected, a new
+// draw among the rest (strategy.ts).
 import { Destination } from "../destination";
 import { randomBelow } from "../base/random";
-import { claim } from "./claim";
+import { claim, claimAnyNotOut } from "./claim";
 import { Strategy } from "./strategy";
 
 export class RandomChoice extends Strategy {
-  override pick(destination: Destination, nowNs: u64): i32 {
+  override choose(destination: Destination, nowNs: u64, attempt: i32): i32 {
+    if (attempt > 0) return claimAnyNotOut(destination);
     return claim(destination, randomBelow(destination.endpoints.length), false);
   }
 }

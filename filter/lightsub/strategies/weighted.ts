@@ -1,9 +1,11 @@
 // weighted: smooth weighted round robin (per worker). Every pick adds each
 // endpoint's weight to its running score, takes the highest score and lowers it
 // by the total weight: shares match the weights exactly over every cycle of
-// sum(weights) picks, and heavy endpoints are interleaved, not bunched.
+// sum(weights) picks, and heavy endpoints are interleaved, not bunched. An
+// ejected endpoint's turn goes to the next in the schedule (after n such
+// turns in one request, a uniform draw among the rest: strategy.ts).
 import { Destination } from "../destination";
-import { claim } from "./claim";
+import { claim, claimAnyNotOut } from "./claim";
 import { Strategy } from "./strategy";
 
 export class Weighted extends Strategy {
@@ -24,7 +26,8 @@ export class Weighted extends Strategy {
     }
   }
 
-  override pick(destination: Destination, nowNs: u64): i32 {
+  override choose(destination: Destination, nowNs: u64, attempt: i32): i32 {
+    if (attempt >= destination.endpoints.length) return claimAnyNotOut(destination);
     const scores = this.scores;
     const weights = this.weights;
     const n = scores.length;
