@@ -4,13 +4,13 @@
 // with the scheduling header. When the request ends (proxy_on_log, or
 // proxy_on_delete if no log came), account it exactly once.
 import {
-  FilterHeadersStatus, HeaderMapType, HeaderPair, HttpContext, RootContext, StreamType, WasmResult,
+  FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, HeaderMapType, HeaderPair, HttpContext, RootContext, StreamType, WasmResult,
   callForeignFunction, continueStream, currentTimeNanos, getPropertyRaw, getPropertyU64, propertyPath, recordMetric,
   releaseReturned, removeHeaderBytes, replaceHeaderBytes, returnedPtr, returnedSize, sendLocalResponseBytes,
   serializeHeaderPairs,
 } from "../proxy-wasm/index";
 import { sameBytes } from "./base/bytes";
-import { Outcome, classify } from "./base/outcome";
+import { Outcome, classify, flagsMatter } from "./base/outcome";
 import { Pick } from "./base/pick";
 import {
   DETAILS_QUEUE_FULL, DETAILS_QUEUE_TIMEOUT, DETAILS_UNSCHEDULED, METADATA_ENDPOINT_KEY, METADATA_NAMESPACE,
@@ -42,12 +42,20 @@ const TIMEOUT_DETAILS = String.UTF8.encode(DETAILS_QUEUE_TIMEOUT);
 const FULL_HEADERS = serializeHeaderPairs([new HeaderPair(REASON_HEADER, REASON_QUEUE_FULL)]);
 const TIMEOUT_HEADERS = serializeHeaderPairs([new HeaderPair(REASON_HEADER, REASON_QUEUE_TIMEOUT)]);
 
+/**
+ * Envoy clears the route cache itself when a filter of ABI 0.2.1 (this
+ * module's: proxy-wasm/) changes request headers (measured on Envoy 1.40:
+ * test/e2e/strategies.test.ts steers without the call), so the foreign
+ * function clear_route_cache is not called per request. A build for a newer
+ * ABI, where Envoy no longer does it, must set this false.
+ */
+const ENVOY_CLEARS_ROUTE_CACHE: bool = true;
 const CLEAR_ROUTE_CACHE = String.UTF8.encode("clear_route_cache");
-/** Envoy clears the route cache itself for ABI 0.2.1; newer ABIs need the call. Stop after NotFound. */
+/** Newer ABIs need the call. Stop after NotFound. */
 let clearRouteCacheAvailable = true;
 
 function clearRouteCache(): void {
-  if (!clearRouteCacheAvailable) return;
+  if (ENVOY_CLEARS_ROUTE_CACHE || !clearRouteCacheAvailable) return;
   if (callForeignFunction(CLEAR_ROUTE_CACHE) == WasmResult.NotFound) clearRouteCacheAvailable = false;
 }
 
@@ -90,6 +98,8 @@ export class LightsubStream extends HttpContext {
   accounted: bool = false;
   /** The request is a probe of an endpoint its strategy had set aside (least_latency): its latency replaces the EWMA. */
   probe: bool = false;
+  /** The response's end of stream passed the filter (base/outcome.ts flagsMatter). */
+  responseEnded: bool = false;
   /** While the request waits in an admission queue: its task and the admission it joined. */
   task: StreamTask | null = null;
   waitingIn: Admission | null = null;
@@ -182,6 +192,22 @@ export class LightsubStream extends HttpContext {
     clearRouteCache();
   }
 
+  // Response callbacks only note a normal end (Envoy calls them whether or not the module acts).
+  override onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (endOfStream) this.responseEnded = true;
+    return FilterHeadersStatus.Continue;
+  }
+
+  override onResponseBody(bodySize: usize, endOfStream: bool): FilterDataStatus {
+    if (endOfStream) this.responseEnded = true;
+    return FilterDataStatus.Continue;
+  }
+
+  override onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
+    this.responseEnded = true;
+    return FilterTrailersStatus.Continue;
+  }
+
   /** Leaves the admission queue it waits in, if any (it ended before it was served). */
   private leaveQueue(): bool {
     const waitingIn = this.waitingIn;
@@ -196,7 +222,8 @@ export class LightsubStream extends HttpContext {
     if (this.leaveQueue()) return;
     if (this.endpoint == null || this.accounted) return;
     const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
-    const flags = getPropertyU64(RESPONSE_FLAGS_PATH, 0);
+    // response.flags only where they can change the outcome (base/outcome.ts flagsMatter): one property read less per success.
+    const flags = flagsMatter(code, this.responseEnded) ? getPropertyU64(RESPONSE_FLAGS_PATH, 0) : 0;
     let outcome = classify(code, flags);
     if (outcome == Outcome.Ok && (this.destination as Destination).failover && this.servedElsewhere()) outcome = Outcome.FailedOver;
     this.account(outcome);

@@ -13,8 +13,11 @@
  *   none later than LEAVE_WITHIN_MS.die after it;
  * - a hung endpoint: at most TRIES_MAX tries time out on it, none later
  *   than LEAVE_WITHIN_MS.hang after it hangs;
- * - the filter learns that Envoy served elsewhere (rq_failover), and
- *   least_latency / availability stop scheduling onto the endpoint;
+ * - the filter learns that Envoy served elsewhere (rq_failover), and every
+ *   strategy stops scheduling onto the endpoint (the filter's ejection:
+ *   ejectAfter/ejectionMs from the connector's outlier detection);
+ * - without retries, an endpoint answering 503 to everything fails at most
+ *   the filter's ejectAfter (5) requests plus those in flight and its probes;
  * - an endpoint that fails fast gets at most 10 % of least_latency's picks.
  */
 import { afterAll, expect, it } from "vitest";
@@ -53,8 +56,14 @@ const CONCURRENCY = 2;
  * 2-core machine shared by 8 test runs).
  */
 const TRIES_MAX = 30;
-const BASE_PORT = 27100;
-const ADMIN_PORT = 27901;
+/**
+ * Every port below is 27xxx + this offset (LIGHTSUB_TEST_PORT_OFFSET, default 0), so
+ * runs given different loopback port ranges do not collide.
+ */
+const PORT_OFFSET = Number(process.env.LIGHTSUB_TEST_PORT_OFFSET ?? 0);
+const port = (p: number) => p + PORT_OFFSET;
+const BASE_PORT = port(27100);
+const ADMIN_PORT = port(27901);
 
 interface ServiceSpec {
   name: string;
@@ -81,6 +90,8 @@ function services(): ServiceSpec[] {
   for (const s of SHORTS) add(`hang-${s}`, STRATEGIES[s], 3, FAILOVER_CONNECTOR, [2, 2, 2], [0, 0, 0]);
   // Issue 14: one of two endpoints answers 503 to everything; retries only.
   for (const s of SHORTS) add(`f503-${s}`, STRATEGIES[s], 2, `{ retries: { attempts: 2, on: [5xx] } }`, [2, 2], [1, 0]);
+  // The same without retries: the client sees what the filter schedules onto the failing endpoint.
+  for (const s of SHORTS) add(`n503-${s}`, STRATEGIES[s], 2, "{}", [2, 2], [1, 0]);
   // A fast-failing endpoint next to a slower healthy one, no Envoy help at all.
   add("fast-fail", "least_latency", 2, "{}", [0, 20], [1, 0]);
   return out;
@@ -95,9 +106,9 @@ function policy(specs: ServiceSpec[]): string {
     `  sidecar: { adminPort: ${ADMIN_PORT} }`,
     "  services:",
     "    - name: client",
-    "      port: 27080",
-    "      meshPort: 27006",
-    "      endpoints: [{ address: 127.0.0.1, port: 27006 }]",
+    `      port: ${port(27080)}`,
+    `      meshPort: ${port(27006)}`,
+    `      endpoints: [{ address: 127.0.0.1, port: ${port(27006)} }]`,
     `      calls: [${specs.map((s) => s.name).join(", ")}]`,
   ];
   specs.forEach((s, i) => {
@@ -248,10 +259,10 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
     }, 60_000);
   }
 
-  it("least_latency and availability stop scheduling onto a dead endpoint (the filter sees Envoy's verdict)", async () => {
-    // die-lat / die-av ran above: their victim is dead and ejected. Fresh window.
+  it("every strategy stops scheduling onto a dead endpoint (the filter sees Envoy's verdict and ejects it)", async () => {
+    // die-* ran above: their victim is dead and ejected. Fresh window.
     const checks: Array<() => void> = [];
-    for (const n of ["die-lat", "die-av"]) {
+    for (const n of SHORTS.map((s) => `die-${s}`)) {
       const spec = specs.find((s) => s.name === n)!;
       const victimStat = stat(spec.ports[0]!);
       const before = (await filterCounters(sidecar))("rq_total", n, victimStat);
@@ -281,6 +292,25 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
     });
   }, 30_000);
 
+  it("without retries, an endpoint answering 503 to everything fails at most ejectAfter + in flight + probes requests, under every strategy", async () => {
+    const names = SHORTS.map((s) => `n503-${s}`);
+    const results = await Promise.all(names.map((n) => drive(sidecar.url(n), 3_000, CONCURRENCY)));
+    // Ejection after 5 failures in a row (the filter's default: no outlierDetection), one more per
+    // request in flight then, and probes after 1 s and 2 s more (ejection time 1 s, growing).
+    const bound = 5 + CONCURRENCY + 3;
+    const failedCounts = names.map((n, i) => {
+      const answers = results[i]!;
+      const failed = answers.filter((a) => a.status !== 200).length;
+      report.push(`${n}: ${answers.length} requests without retries, ${failed} failed (bound ${bound})`);
+      return failed;
+    });
+    names.forEach((n, i) => {
+      expect(results[i]!.length, n).toBeGreaterThan(100);
+      expect(failedCounts[i], n).toBeGreaterThanOrEqual(1);
+      expect(failedCounts[i], n).toBeLessThanOrEqual(bound);
+    });
+  }, 30_000);
+
   it("least_latency is not drawn to an endpoint because it fails fast", async () => {
     const spec = specs.find((s) => s.name === "fast-fail")!;
     const answers = await drive(sidecar.url("fast-fail"), 3_000, 2);
@@ -293,27 +323,27 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
   it("evaluated and not adopted: Envoy 1.40's override_host LB sends to the named host although health checks failed it, and finds hosts only by IP:port", async () => {
     // Two services whose aggregate clusters balance with override_host (edited in below): "ov" on IP
     // literals, "ovdns" on the hostname localhost (STRICT_DNS); the scheduled routes are removed.
-    const a = await startUpstream({ name: "a", port: 27701, latencyMs: 1, failureRate: 0 });
-    const b = await startUpstream({ name: "b", port: 27702, latencyMs: 1, failureRate: 0 });
+    const a = await startUpstream({ name: "a", port: port(27701), latencyMs: 1, failureRate: 0 });
+    const b = await startUpstream({ name: "b", port: port(27702), latencyMs: 1, failureRate: 0 });
     const hc = "{ healthCheck: { path: /health, interval: 500ms, timeout: 1s, unhealthyThreshold: 1, healthyThreshold: 1 } }";
     const probePolicy = `apiVersion: lightsub/v1
 kind: Mesh
 metadata: { name: override }
 spec:
-  sidecar: { adminPort: 27902 }
+  sidecar: { adminPort: ${port(27902)} }
   services:
     - name: client
-      port: 27780
-      meshPort: 27706
-      endpoints: [{ address: 127.0.0.1, port: 27706 }]
+      port: ${port(27780)}
+      meshPort: ${port(27706)}
+      endpoints: [{ address: 127.0.0.1, port: ${port(27706)} }]
       calls: [ov, ovdns]
     - name: ov
-      port: 27790
-      endpoints: [{ address: 127.0.0.1, port: 27701 }, { address: 127.0.0.1, port: 27702 }]
+      port: ${port(27790)}
+      endpoints: [{ address: 127.0.0.1, port: ${port(27701)} }, { address: 127.0.0.1, port: ${port(27702)} }]
       connector: ${hc}
     - name: ovdns
-      port: 27791
-      endpoints: [{ address: localhost, port: 27701 }, { address: localhost, port: 27702 }]
+      port: ${port(27791)}
+      endpoints: [{ address: localhost, port: ${port(27701)} }, { address: localhost, port: ${port(27702)} }]
       connector: ${hc}
 `;
     const overrideHost = {
@@ -369,9 +399,9 @@ spec:
       // Wait until both hosts passed their first check.
       for (let i = 0; i < 50 && (await probe.stats("membership_healthy")).get("cluster.ov.membership_healthy") !== 2; i++) await sleep(100);
       // Named by IP:port: always that host.
-      const byIp = await Promise.all(Array.from({ length: 10 }, () => who("ov", "127.0.0.1:27702")));
+      const byIp = await Promise.all(Array.from({ length: 10 }, () => who("ov", `127.0.0.1:${port(27702)}`)));
       // Named by hostname:port: no such host in the map, the fallback round robin decides.
-      const byName = await Promise.all(Array.from({ length: 10 }, () => who("ovdns", "localhost:27702")));
+      const byName = await Promise.all(Array.from({ length: 10 }, () => who("ovdns", `localhost:${port(27702)}`)));
       // a dies; once health checks failed it, name it.
       await a.close();
       let healthy = 2;
@@ -379,7 +409,7 @@ spec:
         await sleep(100);
         healthy = (await probe.stats("membership_healthy")).get("cluster.ov.membership_healthy") ?? -1;
       }
-      const toDead = await Promise.all(Array.from({ length: 10 }, () => who("ov", "127.0.0.1:27701")));
+      const toDead = await Promise.all(Array.from({ length: 10 }, () => who("ov", `127.0.0.1:${port(27701)}`)));
       report.push(
         `override_host: by IP ${JSON.stringify(tally(byIp))}; by hostname ${JSON.stringify(tally(byName))}; ` +
           `healthy hosts after the kill ${healthy}, naming the dead host ${JSON.stringify(tally(toDead))}`,
