@@ -260,22 +260,20 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
   }
 
   it("every strategy stops scheduling onto a dead endpoint (the filter sees Envoy's verdict and ejects it)", async () => {
-    // die-* ran above: their victim is dead and ejected. Fresh window.
-    const checks: Array<() => void> = [];
-    for (const n of SHORTS.map((s) => `die-${s}`)) {
-      const spec = specs.find((s) => s.name === n)!;
-      const victimStat = stat(spec.ports[0]!);
-      const before = (await filterCounters(sidecar))("rq_total", n, victimStat);
-      const answers = await drive(sidecar.url(n), 2_000, CONCURRENCY);
-      const scheduled = (await filterCounters(sidecar))("rq_total", n, victimStat) - before;
-      report.push(`${n}: ${scheduled} of ${answers.length} requests scheduled onto the dead endpoint in a later 2 s window`);
-      checks.push(() => {
-        expect(answers.every((a) => a.status === 200)).toBe(true);
-        expect(scheduled, n).toBeLessThanOrEqual(Math.ceil(answers.length * 0.1));
-      });
-    }
-    for (const check of checks) check();
-  }, 30_000);
+    // die-* ran above: their victim is dead and ejected. Fresh window, all strategies at once.
+    const names = SHORTS.map((s) => `die-${s}`);
+    const victims = names.map((n) => stat(specs.find((s) => s.name === n)!.ports[0]!));
+    const before = await filterCounters(sidecar);
+    const results = await Promise.all(names.map((n) => drive(sidecar.url(n), 2_000, CONCURRENCY)));
+    const after = await filterCounters(sidecar);
+    const scheduled = names.map((n, i) => after("rq_total", n, victims[i]!) - before("rq_total", n, victims[i]!));
+    names.forEach((n, i) => report.push(`${n}: ${scheduled[i]} of ${results[i]!.length} requests scheduled onto the dead endpoint in a later 2 s window`));
+    names.forEach((n, i) => {
+      expect(results[i]!.every((a) => a.status === 200), n).toBe(true);
+      expect(results[i]!.length, n).toBeGreaterThan(10);
+      expect(scheduled[i], n).toBeLessThanOrEqual(Math.ceil(results[i]!.length * 0.1));
+    });
+  }, 60_000);
 
   it("issue 14: one of two endpoints answers 503 to everything; with retries no request fails, under every strategy", async () => {
     const names = SHORTS.map((s) => `f503-${s}`);
@@ -294,10 +292,12 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
 
   it("without retries, an endpoint answering 503 to everything fails at most ejectAfter + in flight + probes requests, under every strategy", async () => {
     const names = SHORTS.map((s) => `n503-${s}`);
-    const results = await Promise.all(names.map((n) => drive(sidecar.url(n), 3_000, CONCURRENCY)));
+    const concurrency = 4;
+    const results = await Promise.all(names.map((n) => drive(sidecar.url(n), 5_000, concurrency)));
     // Ejection after 5 failures in a row (the filter's default: no outlierDetection), one more per
-    // request in flight then, and probes after 1 s and 2 s more (ejection time 1 s, growing).
-    const bound = 5 + CONCURRENCY + 3;
+    // request in flight then, and probes after 1, 2 and 3 s more (ejection time 1 s, growing).
+    // Without the ejection about half of the requests (> 20 of > 40) would fail.
+    const bound = 5 + concurrency + 3;
     const failedCounts = names.map((n, i) => {
       const answers = results[i]!;
       const failed = answers.filter((a) => a.status !== 200).length;
@@ -305,11 +305,11 @@ describeWithEnvoy("failover: dying, hanging and failing endpoints", (envoy) => {
       return failed;
     });
     names.forEach((n, i) => {
-      expect(results[i]!.length, n).toBeGreaterThan(100);
+      expect(results[i]!.length, n).toBeGreaterThan(40);
       expect(failedCounts[i], n).toBeGreaterThanOrEqual(1);
       expect(failedCounts[i], n).toBeLessThanOrEqual(bound);
     });
-  }, 30_000);
+  }, 40_000);
 
   it("least_latency is not drawn to an endpoint because it fails fast", async () => {
     const spec = specs.find((s) => s.name === "fast-fail")!;

@@ -149,17 +149,19 @@ describe("strategies on the example scenarios", () => {
     expect(ll.filter).toEqual({ unscheduled: 0, errorLogs: 0, failed: false });
   });
 
-  it("scenario 2: availability beats round_robin on error rate when an endpoint fails for a while", async () => {
-    const file = writeTemp("failing.yaml", shrunkExample("failing-endpoint.yaml", 8000, ["availability", "round_robin"]));
+  it("scenario 2: availability and round_robin (the filter's ejection) beat Envoy's round robin on error rate when an endpoint fails for a while", async () => {
+    const file = writeTemp("failing.yaml", shrunkExample("failing-endpoint.yaml", 8000, ["availability", "round_robin", "envoy:ROUND_ROBIN"]));
     const result = await simulateJson([file]);
-    const av = result.runs.find((r) => r.name === "availability")!;
-    const rr = result.runs.find((r) => r.name === "round_robin")!;
-    expect(rr.errorRate).toBeGreaterThan(0.05);
-    expect(av.errorRate).toBeLessThan(rr.errorRate / 5);
-    // Errors cluster in the failure window (8 s to 18 s) and it heals afterwards.
-    const { bucketMs, errors } = av.series;
-    const after = errors.slice(Math.ceil(19_000 / bucketMs)).reduce((a, b) => a + b, 0);
-    expect(after).toBe(0);
+    const native = result.runs.find((r) => r.name === "envoy:ROUND_ROBIN")!;
+    expect(native.errorRate).toBeGreaterThan(0.05);
+    for (const name of ["availability", "round_robin"]) {
+      const run = result.runs.find((r) => r.name === name)!;
+      expect(run.errorRate, name).toBeLessThan(native.errorRate / 5);
+      // Errors cluster in the failure window (8 s to 18 s) and it heals afterwards.
+      const { bucketMs, errors } = run.series;
+      const after = errors.slice(Math.ceil(19_000 / bucketMs)).reduce((a, b) => a + b, 0);
+      expect(after, name).toBe(0);
+    }
   });
 
   it("scenario 3: weighted follows the weights where round_robin overloads the small instances", async () => {
