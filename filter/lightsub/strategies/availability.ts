@@ -84,9 +84,13 @@ export class Availability extends Strategy {
         else second = i;
         continue;
       }
+      // Availability's own rhythm, ejected or not: one probe per probeIntervalMs (the policy's probeInterval).
       if (staleIndex < 0 && nowMs >= ep.state.lastProbeMs + destination.probeIntervalMs) {
         const result = acquire(ep, true, nowMs > 0 ? nowMs : 1);
-        if (result == Update.Ok) return i;
+        if (result == Update.Ok) {
+          destination.probeClaimed = true; // its outcome ends or renews an ejection (records/shared.ts)
+          return i;
+        }
         if (result == Update.HostFailure) return Pick.SharedDataFailed;
         staleIndex = i;
       }

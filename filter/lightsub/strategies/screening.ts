@@ -9,7 +9,7 @@
 // probeIntervalMs across all workers, claimed with CAS on its record.
 import { Pick } from "../base/pick";
 import { Destination } from "../destination";
-import { Update, acquire } from "../records/shared";
+import { Update, acquire, acquireUnlessEjected } from "../records/shared";
 import { Strategy } from "./strategy";
 
 /**
@@ -96,9 +96,15 @@ export abstract class Screening extends Strategy {
     for (let k = 0; k < out; k++) {
       const i = this.draw[front + (this.probeCursor + k) % out];
       const ep = endpoints[i];
-      if (nowMs < ep.state.lastProbeMs + destination.probeIntervalMs) continue;
+      // An ejected endpoint (records/shared.ts Ejection) is probed once per ejection time instead.
+      const ejectedUntil = ep.state.ejectedUntilMs;
+      if (ejectedUntil != 0 ? nowMs < ejectedUntil : nowMs < ep.state.lastProbeMs + destination.probeIntervalMs) continue;
       this.probeCursor = (this.probeCursor + k + 1) % out;
-      const result = acquire(ep, true, nowMs > 0 ? nowMs : 1);
+      let result: Update;
+      if (ejectedUntil != 0) {
+        result = acquireUnlessEjected(ep, true, nowMs, destination.ejection);
+        if (result == Update.Ejected) break; // another worker probes it
+      } else result = acquire(ep, true, nowMs > 0 ? nowMs : 1);
       if (result == Update.Ok) {
         this.probed = true;
         return i;
