@@ -145,6 +145,7 @@ export class LightsubStream extends HttpContext {
     const index = admission.admit(nowNs);
     if (index >= 0) {
       this.steer(plugin.headerBytes, destination, destination.endpoints[index], nowNs, admission);
+      this.probe = admission.strategy.probed; // a probe's outcome ends or renews its endpoint's ejection
       return FilterHeadersStatus.Continue;
     }
     if (index != Pick.Queued) return this.unscheduled(plugin, destination, index);

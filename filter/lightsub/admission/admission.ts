@@ -88,6 +88,7 @@ export class Admission {
     // The strategy's claim stored ep.state: the count including this request.
     if (index >= 0 && destination.endpoints[index].state.inFlight > this.limit) {
       undoClaim(destination, destination.endpoints[index]);
+      this.strategy.probed = false; // whatever it probed is not this request's endpoint
       index = claimBelowLimit(destination, this.limit, this.nextStart());
     }
     if (index >= 0) {
