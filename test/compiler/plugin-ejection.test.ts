@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { sidecarPluginJson } from "../../compiler/envoy/plugin-config.js";
-import type { MeshModel } from "../../compiler/model.js";
+import type { MeshModel } from "../../compiler/model/mesh.js";
 import { twoServiceModel } from "../support/models.js";
 
 function catalogDestination(model: MeshModel): Record<string, unknown> {

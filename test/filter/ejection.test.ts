@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Stream } from "../../host/index.js";
-import { Sidecar, chosen, destination, pluginConfig, tally } from "../filter-harness.js";
+import { Sidecar, chosen, destination, pluginConfig, tally } from "../support/filter-host.js";
 
 const STRATEGIES = ["round_robin", "random", "weighted", "least_load", "least_latency", "availability", "consistent_hash"];
 const BAD = "catalog_ep3";
