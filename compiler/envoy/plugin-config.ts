@@ -15,7 +15,7 @@ import type { JsonObject } from "./json.js";
 import { hasFailover } from "./failover.js";
 import { MeshIndex } from "./mesh-index.js";
 
-export const PLUGIN_CONFIG_VERSION = 1;
+const PLUGIN_CONFIG_VERSION = 1;
 
 /** The plugin JSON object of `service`'s listener towards `callees` (usually one); `failMode` is the top-level mode. */
 export function pluginConfig(service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode): JsonObject {
