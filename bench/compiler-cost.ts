@@ -32,7 +32,7 @@ const MEMORY_BACKED = "/dev/shm";
 const MEMORY_TARGET_MIB = 1024;
 
 /** Runs the child in a new Node process (tsx loader), returns its report. */
-export function runChild(args: readonly string[]): Promise<ChildReport> {
+function runChild(args: readonly string[]): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", TSX_LOADER, CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";

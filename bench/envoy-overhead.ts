@@ -50,7 +50,6 @@ import { ENVOY_BIN, FORTIO_VERSION, cpuSeconds, cpuSets, envoyPid, ensureFortio,
 import type { FigureInit } from "./figures.js";
 import { WASM_CUSTOM_STAT_NAMESPACE, destinationMetricName, type MetricName } from "../schemas/wire.js";
 
-export { ENVOY_BIN, FORTIO_BIN, FORTIO_VERSION, ensureFortio } from "./envoy-harness.js";
 
 /**
  * Ports (loopback): upstreams at base+101 and base+102, Envoy admin and
@@ -70,7 +69,7 @@ export function benchPorts(base = Number(process.env.LIGHTSUB_BENCH_PORT_BASE ??
  * filter's counters after the run.
  */
 export const ADMISSION = { maxInFlightPerEndpoint: 256, maxQueue: 128, queueTimeout: "100ms" } as const;
-export const ADMISSION_TEXT = `admission { maxInFlightPerEndpoint: ${ADMISSION.maxInFlightPerEndpoint}, maxQueue: ${ADMISSION.maxQueue}, queueTimeout: ${ADMISSION.queueTimeout} } on the called service, never binding (the load has at most 64 requests in flight)`;
+const ADMISSION_TEXT = `admission { maxInFlightPerEndpoint: ${ADMISSION.maxInFlightPerEndpoint}, maxQueue: ${ADMISSION.maxQueue}, queueTimeout: ${ADMISSION.queueTimeout} } on the called service, never binding (the load has at most 64 requests in flight)`;
 /** Strategies measured with admission (the full profile: the issue asks for every strategy, these two bound the cost). */
 export const ADMISSION_STRATEGIES = ["round_robin", "least_latency"] as const;
 

@@ -41,10 +41,10 @@ import type { FigureInit } from "./figures.js";
  * outgoing connections may hold a port of the range as their ephemeral source
  * port, so a port that is taken is skipped (the policy names the ports used).
  */
-export const UPSTREAM_BASE = 33100;
-export const UPSTREAM_LAST = 33199;
-export const SIDECAR_BASE = 33200;
-export const SIDECAR_SLOTS = 80;
+const UPSTREAM_BASE = 33100;
+const UPSTREAM_LAST = 33199;
+const SIDECAR_BASE = 33200;
+const SIDECAR_SLOTS = 80;
 
 /** The lightsub strategies that read endpoint state (the others choose as native ROUND_ROBIN / RANDOM / ring hash do, whatever the endpoints do). */
 export const SCHEDULING_STRATEGIES = ["least_latency", "least_load", "availability"] as const;
@@ -567,7 +567,7 @@ function median(values: readonly number[]): number {
 }
 
 /** What the simulator says for each run: the lightsub runs each simulate their own compiled policy, the native runs the round_robin one. */
-export async function simulateScenario(
+async function simulateScenario(
   scenario: SchedulingScenario,
   runNames: readonly string[],
   samples: ReadonlyMap<string, readonly RunSample[]>,

@@ -98,7 +98,7 @@ export function makeFigure(init: FigureInit, machine: string): Figure {
   return figure;
 }
 
-export function meetsTarget(value: number, target: Target): boolean {
+function meetsTarget(value: number, target: Target): boolean {
   if (target.max !== undefined && !(value <= target.max)) return false;
   if (target.min !== undefined && !(value >= target.min)) return false;
   return true;

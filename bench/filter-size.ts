@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import type { FigureInit } from "./figures.js";
 
-export const SIZE_TARGET_BYTES = 64 * 1024;
+const SIZE_TARGET_BYTES = 64 * 1024;
 
 export function measureFilterSize(lightsubWasm: string, passthroughWasm: string): FigureInit[] {
   const size = statSync(lightsubWasm).size;

@@ -34,7 +34,7 @@ export interface ParsedCommandLine {
 }
 
 /** The hint line printed under a usage error. */
-export function usageHint(command: string | undefined): string {
+function usageHint(command: string | undefined): string {
   return command === undefined ? `hint: "lightsub --help" lists the commands` : `hint: "lightsub ${command} --help" shows its usage`;
 }
 

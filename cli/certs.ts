@@ -23,18 +23,18 @@ import { issueMeshCerts, readPemFile } from "../compiler/certs/issue.js";
 import { CertInputError } from "../compiler/certs/x509.js";
 
 
-export const DEFAULT_LEAF_VALIDITY = "24h";
+const DEFAULT_LEAF_VALIDITY = "24h";
 const MAX_VALIDITY_MS = 365 * 24 * 3_600_000;
 
 /** A usage problem (exit 2), reported as every command reports them (args.ts). */
-export class CertsUsageError extends UsageError {
+class CertsUsageError extends UsageError {
   constructor(message: string) {
     super(message, "certs");
   }
 }
 
 /** `30m`, `24h`, `7d` → milliseconds (at least 1 minute, at most 365 days). */
-export function parseValidity(text: string): number {
+function parseValidity(text: string): number {
   const m = /^([1-9][0-9]{0,5})(m|h|d)$/.exec(text);
   if (!m) throw new CertsUsageError(`--validity must be a whole number of minutes, hours or days, like 30m, 24h or 7d, got ${JSON.stringify(text)}`);
   const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];

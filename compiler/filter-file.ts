@@ -14,7 +14,7 @@ import { readFileSync, statSync } from "node:fs";
 export class FilterFileError extends Error {}
 
 /** The proxy-wasm ABI lightsub's filter and the compiled configs use. */
-export const ABI_VERSION_EXPORT = "proxy_abi_version_0_2_1";
+const ABI_VERSION_EXPORT = "proxy_abi_version_0_2_1";
 
 interface ImportList {
   [module: string]: string[] | string;
@@ -23,7 +23,7 @@ interface ImportList {
 let provided: Map<string, Set<string>> | undefined;
 
 /** What Envoy's Wasm host provides, by import module (env, wasi_snapshot_preview1, wasi_unstable). */
-export function envoyProvidedImports(): Map<string, Set<string>> {
+function envoyProvidedImports(): Map<string, Set<string>> {
   if (provided === undefined) {
     const list = JSON.parse(readFileSync(new URL("../envoy/wasm-imports-abi-0.2.1.json", import.meta.url), "utf8")) as ImportList;
     provided = new Map(

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import type { Exec } from "./exec.js";
 import type { SidecarConfig } from "./runtime.js";
 
-export const LIGHTSUB_CLI = fileURLToPath(new URL("../bin/lightsub.js", import.meta.url));
+const LIGHTSUB_CLI = fileURLToPath(new URL("../bin/lightsub.js", import.meta.url));
 
 export interface CompiledMesh {
   policy: string;

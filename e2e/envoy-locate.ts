@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
-export const PROJECT_ROOT = join(import.meta.dirname, "..");
+const PROJECT_ROOT = join(import.meta.dirname, "..");
 /** The Envoy that `scripts/install-test-deps.sh` installs (a link into its venv). */
 export const PROJECT_ENVOY = join(PROJECT_ROOT, ".tools", "bin", "envoy");
 
@@ -33,7 +33,7 @@ function executable(path: string): boolean {
   }
 }
 
-export function locateEnvoy(env: Readonly<Record<string, string | undefined>> = process.env): EnvoyLocation {
+function locateEnvoy(env: Readonly<Record<string, string | undefined>> = process.env): EnvoyLocation {
   const problems: string[] = [];
   const fromEnv = env.ENVOY_BIN;
   if (fromEnv !== undefined && fromEnv !== "") {

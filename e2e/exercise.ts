@@ -31,7 +31,7 @@ export interface ExerciseContext {
   settleTimeoutMs?: number;
 }
 
-export function clientView(mesh: CompiledMesh): { view: SidecarView; config: CompiledMesh["sidecars"][number] } {
+function clientView(mesh: CompiledMesh): { view: SidecarView; config: CompiledMesh["sidecars"][number] } {
   const config = mesh.sidecars.find((s) => s.service === CALLER);
   if (!config) throw new Error(`${mesh.policy} compiled no sidecar for "${CALLER}"`);
   const view = readSidecarView(parse(readFileSync(config.file, "utf8")));

@@ -64,7 +64,7 @@ export const SCENARIO: readonly DestinationScenario[] = [
 /** Requests in flight at once per destination. */
 export const CONCURRENCY = 4;
 /** Every SPOOF_EVERY-th request carries the scheduling header (SCHEDULING_HEADER) naming the endpoint to avoid. */
-export const SPOOF_EVERY = 2;
+const SPOOF_EVERY = 2;
 
 /** The endpoint cluster a spoofing client would ask for on request `i`, if it spoofs this one. */
 export function spoofFor(dest: DestinationScenario, view: SidecarView, i: number): string | undefined {

@@ -157,7 +157,7 @@ class HashRing implements LoadBalancer {
   }
 }
 
-export function fnv1a(text: string): number {
+function fnv1a(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

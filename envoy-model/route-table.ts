@@ -407,7 +407,7 @@ function lowerList(list: Json[]): string[] {
 }
 
 /** Header lookup over pairs: several values of one name are joined with "," as Envoy's matchers see them. */
-export function pairLookup(headers: HeaderPairs): HeaderLookup {
+function pairLookup(headers: HeaderPairs): HeaderLookup {
   return (name) => {
     let value: string | undefined;
     for (const [k, v] of headers) {
@@ -417,7 +417,7 @@ export function pairLookup(headers: HeaderPairs): HeaderLookup {
   };
 }
 
-export function removeHeaders(headers: HeaderPairs, names: readonly string[]): void {
+function removeHeaders(headers: HeaderPairs, names: readonly string[]): void {
   let out = 0;
   for (let i = 0; i < headers.length; i++) {
     const pair = headers[i]!;

@@ -74,7 +74,7 @@ function providedImports(abi: AbiVersion): Map<string, FuncType> {
 const PROVIDED = { "0.2.0": providedImports("0.2.0"), "0.2.1": providedImports("0.2.1") };
 
 /** Every import this host can satisfy for the ABI, for building import objects. */
-export function providedImportNames(abi: AbiVersion): ReadonlyMap<string, FuncType> {
+function providedImportNames(abi: AbiVersion): ReadonlyMap<string, FuncType> {
   return PROVIDED[abi];
 }
 

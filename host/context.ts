@@ -51,7 +51,7 @@ export interface HostBuffer {
 }
 
 /** A read-only string buffer (configuration): writes are refused as in BufferBase. */
-export function constBuffer(bytes: Uint8Array): HostBuffer {
+function constBuffer(bytes: Uint8Array): HostBuffer {
   return { bytes: () => bytes, copyFrom: () => WasmResult.BadArgument };
 }
 

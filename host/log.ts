@@ -8,10 +8,10 @@ export interface LogEntry {
   message: string;
 }
 
-export function levelNumber(level: LogLevelName): number {
+function levelNumber(level: LogLevelName): number {
   return LOG_LEVELS.indexOf(level);
 }
 
-export function levelName(n: number): LogLevelName | undefined {
+function levelName(n: number): LogLevelName | undefined {
   return LOG_LEVELS[n];
 }

@@ -12,8 +12,8 @@ import { decodeUtf8, utf8Length, writeUtf8 } from "./utf8.js";
 
 export type HeaderPairs = [string, string][];
 
-export const PAIRS_MAX_BYTES = 1024 * 1024;
-export const PAIRS_MAX_COUNT = 1024;
+const PAIRS_MAX_BYTES = 1024 * 1024;
+const PAIRS_MAX_COUNT = 1024;
 
 /** UTF-8 lengths of every key and value, in order (key0, value0, key1, ...). */
 export function pairLengths(pairs: readonly (readonly [string, string])[]): number[] {

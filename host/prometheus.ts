@@ -21,7 +21,7 @@ import { extractTags, type StatsTag, type Tag } from "./stat-tags.js";
 import { DEFAULT_HISTOGRAM_BUCKETS, type CounterStat, type GaugeStat, type HistogramStat } from "./stat.js";
 import { WASM_CUSTOM_STAT_NAMESPACE } from "../schemas/wire.js";
 
-export const CUSTOM_NAMESPACES = [WASM_CUSTOM_STAT_NAMESPACE];
+const CUSTOM_NAMESPACES = [WASM_CUSTOM_STAT_NAMESPACE];
 
 function sanitizeName(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, "_");

@@ -90,7 +90,7 @@ const ALLOC_ALLOWED = new Set<string>([
 ]);
 
 /** Thrown by a host function called where Envoy forbids it; it becomes a trap. */
-export class RestrictedCallbackError extends Error {
+class RestrictedCallbackError extends Error {
   constructor(name: string) {
     super(`restricted_callback (${name})`);
     this.name = "RestrictedCallbackError";

@@ -15,7 +15,7 @@ export function rateAt(arrivals: ArrivalsModel, ms: number): number {
 }
 
 /** The first time after `ms` at which the rate changes (Infinity when it never does). */
-export function nextRateChange(arrivals: ArrivalsModel, ms: number): number {
+function nextRateChange(arrivals: ArrivalsModel, ms: number): number {
   let next = Infinity;
   for (const burst of arrivals.bursts ?? []) {
     if (burst.atMs > ms && burst.atMs < next) next = burst.atMs;

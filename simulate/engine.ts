@@ -717,7 +717,7 @@ class Engine {
 }
 
 /** Envoy's RetryStateImpl decision for one try's outcome. */
-export function wouldRetry(policy: RetryPolicy, failure: Failure, code: number): boolean {
+function wouldRetry(policy: RetryPolicy, failure: Failure, code: number): boolean {
   const on = policy.retryOn;
   switch (failure) {
     case FAILURE.perTryTimeout:

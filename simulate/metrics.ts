@@ -21,7 +21,7 @@ export const Outcome = {
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
-export const OUTCOME_NAMES = ["ok", "http5xx", "http4xx", "reset", "connectFailure", "timeout", "overflow", "localReply", "noRoute"] as const;
+const OUTCOME_NAMES = ["ok", "http5xx", "http4xx", "reset", "connectFailure", "timeout", "overflow", "localReply", "noRoute"] as const;
 export type OutcomeName = (typeof OUTCOME_NAMES)[number];
 
 export interface LatencySummary {

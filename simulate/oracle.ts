@@ -42,7 +42,7 @@ export class OracleLb implements LoadBalancer {
   }
 }
 
-export function expectedCost(b: Backend<BackendTry>): number {
+function expectedCost(b: Backend<BackendTry>): number {
   if (b.state.outage !== undefined) return Infinity;
   if (b.queueFull && !b.hasRoom) return Infinity;
   const mean = b.meanServiceMs * b.state.slowdown;

@@ -28,7 +28,7 @@ import type { LoadBalancer } from "../envoy-model/native-lb.js";
 import type { Random } from "./random.js";
 
 /** Linkerd's default RTT for an endpoint without a response yet. */
-export const DEFAULT_RTT_MS = 30;
+const DEFAULT_RTT_MS = 30;
 
 export class PeakEwmaTable {
   private readonly estimate: Float64Array;

@@ -24,7 +24,7 @@ export function defaultThreads(): number {
  * TypeScript again); below this much work (requests × filter runs, the
  * expensive kind) the runs go faster in this thread.
  */
-export const MIN_WORK_FOR_THREADS = 60_000;
+const MIN_WORK_FOR_THREADS = 60_000;
 
 export function worthThreads(runs: readonly PlannedRun[], requests: number): boolean {
   const filterRuns = runs.filter((r) => r.kind === "lightsub").length;

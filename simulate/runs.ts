@@ -31,16 +31,16 @@ export interface SkippedRun {
   reason: string;
 }
 
-export const NATIVE_RUNS: readonly RunName[] = ["envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST"];
+const NATIVE_RUNS: readonly RunName[] = ["envoy:ROUND_ROBIN", "envoy:RANDOM", "envoy:LEAST_REQUEST"];
 
 /** Other balancers' algorithms (peer-lb.ts); P2C + peak EWMA runs by default, FASTEST when asked for. */
-export const PEER_RUNS: readonly RunName[] = ["peer:P2C_PEAK_EWMA", "peer:FASTEST"];
+const PEER_RUNS: readonly RunName[] = ["peer:P2C_PEAK_EWMA", "peer:FASTEST"];
 const DEFAULT_PEER_RUNS: readonly RunName[] = ["peer:P2C_PEAK_EWMA"];
 
 /** Baselines for a destination with admission: the policy's strategy without it (no limit), and with Envoy's immediate rejection instead. */
 const ADMISSION_BASELINES: readonly RunName[] = ["no_admission", "circuit_breaker"];
 
-export function runKind(name: RunName): RunKind {
+function runKind(name: RunName): RunKind {
   if (name === "oracle") return "oracle";
   if (name.startsWith("peer:")) return "peer";
   return name.startsWith("envoy:") ? "envoy" : "lightsub";
@@ -94,7 +94,7 @@ function withoutAdmission(model: MeshModel, service: string, breaker: boolean): 
 }
 
 /** The model with the destination's strategy replaced (everything else as the policy says). */
-export function withStrategy(model: MeshModel, service: string, strategy: StrategyName): MeshModel {
+function withStrategy(model: MeshModel, service: string, strategy: StrategyName): MeshModel {
   return {
     ...model,
     services: model.services.map((s) => (s.name === service ? { ...s, scheduler: { ...s.scheduler, strategy } } : s)),

@@ -61,7 +61,7 @@ export function scenarioInfo(model: MeshModel, workload: WorkloadModel): Scenari
 }
 
 
-export function describeLatency(spec: LatencySpec): string {
+function describeLatency(spec: LatencySpec): string {
   switch (spec.distribution) {
     case "constant":
       return `constant ${formatDuration(spec.valueMs)}`;

@@ -37,7 +37,7 @@ export interface FilterStream {
 }
 
 /** Virtual time of the host at simulation time 0 (an arbitrary wall-clock-like epoch). */
-export const HOST_EPOCH_MS = 1_700_000_000_000;
+const HOST_EPOCH_MS = 1_700_000_000_000;
 
 export class SidecarFilter {
   readonly envoy: Envoy;

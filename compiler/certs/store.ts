@@ -58,11 +58,11 @@ export function writeServiceCerts(dir: string, leaf: Leaf, caPem: string): void 
 }
 
 /** The current certificate of a service directory (PEM). */
-export function readServiceCert(dir: string): string {
+function readServiceCert(dir: string): string {
   return readFileSync(join(dir, CERT_FILES.cert), "utf8");
 }
 
 /** Generation directories left in a service directory (one, after a completed write). */
-export function generations(dir: string): string[] {
+function generations(dir: string): string[] {
   return readdirSync(dir).filter((n) => n.startsWith("..") && n !== DATA_LINK && !n.startsWith("..data"));
 }

@@ -131,7 +131,7 @@ export async function issueLeaf(ca: Ca, spiffeId: string, validityMs: number, no
 }
 
 /** Serial (hex) and URI SANs of a PEM certificate. */
-export function describeCert(pem: string): { serial: string; uris: string[]; notAfter: Date; issuer: string } {
+function describeCert(pem: string): { serial: string; uris: string[]; notAfter: Date; issuer: string } {
   const cert = new x509.X509Certificate(pem);
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const uris = (san?.names.items ?? []).filter((n) => n.type === "url").map((n) => n.value);

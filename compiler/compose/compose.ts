@@ -37,7 +37,7 @@ export interface ComposeOptions {
 }
 
 /** Where compose looks for a mesh's certificates unless told: beside the compile output, named after the mesh. */
-export function defaultCertsDir(meshName: string): string {
+function defaultCertsDir(meshName: string): string {
   return `../${meshName}-certs`;
 }
 

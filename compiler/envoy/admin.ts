@@ -2,7 +2,7 @@
 import { socketAddress } from "./address.js";
 import type { JsonObject } from "./json.js";
 
-export const ADMIN_ADDRESS = "127.0.0.1";
+const ADMIN_ADDRESS = "127.0.0.1";
 
 export function admin(adminPort: number): JsonObject {
   return { address: socketAddress(ADMIN_ADDRESS, adminPort) };

@@ -50,7 +50,7 @@ export function calleeClusters(callee: ServiceModel, security?: SecurityModel): 
   return clusters;
 }
 
-export function aggregateCluster(callee: ServiceModel): JsonObject {
+function aggregateCluster(callee: ServiceModel): JsonObject {
   // The native fallback honours the weights where the strategy follows them (model/strategies.ts).
   const withWeights = isWeightAware(callee.scheduler.strategy);
   const lbEndpoints = callee.endpoints.map((ep) => {

@@ -17,7 +17,7 @@
 import type { ServiceModel } from "../model/mesh.js";
 
 /** At most this many other endpoints back up each endpoint: n × min(n − 1, 8) extra hosts per called service. */
-export const MAX_FAILOVER_HOSTS = 8;
+const MAX_FAILOVER_HOSTS = 8;
 
 export function hasFailover(callee: ServiceModel): boolean {
   const { retries, outlierDetection, healthCheck } = callee.connector;

@@ -16,8 +16,8 @@ import { inboundRouteConfig } from "./routes.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 import { routerFilter } from "./wasm.js";
 
-export const INBOUND_BIND_ADDRESS = "0.0.0.0";
-export const OUTBOUND_BIND_ADDRESS = "127.0.0.1";
+const INBOUND_BIND_ADDRESS = "0.0.0.0";
+const OUTBOUND_BIND_ADDRESS = "127.0.0.1";
 
 // Shared by every sidecar (frozen).
 const EARLY_HEADER_MUTATIONS: JsonObject[] = deepFreeze([

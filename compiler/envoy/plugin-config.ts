@@ -15,7 +15,7 @@ import type { JsonObject } from "./json.js";
 import { hasFailover } from "./failover.js";
 import { MeshIndex } from "./mesh-index.js";
 
-export const PLUGIN_CONFIG_VERSION = 1;
+const PLUGIN_CONFIG_VERSION = 1;
 
 /** Envoy's outlier detection defaults (consecutive_5xx, base_ejection_time), for a policy that leaves them out. */
 const ENVOY_CONSECUTIVE_5XX_DEFAULT = 5;

@@ -15,11 +15,11 @@ import type { JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 
 /** The policy name of the allowed callers, and the stat prefixes. */
-export const ALLOWED_POLICY = "mesh-callers";
-export const RBAC_STAT_PREFIX = "lightsub";
-export const DENIED_CALLER_PREFIX = "denied-caller.";
+const ALLOWED_POLICY = "mesh-callers";
+const RBAC_STAT_PREFIX = "lightsub";
+const DENIED_CALLER_PREFIX = "denied-caller.";
 /** Beyond this many other services, denials are counted in total only (the shadow rules would outgrow the config). */
-export const MAX_COUNTED_CALLERS = 256;
+const MAX_COUNTED_CALLERS = 256;
 
 /** The RBAC filter of `service`'s inbound listener. */
 export function rbacFilter(model: MeshModel, service: ServiceModel): JsonObject {

@@ -70,7 +70,7 @@ export function inboundRouteConfig(service: ServiceModel): JsonObject {
 }
 
 /** `^(?:C_ep0|C_ep1|…)$`: the header may select only C's own endpoint clusters. */
-export function endpointClusterRegex(callee: ServiceModel): string {
+function endpointClusterRegex(callee: ServiceModel): string {
   return `^(?:${callee.endpoints.map((ep) => escapeRegex(ep.cluster)).join("|")})$`;
 }
 

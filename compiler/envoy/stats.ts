@@ -25,4 +25,4 @@ export function statsConfigWithCaller(callerId: string): JsonObject {
   return config;
 }
 
-export const CALLER_TAG = "caller";
+const CALLER_TAG = "caller";

@@ -24,7 +24,7 @@ import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 /** Names of the two SDS secrets and the files (in the certificate directory) that hold them. */
 export const IDENTITY_SECRET = "lightsub_identity";
 export const CA_SECRET = "lightsub_mesh_ca";
-export const SDS_FILES = { identity: "identity.yaml", ca: "ca.yaml" } as const;
+const SDS_FILES = { identity: "identity.yaml", ca: "ca.yaml" } as const;
 export const CERT_FILES = { cert: "cert.pem", key: "key.pem", ca: "ca.pem" } as const;
 
 /** The SDS resource files `lightsub certs` writes, as Envoy reads them (one Secret each). */

@@ -3,10 +3,10 @@ import type { FailMode } from "../model/mesh.js";
 import type { JsonObject } from "./json.js";
 import { EXTENSION_NAME, TYPE_URL } from "./type-urls.js";
 
-export const WASM_PLUGIN_NAME = "lightsub";
-export const WASM_ROOT_ID = "lightsub";
-export const WASM_VM_ID = "lightsub";
-export const WASM_RUNTIME = "envoy.wasm.runtime.v8";
+const WASM_PLUGIN_NAME = "lightsub";
+const WASM_ROOT_ID = "lightsub";
+const WASM_VM_ID = "lightsub";
+const WASM_RUNTIME = "envoy.wasm.runtime.v8";
 
 export interface WasmFilterOptions {
   /** Path of the .wasm inside the sidecar container. */

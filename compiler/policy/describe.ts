@@ -8,7 +8,7 @@
 import type { Path } from "./positions.js";
 
 /** `["spec","services",1,"connector"]` → `spec.services[1].connector` */
-export function pathText(path: Path): string {
+function pathText(path: Path): string {
   let text = "";
   for (const segment of path) {
     if (typeof segment === "number" || /^[0-9]+$/.test(segment)) text += `[${segment}]`;

@@ -60,7 +60,7 @@ function lineStarts(text: string): number[] {
 export type PositionNode = number | PositionContainer;
 export type PositionContainer = Array<string | number | PositionContainer>;
 
-export function startOf(node: PositionNode): number {
+function startOf(node: PositionNode): number {
   return typeof node === "number" ? node : (node[0] as number);
 }
 

@@ -81,7 +81,7 @@ export function schemaFindings(policy: unknown): Finding[] {
 }
 
 /** `/spec/services/0/port` → `["spec", "services", 0, "port"]` (RFC 6901 unescaping). */
-export function pointerToPath(pointer: string): Path {
+function pointerToPath(pointer: string): Path {
   if (pointer === "") return [];
   return pointer
     .slice(1)

@@ -53,7 +53,7 @@ export function toModel(policy: PolicyDocument): MeshModel {
 }
 
 /** spec.security with its defaults, or undefined for plaintext (no section, or mtls: off). */
-export function securityModel(policy: PolicyDocument): SecurityModel | undefined {
+function securityModel(policy: PolicyDocument): SecurityModel | undefined {
   const spec = policy.spec.security;
   if (spec === undefined) return undefined;
   const mtls = spec.mtls ?? DEFAULT_MTLS;
@@ -125,7 +125,7 @@ function endpointModels(service: string, endpoints: EndpointSpec[]): EndpointMod
  * scheduler, else from spec.scheduler, else the default. hashOn is taken only
  * when the resulting strategy needs a hash key (consistent_hash).
  */
-export function resolveScheduler(mesh: SchedulerSpec | undefined, own: SchedulerSpec | undefined): SchedulerModel {
+function resolveScheduler(mesh: SchedulerSpec | undefined, own: SchedulerSpec | undefined): SchedulerModel {
   const pick = <K extends keyof SchedulerSpec>(key: K): SchedulerSpec[K] => own?.[key] ?? mesh?.[key];
   const duration = (key: "decay" | "window" | "probeInterval", fallback: number): number => {
     const value = pick(key);

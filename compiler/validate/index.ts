@@ -15,8 +15,8 @@ import { ResultCache, type CacheStats } from "./result-cache.js";
 export type { ValidationError } from "./errors.js";
 export type { CacheStats } from "./result-cache.js";
 
-export const BOOTSTRAP_TYPE = "envoy.config.bootstrap.v3.Bootstrap";
-export const CLUSTER_TYPE = "envoy.config.cluster.v3.Cluster";
+const BOOTSTRAP_TYPE = "envoy.config.bootstrap.v3.Bootstrap";
+const CLUSTER_TYPE = "envoy.config.cluster.v3.Cluster";
 
 export class EnvoyValidator {
   private readonly cache = new ResultCache();
@@ -74,7 +74,7 @@ function newChecker(): MessageChecker {
 }
 
 /** The process-wide validator (protos load once, ~0.3 s; compiled checks and the cluster cache are shared). */
-export function loadEnvoyValidatorSync(): EnvoyValidator {
+function loadEnvoyValidatorSync(): EnvoyValidator {
   shared ??= new EnvoyValidator(newChecker());
   return shared;
 }

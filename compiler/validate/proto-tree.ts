@@ -16,7 +16,7 @@ import protobuf from "protobufjs";
 const require = createRequire(import.meta.url);
 const XDS_DEPS = join(dirname(require.resolve("@grpc/grpc-js-xds/package.json")), "deps");
 const PROTOBUFJS_DIR = dirname(require.resolve("protobufjs/package.json"));
-export const PROTOS_EXTRA_DIR = fileURLToPath(new URL("./protos-extra/", import.meta.url));
+const PROTOS_EXTRA_DIR = fileURLToPath(new URL("./protos-extra/", import.meta.url));
 
 /** Include roots, searched in this order (protos-extra first, so it can add files). */
 const INCLUDE_ROOTS = [
@@ -39,7 +39,7 @@ const BOOTSTRAP_PROTO = "envoy/config/bootstrap/v3/bootstrap.proto";
  * `envoy/extensions/filters/http/router/v3/`). Loading all ~350 files up front
  * took half a second more than a compile needs.
  */
-export class EnvoyProtoTree {
+class EnvoyProtoTree {
   readonly root = new protobuf.Root();
   private readonly resolver = new ImportResolver();
   private readonly loadedDirs = new Set<string>();

@@ -71,7 +71,7 @@ export const SCALAR_CHECKS: Readonly<Record<string, ScalarCheck>> = {
     typeof v === "string" && BASE64.test(v) ? undefined : `expected base64 bytes (a string), got ${describe(v)}`,
 };
 
-export function durationCheck(value: unknown): string | undefined {
+function durationCheck(value: unknown): string | undefined {
   if (typeof value !== "string") return `expected a duration string like "1.5s", got ${describe(value)}`;
   const m = DURATION.exec(value);
   if (!m) return `malformed duration ${JSON.stringify(value)}: expected seconds with an "s" suffix, like "1.5s" or "0.250s"`;
@@ -86,30 +86,30 @@ export function durationSeconds(value: string): number {
   return m[1] ? -seconds : seconds;
 }
 
-export function timestampCheck(value: unknown): string | undefined {
+function timestampCheck(value: unknown): string | undefined {
   if (typeof value === "string" && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value))) return undefined;
   return `expected an RFC 3339 timestamp string, got ${describe(value)}`;
 }
 
-export function fieldMaskCheck(value: unknown): string | undefined {
+function fieldMaskCheck(value: unknown): string | undefined {
   return typeof value === "string" ? undefined : `expected a field mask string, got ${describe(value)}`;
 }
 
 /** google.protobuf.Value: any JSON. */
-export function jsonValueCheck(_value: unknown): string | undefined {
+function jsonValueCheck(_value: unknown): string | undefined {
   return undefined;
 }
 
-export function structCheck(value: unknown): string | undefined {
+function structCheck(value: unknown): string | undefined {
   return isPlainObject(value) ? undefined : `expected an object (google.protobuf.Struct), got ${describe(value)}`;
 }
 
-export function listValueCheck(value: unknown): string | undefined {
+function listValueCheck(value: unknown): string | undefined {
   return Array.isArray(value) ? undefined : `expected an array (google.protobuf.ListValue), got ${describe(value)}`;
 }
 
 /** Wrapper message → the scalar type it wraps (JSON form: the plain scalar). */
-export const WRAPPERS: Readonly<Record<string, string>> = {
+const WRAPPERS: Readonly<Record<string, string>> = {
   "google.protobuf.DoubleValue": "double",
   "google.protobuf.FloatValue": "float",
   "google.protobuf.Int64Value": "int64",

@@ -162,7 +162,7 @@ function describeFailure(dir: string, error: unknown): OutputDirError {
 }
 
 /** The staging directory of one write: files go in one by one. */
-export class StagingDirectory {
+class StagingDirectory {
   /** `previous`: where the old output goes during the swap; `sequence`: the write's number in this process. */
   constructor(
     readonly root: string,

@@ -26,7 +26,7 @@ export const MOUNT_POINT_RECORD = "/run/lightsub-mesh-mount-points";
 
 const OWNED = /^lsb-(\d+)-/;
 
-export class NetnsError extends Error {}
+class NetnsError extends Error {}
 
 /** Runs `ip <args>`; throws with ip's own message when it fails. */
 export function ip(...args: string[]): string {
@@ -42,7 +42,7 @@ export function namespaceName(pid: number, what: string): string {
 }
 
 /** The pid that owns a namespace named by namespaceName, or undefined for another name. */
-export function namespaceOwner(name: string): number | undefined {
+function namespaceOwner(name: string): number | undefined {
   const m = OWNED.exec(name);
   return m ? Number(m[1]) : undefined;
 }
@@ -56,7 +56,7 @@ export function listNamespaces(): string[] {
 }
 
 /** Pids of every process whose network namespace is `name` (`ip netns pids`); [] when it is gone. */
-export function namespacePids(name: string): number[] {
+function namespacePids(name: string): number[] {
   const result = spawnSync("ip", ["netns", "pids", name], { encoding: "utf8" });
   if (result.status !== 0) return [];
   return result.stdout
@@ -129,7 +129,7 @@ export function sweepStaleNamespaces(): string[] {
 }
 
 /** True when some live run (not `exceptPid`) still has namespaces. */
-export function otherRunsAlive(exceptPid: number): boolean {
+function otherRunsAlive(exceptPid: number): boolean {
   return listNamespaces().some((name) => {
     const owner = namespaceOwner(name);
     return owner !== undefined && owner !== exceptPid && isAlive(owner);

@@ -29,7 +29,7 @@ export interface Snapshot {
 }
 
 /** The instances whose sidecar calls other services. */
-export function callers(mesh: Mesh): MeshInstance[] {
+function callers(mesh: Mesh): MeshInstance[] {
   return mesh.instances.filter((i) => i.view !== undefined);
 }
 
@@ -48,7 +48,7 @@ export async function snapshot(mesh: Mesh): Promise<Snapshot> {
 }
 
 /** The one sample with exactly these labels, or undefined. */
-export function sample(samples: readonly PromSample[], name: string, labels: Record<string, string>): number | undefined {
+function sample(samples: readonly PromSample[], name: string, labels: Record<string, string>): number | undefined {
   const wanted = Object.entries(labels);
   return samples.find((s) => s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v))?.value;
 }
@@ -64,7 +64,7 @@ interface Destination {
 }
 
 /** The destinations a caller sidecar runs (from its bootstrap's plugin JSON). */
-export function destinationsOf(caller: MeshInstance): Destination[] {
+function destinationsOf(caller: MeshInstance): Destination[] {
   const plugin = JSON.parse(caller.view!.pluginJson) as { destinations: Array<{ service: string; admission?: unknown }> };
   return caller.view!.destinations.map((d) => ({
     service: d.service,

@@ -91,7 +91,7 @@ const TICK_LINE_PX = 14;
  * axis then only the powers of ten; then every 2nd, 3rd, … of those (always
  * keeping the first). Many decades of latency otherwise crowd the axis.
  */
-export function visibleTicks(axis: Axis, from: number, to: number, vertical: boolean): Axis["ticks"] {
+function visibleTicks(axis: Axis, from: number, to: number, vertical: boolean): Axis["ticks"] {
   const at = (v: number) => project(axis, v, from, to);
   const fits = (ticks: Axis["ticks"]) =>
     ticks.every((t, i) => {

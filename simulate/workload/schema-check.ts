@@ -9,7 +9,7 @@ import { Diag, diagnosticAt, type Diagnostic, type DiagMessage, type MessageArgs
 import { durationHint, parseDurationUs } from "../../compiler/policy/duration.js";
 import type { PathSegment, WorkloadSource } from "./yaml-source.js";
 
-export const WORKLOAD_SCHEMA_URL = new URL("../../schemas/workload.schema.json", import.meta.url);
+const WORKLOAD_SCHEMA_URL = new URL("../../schemas/workload.schema.json", import.meta.url);
 
 let validator: ValidateFunction | undefined;
 

@@ -6,7 +6,7 @@
 import type { Stream, Vm } from "../../host/index.js";
 import { HEADER, type Sidecar, destination, pluginConfig } from "./filter-host.js";
 
-export const SERVICE = "catalog";
+const SERVICE = "catalog";
 
 export interface AdmissionSpec {
   maxInFlight: number;

@@ -119,7 +119,7 @@ interface ClientResponse {
 }
 
 /** One HTTP/1.1 request with exactly these headers (Node adds host and connection). */
-export function send(url: string, req: ScriptedRequest): Promise<ClientResponse> {
+function send(url: string, req: ScriptedRequest): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     if (req.body !== undefined) headers["content-length"] = String(Buffer.byteLength(req.body));

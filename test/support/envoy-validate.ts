@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { withLocalWasm } from "../../e2e/local-config.js";
 
-export const BUILT_WASM = fileURLToPath(new URL("../../build/lightsub.wasm", import.meta.url));
+const BUILT_WASM = fileURLToPath(new URL("../../build/lightsub.wasm", import.meta.url));
 
 export interface EnvoyVerdict {
   ok: boolean;
@@ -29,7 +29,7 @@ const MESSAGE_LINE_MAX = 1500;
  * made one space (Envoy 1.40's protobuf varies the spacing of its parse
  * errors on purpose, so that nobody matches them exactly).
  */
-export function envoyMessage(output: string): string {
+function envoyMessage(output: string): string {
   // A PGV failure is logged as "…: goo.gle/debugstr", the config's debug dump over many
   // lines, then ": Proto constraint validation failed (…)": that last line is kept too.
   const lines = output.split("\n").filter((l) => /\]\[(critical|error)\]\[/.test(l) || /^: \S/.test(l));
@@ -41,7 +41,7 @@ export function envoyMessage(output: string): string {
 }
 
 /** Runs `envoy --mode validate` on one config file. */
-export function envoyValidateFile(envoy: string, file: string): Promise<EnvoyVerdict> {
+function envoyValidateFile(envoy: string, file: string): Promise<EnvoyVerdict> {
   return new Promise((resolve) => {
     execFile(envoy, ["--mode", "validate", "-c", file, "--disable-hot-restart", "-l", "error"], { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       const output = `${stdout}\n${stderr}`;
@@ -112,6 +112,6 @@ export function corpusHeader(text: string): Map<string, string> {
   return header;
 }
 
-export function readText(file: string): string {
+function readText(file: string): string {
   return readFileSync(file, "utf8");
 }

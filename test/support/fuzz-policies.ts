@@ -128,7 +128,7 @@ export const validPolicy: fc.Arbitrary<Obj> = fc
   ) as fc.Arbitrary<Obj>;
 
 /** A valid task admission block (issue 8): every optional part, bounds the policy check accepts. */
-export const admission: fc.Arbitrary<Obj> = fc
+const admission: fc.Arbitrary<Obj> = fc
   .record(
     {
       start: fc.integer({ min: 4, max: 200 }),

@@ -56,7 +56,7 @@ export function historyIsEmpty(envoy: Envoy, key: string): boolean {
   return true;
 }
 
-export const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
+const EXAMPLES_DIR = fileURLToPath(new URL("../../examples/", import.meta.url));
 
 /** Every policy under examples/ (recursively), as paths relative to examples/. */
 export function exampleFiles(dir = EXAMPLES_DIR): string[] {

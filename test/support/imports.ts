@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 
-export const ROOT = resolve(import.meta.dirname, "..", "..");
+const ROOT = resolve(import.meta.dirname, "..", "..");
 
 /** A file's imports: `to` is a repository-relative path, or undefined when the specifier resolves to nothing. */
 export interface ImportEdge {
@@ -48,7 +48,7 @@ export function sourceFiles(parts: readonly string[], root = ROOT): string[] {
 }
 
 /** The module specifiers a file imports, as TypeScript's scanner reads them. */
-export function importSpecifiers(text: string): string[] {
+function importSpecifiers(text: string): string[] {
   const info = ts.preProcessFile(text, true, true);
   return info.importedFiles.map((f) => f.fileName);
 }

@@ -38,7 +38,7 @@ export interface ServiceSpec {
 }
 
 /** A resolved service: defaults applied, endpoint clusters and stats named. */
-export function service(spec: ServiceSpec, portOf: (name: string) => number = () => 80): ServiceModel {
+function service(spec: ServiceSpec, portOf: (name: string) => number = () => 80): ServiceModel {
   const endpoints: EndpointModel[] = spec.endpoints.map((ep, i) => ({
     address: ep.address,
     port: ep.port,

@@ -61,7 +61,7 @@ export function expectMarkedDiagnostics(source: string, codes: readonly string[]
   expect(result.model === undefined).toBe(hasError);
 }
 
-export function codes(diagnostics: Diagnostic[]): string[] {
+function codes(diagnostics: Diagnostic[]): string[] {
   return diagnostics.map((d) => d.code);
 }
 
@@ -70,7 +70,7 @@ export function where(d: Diagnostic): string {
 }
 
 /** A policy with services written as YAML under `services:` (indented by the caller's template). */
-export function policyWith(services: string, extraSpec = ""): string {
+function policyWith(services: string, extraSpec = ""): string {
   return `apiVersion: lightsub/v1
 kind: Mesh
 metadata: { name: test }

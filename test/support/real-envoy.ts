@@ -7,7 +7,6 @@
 import { describe, it } from "vitest";
 import { projectEnvoy } from "../../e2e/envoy-locate.js";
 
-export { envoyPath } from "../../e2e/envoy-locate.js";
 
 export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
 
