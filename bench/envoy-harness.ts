@@ -156,3 +156,30 @@ export async function waitHttp(url: string, timeoutMs = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * The real-Envoy benchmarks' policy: `client` (its sidecar's admin port
+ * `basePort`, listeners from basePort + 1) calls `svc`, whose endpoints are
+ * `endpoints` (YAML flow entries); `scheduler` is the inside of svc's
+ * scheduler mapping and `svcExtra` whole lines added to svc (admission,
+ * connector).
+ */
+export function twoServicePolicy(o: { name: string; basePort: number; endpoints: readonly string[]; scheduler: string; svcExtra?: string }): string {
+  const p = o.basePort;
+  return `apiVersion: lightsub/v1
+kind: Mesh
+metadata: { name: ${o.name} }
+spec:
+  sidecar: { adminPort: ${p} }
+  services:
+    - name: client
+      port: ${p + 1}
+      meshPort: ${p + 2}
+      endpoints: [{ address: 127.0.0.1, port: ${p + 2} }]
+      calls: [svc]
+    - name: svc
+      port: ${p + 3}
+      endpoints: [${o.endpoints.join(", ")}]
+      scheduler: { ${o.scheduler} }
+${o.svcExtra ?? ""}`;
+}

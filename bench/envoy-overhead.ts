@@ -46,7 +46,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { certsCommand } from "../cli/certs.js";
 import { startSidecar, type LiveSidecar } from "../e2e/live/sidecar.js";
-import { ENVOY_BIN, FORTIO_VERSION, cpuSeconds, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, type FortioLoad, startFortioServer, waitHttp } from "./envoy-harness.js";
+import { ENVOY_BIN, FORTIO_VERSION, cpuSeconds, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, type FortioLoad, startFortioServer, twoServicePolicy, waitHttp } from "./envoy-harness.js";
 import type { FigureInit } from "./figures.js";
 import { WASM_CUSTOM_STAT_NAMESPACE, destinationMetricName, type MetricName } from "../schemas/wire.js";
 
@@ -184,22 +184,13 @@ export function policy(strategy: string, index: number, options: { admission?: b
   const admission = options.admission
     ? `      admission: { maxInFlightPerEndpoint: ${ADMISSION.maxInFlightPerEndpoint}, maxQueue: ${ADMISSION.maxQueue}, queueTimeout: ${ADMISSION.queueTimeout} }\n`
     : "";
-  return `apiVersion: lightsub/v1
-kind: Mesh
-metadata: { name: bench }
-spec:
-  sidecar: { adminPort: ${p} }
-  services:
-    - name: client
-      port: ${p + 1}
-      meshPort: ${p + 2}
-      endpoints: [{ address: 127.0.0.1, port: ${p + 2} }]
-      calls: [svc]
-    - name: svc
-      port: ${p + 3}
-      endpoints: [${ports.upstreams.map((port, i) => `{ address: 127.0.0.1, port: ${port}${weight(i)} }`).join(", ")}]
-      scheduler: { strategy: ${strategy}${extra} }
-${admission}`;
+  return twoServicePolicy({
+    name: "bench",
+    basePort: p,
+    endpoints: ports.upstreams.map((port, i) => `{ address: 127.0.0.1, port: ${port}${weight(i)} }`),
+    scheduler: `strategy: ${strategy}${extra}`,
+    svcExtra: admission,
+  });
 }
 
 /**

@@ -32,7 +32,7 @@ import type { SimulationResult } from "../simulate/result.js";
 import { runSimulation } from "../simulate/simulation.js";
 import type { LatencySpec } from "../simulate/workload/model.js";
 import { startUpstream, type UpstreamServer } from "../e2e/upstream-server.js";
-import { ENVOY_BIN, FORTIO_VERSION, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, type FortioLoad, type FortioResult } from "./envoy-harness.js";
+import { ENVOY_BIN, FORTIO_VERSION, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, twoServicePolicy, type FortioLoad, type FortioResult } from "./envoy-harness.js";
 import type { FigureInit } from "./figures.js";
 
 /**
@@ -205,22 +205,13 @@ export function policyFor(scenario: SchedulingScenario, strategy: string, basePo
   const p = basePort;
   const endpoints = upstreamPorts.map((port) => `{ address: 127.0.0.1, port: ${port} }`);
   const params = scenario.params?.[strategy];
-  return `apiVersion: lightsub/v1
-kind: Mesh
-metadata: { name: bench-${scenario.name} }
-spec:
-  sidecar: { adminPort: ${p} }
-  services:
-    - name: client
-      port: ${p + 1}
-      meshPort: ${p + 2}
-      endpoints: [{ address: 127.0.0.1, port: ${p + 2} }]
-      calls: [svc]
-    - name: svc
-      port: ${p + 3}
-      endpoints: [${endpoints.join(", ")}]
-      scheduler: { strategy: ${strategy}${params ? `, ${params}` : ""} }
-${scenario.timeout ? `      connector: { timeout: ${scenario.timeout} }\n` : ""}`;
+  return twoServicePolicy({
+    name: `bench-${scenario.name}`,
+    basePort: p,
+    endpoints,
+    scheduler: `strategy: ${strategy}${params ? `, ${params}` : ""}`,
+    svcExtra: scenario.timeout ? `      connector: { timeout: ${scenario.timeout} }\n` : "",
+  });
 }
 
 /**
