@@ -373,8 +373,16 @@ function missedBy(f: Figure): string {
   return `missed by ${formatNumber(Math.abs(f.median - bound))} ${f.unit} (${formatNumber(f.median / bound)}× the target)`;
 }
 
+/** How far a figure's median is past its target's bound, as a factor ≥ 1 (0 when it is within). */
+function missRatio(f: Figure): number {
+  const { max, min } = f.target!;
+  if (max !== undefined && f.median > max) return max > 0 ? f.median / max : Infinity;
+  if (min !== undefined && f.median < min) return f.median > 0 ? min / f.median : Infinity;
+  return 0;
+}
+
 /** One row per targeted quantity; a quantity measured for many cases (filter cost) gets one summary row. */
-function targets(figures: readonly Figure[]): string {
+export function targets(figures: readonly Figure[]): string {
   const groups = new Map<string, Figure[]>();
   for (const f of figures) {
     if (!f.target) continue;
@@ -391,10 +399,13 @@ function targets(figures: readonly Figure[]): string {
     }
     const met = fs.filter((f) => f.met).length;
     const sorted = [...fs].sort((a, b) => a.median - b.median);
-    const best = sorted[0]!;
-    const worst = sorted[sorted.length - 1]!;
-    const verdict = met === fs.length ? `met in all ${fs.length} cases` : `met in ${met} of ${fs.length} cases; worst (${paramsText(worst)}) ${missedBy(worst)}`;
-    rows.push([key, `${fs.length} cases`, `${formatNumber(best.median)}–${formatNumber(worst.median)} ${worst.unit}`, t.text, verdict]);
+    const lowest = sorted[0]!;
+    const highest = sorted[sorted.length - 1]!;
+    // The worst case is the one furthest past its bound: the highest median for an
+    // at-most target, the lowest for an at-least one (not always the highest).
+    const worst = [...fs].filter((f) => !f.met).sort((a, b) => missRatio(b) - missRatio(a))[0];
+    const verdict = worst === undefined ? `met in all ${fs.length} cases` : `met in ${met} of ${fs.length} cases; worst (${paramsText(worst)}) ${missedBy(worst)}`;
+    rows.push([key, `${fs.length} cases`, `${formatNumber(lowest.median)}–${formatNumber(highest.median)} ${highest.unit}`, t.text, verdict]);
   }
   if (rows.length === 0) return "";
   return ["**Targets**", "", markdownTable(["figure", "for", "median", "target", "verdict"], rows)].join("\n");

@@ -19,7 +19,7 @@ import { generatePolicy } from "../../bench/policy-gen.js";
 import type { BenchResults } from "../../bench/results.js";
 import { parseArgs, runBench } from "../../bench/run.js";
 import { withSimulation } from "../../bench/simulator-figures.js";
-import { formatNumber, renderTable } from "../../bench/table.js";
+import { formatNumber, renderTable, targets } from "../../bench/table.js";
 import { LIGHTSUB_WASM, compile as compileWasm } from "../support/filter-host.js";
 
 describe("summarize", () => {
@@ -238,5 +238,28 @@ describe("formatNumber", () => {
     expect(formatNumber(1.234)).toBe("1.23");
     expect(formatNumber(0.001234)).toBe("0.0012");
     expect(formatNumber(0)).toBe("0.00");
+  });
+});
+
+describe("targets table", () => {
+  const figure = (name: string, strategy: string, median: number, target: { min?: number; max?: number; text: string }): Figure =>
+    makeFigure({ section: "envoy-overhead", name, params: { strategy }, unit: "×", samples: [median], target }, "test machine");
+
+  it("names as worst the case furthest below an at-least target, not the highest median", () => {
+    const at = { min: 0.85, text: "≥ 85 % of native" };
+    const text = targets([figure("throughput", "a", 1.0, at), figure("throughput", "b", 0.7, at), figure("throughput", "c", 0.8, at)]);
+    expect(text).toContain("met in 1 of 3 cases; worst (strategy b)");
+    expect(text).toContain("0.70–1.00 ×");
+  });
+
+  it("names as worst the case furthest above an at-most target", () => {
+    const at = { max: 1.5, text: "≤ 1.5×" };
+    const text = targets([figure("cost", "a", 1.6, at), figure("cost", "b", 2.5, at), figure("cost", "c", 1.0, at)]);
+    expect(text).toContain("met in 1 of 3 cases; worst (strategy b)");
+  });
+
+  it("says met in all cases when every case meets its target", () => {
+    const at = { max: 1.5, text: "≤ 1.5×" };
+    expect(targets([figure("cost", "a", 1.2, at), figure("cost", "b", 1.4, at)])).toContain("met in all 2 cases");
   });
 });
