@@ -9,31 +9,10 @@ import { describe, expect, it } from "vitest";
 import { parseDurationUs } from "../../compiler/policy/duration.js";
 import { checkPolicy } from "../../compiler/check-policy.js";
 import { checkWorkload, locateWorkload, splitPolicy } from "../../simulate/workload/index.js";
-
-function policyWith(simulation: string): string {
-  return `apiVersion: lightsub/v1
-kind: Mesh
-metadata: { name: sim }
-spec:
-  services:
-    - name: client
-      port: 8080
-      endpoints:
-        - { address: client, port: 8080 }
-      calls: [api]
-    - name: api
-      port: 9000
-      endpoints:
-        - { address: api-1, port: 9000 }
-        - { address: api-2, port: 9000 }
-      scheduler: { strategy: round_robin }
-      connector: { timeout: 1m30s }
-simulation:
-${simulation}`;
-}
+import { policy } from "../support/simulate.js";
 
 function resolve(simulation: string) {
-  const text = policyWith(simulation);
+  const text = policy({ endpoints: 2, connector: "{ timeout: 1m30s }", simulation });
   const split = splitPolicy(text, "p.yaml");
   const { model, diagnostics: policyDiagnostics } = checkPolicy(split.policyText, "p.yaml");
   expect(policyDiagnostics.filter((d) => d.severity === "error")).toEqual([]);
