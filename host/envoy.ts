@@ -45,6 +45,11 @@ export class Envoy implements VmHost {
   readonly logs: LogEntry[] = [];
   /** Host function calls made by all VMs (for benchmarks). */
   hostCalls = 0;
+  /**
+   * When set (a test sets it), every host call counted by name ("env.proxy_get_property"),
+   * and every property read also by its dotted path ("property response.code").
+   */
+  hostCallCounts: Map<string, number> | null = null;
   readonly vms: Vm[] = [];
   logLevel: LogLevelName;
   /** @internal */

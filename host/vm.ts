@@ -26,6 +26,8 @@ import { toBytes, utf8Length } from "./utf8.js";
 export interface VmHost {
   /** Host function calls made by all VMs. */
   hostCalls: number;
+  /** Host calls by name and property reads by path, when a test asks for them (host/envoy.ts). */
+  hostCallCounts: Map<string, number> | null;
   readonly logLevel: LogLevelName;
   /** Appends to the log if `level` passes the log level. */
   emitLog(vm: number, level: LogLevelName, message: string): void;
@@ -235,6 +237,8 @@ export class Vm implements ContextVm {
   /** @internal Every host function starts here: counts the call, and traps when `name` may not be called now. */
   enterHostCall(name: string): void {
     this.envoy.hostCalls++;
+    const counts = this.envoy.hostCallCounts;
+    if (counts !== null) counts.set(name, (counts.get(name) ?? 0) + 1);
     if (this.restricted !== null) this.checkRestricted(name);
   }
 

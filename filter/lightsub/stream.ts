@@ -5,7 +5,7 @@
 // proxy_on_delete if no log came), account it exactly once.
 import {
   FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, HeaderMapType, HeaderPair, HttpContext, RootContext, StreamType, WasmResult,
-  callForeignFunction, continueStream, currentTimeNanos, getPropertyRaw, getPropertyU64, propertyPath, recordMetric,
+  callForeignFunction, continueStream, currentTimeNanos, getHeaderRaw, getPropertyRaw, getPropertyU64, propertyPath, recordMetric,
   releaseReturned, removeHeaderBytes, replaceHeaderBytes, returnedPtr, returnedSize, sendLocalResponseBytes,
   serializeHeaderPairs,
 } from "../proxy-wasm/index";
@@ -28,6 +28,7 @@ import { Metric } from "./telemetry/table";
 const CLUSTER_NAME_PATH = propertyPath(["xds", "cluster_name"]);
 const RESPONSE_CODE_PATH = propertyPath(["response", "code"]);
 const RESPONSE_FLAGS_PATH = propertyPath(["response", "flags"]);
+const STATUS_HEADER = String.UTF8.encode(":status");
 /**
  * The endpoint cluster named in the metadata of the host that served the
  * request; only failover hosts carry it (docs/design.md "Failover"), so it is
@@ -57,6 +58,29 @@ let clearRouteCacheAvailable = true;
 function clearRouteCache(): void {
   if (ENVOY_CLEARS_ROUTE_CACHE || !clearRouteCacheAvailable) return;
   if (callForeignFunction(CLEAR_ROUTE_CACHE) == WasmResult.NotFound) clearRouteCacheAvailable = false;
+}
+
+/** The response headers' :status as a number (0 when absent or not a 3-digit status). */
+function readStatus(): u64 {
+  if (getHeaderRaw(HeaderMapType.ResponseHeaders, STATUS_HEADER) != WasmResult.Ok) {
+    releaseReturned();
+    return 0;
+  }
+  const ptr = returnedPtr();
+  const size = returnedSize();
+  let code: u64 = 0;
+  if (size == 3) {
+    for (let i: usize = 0; i < 3; i++) {
+      const digit = <u32>load<u8>(ptr + i) - 48;
+      if (digit > 9) {
+        code = 0;
+        break;
+      }
+      code = code * 10 + <u64>digit;
+    }
+  }
+  releaseReturned();
+  return code;
 }
 
 /** Serialized headers of the fail-closed local reply (failure path only: allocates). */
@@ -98,6 +122,8 @@ export class LightsubStream extends HttpContext {
   accounted: bool = false;
   /** The request is a probe of an endpoint its strategy had set aside (least_latency): its latency replaces the EWMA. */
   probe: bool = false;
+  /** The response's :status as it passed the filter (0: no response headers seen). */
+  responseCode: u64 = 0;
   /** The response's end of stream passed the filter (base/outcome.ts flagsMatter). */
   responseEnded: bool = false;
   /** While the request waits in an admission queue: its task and the admission it joined. */
@@ -196,6 +222,11 @@ export class LightsubStream extends HttpContext {
   // Response callbacks only note a normal end (Envoy calls them whether or not the module acts).
   override onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     if (endOfStream) this.responseEnded = true;
+    // The status from the headers as they pass (a header lookup, ~0.2 us on Envoy
+    // 1.40) instead of the response.code property in onLog (~1.2 us): the same
+    // number, since the router is the only filter after this one and Envoy sets
+    // response.code from these very headers (local replies pass here too).
+    if (this.endpoint != null && !this.accounted) this.responseCode = readStatus();
     return FilterHeadersStatus.Continue;
   }
 
@@ -222,7 +253,8 @@ export class LightsubStream extends HttpContext {
   override onLog(): void {
     if (this.leaveQueue()) return;
     if (this.endpoint == null || this.accounted) return;
-    const code = getPropertyU64(RESPONSE_CODE_PATH, 0);
+    // No response headers passed (reset before them, or a client that went away): ask Envoy.
+    const code = this.responseCode != 0 ? this.responseCode : getPropertyU64(RESPONSE_CODE_PATH, 0);
     // response.flags only where they can change the outcome (base/outcome.ts flagsMatter): one property read less per success.
     const flags = flagsMatter(code, this.responseEnded) ? getPropertyU64(RESPONSE_FLAGS_PATH, 0) : 0;
     let outcome = classify(code, flags);

@@ -96,6 +96,11 @@ export function generalImports(vm: Vm): Record<string, (...args: never[]) => num
       enter("env.proxy_get_property");
       const path = mem.string(pathPtr, pathSize);
       if (path === null) return WasmResult.InvalidMemoryAccess;
+      const counts = vm.envoy.hostCallCounts;
+      if (counts !== null) {
+        const key = `property ${path.split("\0").filter((part) => part !== "").join(".")}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
       const value = vm.ctx().lookupProperty(path);
       if (typeof value === "number") return value;
       return vm.copyOut(value, valuePtrPtr, valueSizePtr) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;

@@ -133,6 +133,39 @@ describe("every ending is accounted once", () => {
     expect(m("latency_ewma_us")).toBe(kind === "none" ? 0 : 37_000);
   });
 
+  // With response headers passing the filter, the code comes from their :status (one
+  // header lookup) and the response.code property is never read; without them (above),
+  // from the property. Same accounting either way.
+  it.each(endings.filter((e) => e.code > 0))("$name, its code read from the response headers' :status", async ({ code, flags, kind }) => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 2)]));
+    const s = sc.request("catalog");
+    const ep = only(s);
+    const m = (metric: string) => sc.stat(endpointMetric("catalog", statOf(ep), metric));
+    sc.envoy.hostCallCounts = new Map();
+    // A response that ends normally ends with its headers; one with flags is cut short after them.
+    s.onResponseHeaders([[":status", String(code)]], flags === 0);
+    s.end({ responseCode: code, responseFlags: flags });
+    const counts = sc.envoy.hostCallCounts;
+    expect(counts.get("property response.code") ?? 0).toBe(0);
+    expect(counts.get("env.proxy_get_header_map_value")).toBe(1);
+    // The flags only where they can change the outcome (base/outcome.ts flagsMatter).
+    expect(counts.get("property response.flags") ?? 0).toBe(flags === 0 && code < 500 && code !== 408 ? 0 : 1);
+    expect(m("rq_total")).toBe(1);
+    expect(m("rq_error")).toBe(kind === "ok" ? 0 : 1);
+    expect(m("rq_5xx")).toBe(kind === "5xx" ? 1 : 0);
+    expect(m("rq_reset")).toBe(kind === "reset" ? 1 : 0);
+    expect(m("rq_timeout")).toBe(kind === "timeout" ? 1 : 0);
+  });
+
+  it("reads the response.code property when no response headers passed (reset before them)", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 2)]));
+    const s = sc.request("catalog");
+    sc.envoy.hostCallCounts = new Map();
+    s.end({ responseCode: 503, responseFlags: RESPONSE_FLAGS.UpstreamConnectionFailure });
+    expect(sc.envoy.hostCallCounts.get("property response.code")).toBe(1);
+    expect(sc.stat(endpointMetric("catalog", statOf(only(s)), "rq_reset"))).toBe(1);
+  });
+
   it("a stream deleted without a log is accounted at delete, and a late log counts nothing twice", async () => {
     const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 2)]), 1);
     const vm = sc.vms[0]!;
@@ -209,7 +242,7 @@ describe("metrics", () => {
     // Nothing published yet but the latency samples.
     expect([sum("rq_total"), sum("rq_error"), sum("rq_5xx"), sum("rq_active")]).toEqual([0, 0, 0, 0]);
     expect(samples()).toBe(2);
-    // Per request: cluster property, 2 clock reads, header, route cache, 2 shared reads and writes, code, flags, histogram.
+    // Per request: cluster property, 2 clock reads, header, 2 shared reads and writes, the response's :status, flags (503), histogram.
     expect(sc.envoy.hostCalls - before).toBeLessThanOrEqual(2 * 12 + 6);
     sc.publishStats();
     expect([sum("rq_total"), sum("rq_error"), sum("rq_5xx"), sum("rq_active")]).toEqual([2, 1, 1, 1]);
