@@ -3,6 +3,6 @@
 import { RootContext, setRootContextFactory } from "./proxy-wasm/index";
 import { LightsubRoot } from "./lightsub/root";
 
-export * from "./proxy-wasm/dispatch";
+export * from "./proxy-wasm/http-filter-exports";
 
 setRootContextFactory((contextId: u32): RootContext => new LightsubRoot(contextId));

@@ -2,7 +2,7 @@
 // every callback returns Continue and does nothing else.
 import { HttpContext, RootContext, setRootContextFactory } from "./proxy-wasm/index";
 
-export * from "./proxy-wasm/dispatch";
+export * from "./proxy-wasm/http-filter-exports";
 
 class PassthroughRoot extends RootContext {
   override createHttpContext(contextId: u32): HttpContext | null {

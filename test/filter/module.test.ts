@@ -93,6 +93,16 @@ describe("the two modules", () => {
         .sort();
     expect(names(PASSTHROUGH_WASM)).toEqual(names(LIGHTSUB_WASM));
   });
+
+  it("export only the HTTP callbacks lightsub acts on: Envoy then skips request bodies, trailers and metadata without a Wasm call", () => {
+    const names = new Set(WebAssembly.Module.exports(new WebAssembly.Module(wasmBytes(LIGHTSUB_WASM) as Uint8Array<ArrayBuffer>)).map((e) => e.name));
+    for (const used of ["proxy_on_request_headers", "proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers", "proxy_on_log", "proxy_on_delete", "proxy_on_tick", "proxy_on_configure"]) {
+      expect(names.has(used), used).toBe(true);
+    }
+    for (const unused of ["proxy_on_request_body", "proxy_on_request_trailers", "proxy_on_request_metadata", "proxy_on_response_metadata", "proxy_on_new_connection", "proxy_on_downstream_data", "proxy_on_http_call_response", "proxy_on_grpc_receive", "proxy_on_queue_ready", "proxy_on_foreign_function"]) {
+      expect(names.has(unused), unused).toBe(false);
+    }
+  });
 });
 
 describe("passthrough.wasm", () => {
