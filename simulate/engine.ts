@@ -7,9 +7,14 @@
  *   it may set the scheduling header → route again] → cluster → host (the
  *   endpoint cluster's host, or the cluster's LB; failover hosts at priority 1
  *   only for a retry that leaves the tried priorities, as the simulator does
- *   not model health checks or outlier detection) → the backend model
+ *   not model health checks or outlier detection) → [the workload's overhead,
+ *   request leg] → the backend model
  *   (queue, concurrency limit, service time, errors, outages) → the router's
- *   timeouts and retries (same route, same cluster) → response → filter end.
+ *   timeouts and retries (same route, same cluster) → [overhead, response
+ *   leg] → response → filter end. The try is in flight (Envoy's active
+ *   requests, the filter's record) from the pick to the end of the response
+ *   leg, as the proxy, the network and the server's own handling keep it in
+ *   a real mesh.
  *
  * The router's rules follow Envoy's docs: the route timeout covers all tries;
  * a per-try timeout ends one try (retried on 5xx / gateway-error); retry_on
@@ -22,6 +27,7 @@
  * timeouts 504 (UT), as in Envoy's access log.
  */
 import { nextArrivalMs } from "./arrivals.js";
+import { samplerFor, type Sampler } from "./distributions.js";
 import { Backend, TryPhase, type BackendTry } from "./backend.js";
 import type { ClusterInfo } from "../envoy-model/cluster-table.js";
 import { EventQueue } from "./event-queue.js";
@@ -73,6 +79,8 @@ const EVENT = {
   routeTimeout: 5,
   stateChange: 6,
   tick: 7,
+  /** The try's request leg (workload overhead) ended: it reaches the endpoint. */
+  tryArrive: 8,
 } as const;
 
 /**
@@ -172,6 +180,10 @@ class Engine {
   private readonly retryRng: Random;
   /** Draws request.mix's header value (only when the workload has a mix: other workloads draw as before). */
   private readonly mixRng: Random;
+  /** The workload's overhead legs (undefined: none, and the try goes straight on, drawing nothing). */
+  private readonly requestLeg: Sampler | undefined;
+  private readonly responseLeg: Sampler | undefined;
+  private readonly overheadRng: Random;
   private readonly recorder: RunRecorder;
   /** Requests the filter holds (StopIteration, not yet continued), per worker, in pause order. */
   private readonly paused: Request[][];
@@ -205,6 +217,10 @@ class Engine {
     this.keysRng = new Random(seed, STREAM.keys);
     this.retryRng = new Random(seed, STREAM.retries);
     this.mixRng = new Random(seed, STREAM.mix);
+    this.overheadRng = new Random(seed, STREAM.overhead);
+    const overhead = workload.overhead;
+    this.requestLeg = overhead?.requestLeg ? samplerFor(overhead.requestLeg) : undefined;
+    this.responseLeg = overhead?.responseLeg ? samplerFor(overhead.responseLeg) : undefined;
     this.recorder = new RunRecorder(this.total, setup.endpoints.length, workload);
     this.progressStep = Math.max(1, Math.floor(this.total / 100));
     this.paused = Array.from({ length: workload.workers }, () => []);
@@ -261,6 +277,9 @@ class Engine {
         break;
       case EVENT.tick:
         this.onTick(time);
+        break;
+      case EVENT.tryArrive:
+        this.onTryArrive(ref as Try);
         break;
     }
     if (this.anyDirty) this.resumeContinued();
@@ -522,8 +541,23 @@ class Engine {
     this.recorder.tryStarted(endpoint, this.now, request.retriesDone > 0);
     const perTry = request.retry?.perTryTimeoutMs;
     if (perTry !== undefined && perTry > 0) this.queue.push(this.now + perTry, EVENT.perTryTimeout, t);
+    if (this.requestLeg) {
+      this.queue.push(this.now + this.requestLeg(this.overheadRng), EVENT.tryArrive, t);
+      return;
+    }
+    this.reachEndpoint(t);
+  }
 
-    const backend = this.backends[endpoint]!;
+  /** After its request leg: the try is still wanted unless a timeout gave up on it on the way. */
+  private onTryArrive(t: Try): void {
+    if (t.settled || t.phase !== TryPhase.Connecting) return;
+    this.reachEndpoint(t);
+  }
+
+  /** The try reaches its endpoint: an outage answers it, or the endpoint serves or queues it. */
+  private reachEndpoint(t: Try): void {
+    const cluster = t.request.cluster!;
+    const backend = this.backends[t.endpoint]!;
     const flags = RESPONSE_FLAGS;
     switch (backend.state.outage) {
       case "refused":
@@ -574,6 +608,11 @@ class Engine {
     // Behind a blackhole the answer never arrives: the client waits for its timeouts.
     if (backend.state.outage === "blackhole") return;
     const code = t.failed ? backend.errorStatus : 200;
+    if (this.responseLeg) {
+      // The answer is on its way back: still in flight until it arrives.
+      this.resultLater(t, this.responseLeg(this.overheadRng), code, 0, FAILURE.response);
+      return;
+    }
     this.settleTry(t, code, 0, FAILURE.response);
   }
 

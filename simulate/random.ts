@@ -89,6 +89,8 @@ export const STREAM = {
   mix: 6,
   /** which caller sidecar sends each request (only with several callers) */
   callers: 7,
+  /** the workload's overhead: each try's request and response legs (only when it has one) */
+  overhead: 8,
   /** per endpoint i: endpointBase + i */
   endpointBase: 1000,
 } as const;

@@ -62,6 +62,11 @@ export interface ArrivalsModel {
   clients?: number;
 }
 
+export interface OverheadModel {
+  requestLeg?: LatencySpec;
+  responseLeg?: LatencySpec;
+}
+
 export type RunName =
   /** lightsub with this strategy (compiler/model/strategies.ts). */
   | StrategyName
@@ -98,6 +103,15 @@ export interface WorkloadModel {
   arrivals: ArrivalsModel;
   request: { method: string; path: string; headers: [string, string][]; hashKeys: number; mix?: RequestMix };
   endpoints: EndpointBehaviour[];
+  /**
+   * Time per try outside the endpoint's service time (proxy, network, the
+   * server's own handling): `requestLeg` from the balancer's pick until the
+   * endpoint has the request, `responseLeg` from its answer until the sidecar
+   * has it. The try is in flight during both (Envoy's LEAST_REQUEST and the
+   * filter's in-flight counts see it) and both are part of the latency the
+   * filter measures. Absent: none (every try reaches its endpoint at once).
+   */
+  overhead?: OverheadModel;
   /** Explicit list of runs, or undefined for the default set. */
   compare?: RunName[];
 }

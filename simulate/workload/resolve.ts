@@ -17,6 +17,7 @@ import {
   type EndpointState,
   type LatencySpec,
   type OutageKind,
+  type OverheadModel,
   type RequestMix,
   type RunName,
   type StateChange,
@@ -59,6 +60,7 @@ interface RawWorkload {
   request?: { method?: string; path?: string; headers?: Record<string, string>; hashKeys?: number; mix?: { header: string; values: Record<string, number> } };
   backend?: RawBehaviour;
   endpoints?: (RawBehaviour & { endpoint: string | number; events?: RawEvent[] })[];
+  overhead?: { request?: RawLatency; response?: RawLatency };
   compare?: RunName[];
 }
 
@@ -145,6 +147,16 @@ export function resolveWorkload(
     errorRate: backend.errorRate ?? WORKLOAD_DEFAULTS.errorRate,
     errorStatus: backend.errorStatus ?? WORKLOAD_DEFAULTS.errorStatus,
   };
+
+  let overhead: OverheadModel | undefined;
+  if (raw.overhead !== undefined) {
+    const { request, response } = raw.overhead;
+    overhead = {
+      ...(request !== undefined ? { requestLeg: latency(request, ["overhead", "request"]) } : {}),
+      ...(response !== undefined ? { responseLeg: latency(response, ["overhead", "response"]) } : {}),
+    };
+    if (overhead.requestLeg === undefined && overhead.responseLeg === undefined) overhead = undefined;
+  }
 
   const endpoints: EndpointBehaviour[] = (callee?.endpoints ?? []).map(() => ({
     ...defaults,
@@ -235,6 +247,7 @@ export function resolveWorkload(
         ...(mix ? { mix } : {}),
       },
       endpoints,
+      ...(overhead ? { overhead } : {}),
       compare: raw.compare,
     },
   };
