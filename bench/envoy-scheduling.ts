@@ -34,17 +34,32 @@ import type { LatencySpec } from "../simulate/workload/model.js";
 import { startUpstream, type UpstreamServer } from "../e2e/upstream-server.js";
 import { ENVOY_BIN, FORTIO_VERSION, cpuSets, envoyPid, ensureFortio, fortioPercentileMs, nativeEdit, pin, runFortio, twoServicePolicy, type FortioLoad, type FortioResult } from "./envoy-harness.js";
 import type { FigureInit } from "./figures.js";
+import { DEFAULT_OVERHEAD, fitOverhead, legPercentiles, legYaml, quantile, type OverheadLegs } from "./sim-overhead.js";
 
 /**
- * Loopback ports (33000–33999 are this benchmark's): upstreams from
- * UPSTREAM_BASE, sidecars in slots of 10 from SIDECAR_BASE. Other processes'
- * outgoing connections may hold a port of the range as their ephemeral source
- * port, so a port that is taken is skipped (the policy names the ports used).
+ * Loopback ports (base to base+999, base 33000 unless LIGHTSUB_BENCH_PORT_BASE
+ * says otherwise): upstreams from base+100 to base+199, sidecars in slots of
+ * 10 from base+200. Other processes' outgoing connections may hold a port of
+ * the range as their ephemeral source port, so a port that is taken is
+ * skipped (the policy names the ports used).
  */
-const UPSTREAM_BASE = 33100;
-const UPSTREAM_LAST = 33199;
-const SIDECAR_BASE = 33200;
+export function schedulingPorts(base = Number(process.env.LIGHTSUB_BENCH_PORT_BASE ?? 33000)): { upstreamBase: number; upstreamLast: number; sidecarBase: number } {
+  if (!Number.isInteger(base) || base < 1024 || base > 65535 - 1000) throw new Error(`LIGHTSUB_BENCH_PORT_BASE must be a port from 1024 to 64535, not ${base}`);
+  return { upstreamBase: base + 100, upstreamLast: base + 199, sidecarBase: base + 200 };
+}
 const SIDECAR_SLOTS = 80;
+
+/**
+ * The scenarios LIGHTSUB_BENCH_SCENARIOS names (comma-separated; all when it
+ * is unset), to re-run one scenario of figures 2-3 alone.
+ */
+export function selectScenarios<T extends { name: string }>(scenarios: readonly T[], names = process.env.LIGHTSUB_BENCH_SCENARIOS): T[] {
+  if (names === undefined || names.trim() === "") return [...scenarios];
+  const wanted = names.split(",").map((n) => n.trim()).filter(Boolean);
+  const unknown = wanted.filter((n) => !scenarios.some((s) => s.name === n));
+  if (unknown.length > 0) throw new Error(`LIGHTSUB_BENCH_SCENARIOS: unknown scenario(s) ${unknown.join(", ")} (known: ${scenarios.map((s) => s.name).join(", ")})`);
+  return scenarios.filter((s) => wanted.includes(s.name));
+}
 
 /** The lightsub strategies that read endpoint state (the others choose as native ROUND_ROBIN / RANDOM / ring hash do, whatever the endpoints do). */
 export const SCHEDULING_STRATEGIES = ["least_latency", "least_load", "availability"] as const;
@@ -220,7 +235,7 @@ export function policyFor(scenario: SchedulingScenario, strategy: string, basePo
  * one worker, the endpoints' service times without a concurrency limit (the
  * Node upstreams have none), the event at the same time into the run.
  */
-export function workloadFor(scenario: SchedulingScenario, compare: readonly string[], options: { requests?: number; seed?: number } = {}): string {
+export function workloadFor(scenario: SchedulingScenario, compare: readonly string[], options: { requests?: number; seed?: number; overhead?: OverheadLegs } = {}): string {
   const lines = ["simulation:", "  from: client", "  to: svc", `  seed: ${options.seed ?? 1}`, "  workers: 1"];
   if (scenario.load.kind === "rate") {
     lines.push(`  arrivals: { process: constant, rate: ${scenario.load.qps}, duration: ${scenario.seconds * 1000}ms }`);
@@ -239,6 +254,7 @@ export function workloadFor(scenario: SchedulingScenario, compare: readonly stri
     lines.push("  endpoints:");
     for (const [i, parts] of [...perEndpoint].sort((a, b) => a[0] - b[0])) lines.push(`    - { endpoint: ${i}, ${parts.join(", ")} }`);
   }
+  if (options.overhead) lines.push("  overhead:", `    request: ${legYaml(options.overhead.request)}`, `    response: ${legYaml(options.overhead.response)}`);
   lines.push(`  compare: [${compare.join(", ")}]`);
   return `${lines.join("\n")}\n`;
 }
@@ -280,6 +296,11 @@ interface LiveRun {
 /** The scenario's upstreams: one Node server per endpoint, each with its own seeded service-time sampler; a killed one can be started again. */
 class Upstreams {
   private servers: UpstreamServer[] = [];
+  /** Answer at once (service time 0): the overhead calibration. */
+  zero = false;
+  /** Per answered request while `recording`: how late its timer fired (actual minus drawn service time), ms. */
+  readonly lateness: number[] = [];
+  recording = false;
   /** Requests received by servers that were killed since. */
   private retired: number[];
   readonly ports: number[] = [];
@@ -289,12 +310,13 @@ class Upstreams {
     this.retired = Array.from({ length: scenario.endpoints }, () => 0);
   }
 
-  /** Starts one server per endpoint on the first free ports from UPSTREAM_BASE. */
+  /** Starts one server per endpoint on the first free ports from the upstream base. */
   async start(): Promise<void> {
-    let port = UPSTREAM_BASE;
+    const { upstreamBase, upstreamLast } = schedulingPorts();
+    let port = upstreamBase;
     for (let i = 0; i < this.scenario.endpoints; i++) {
       for (;; port++) {
-        if (port > UPSTREAM_LAST) throw new Error(`no free upstream port in ${UPSTREAM_BASE}–${UPSTREAM_LAST}`);
+        if (port > upstreamLast) throw new Error(`no free upstream port in ${upstreamBase}–${upstreamLast}`);
         try {
           this.ports[i] = port;
           this.servers[i] = await this.startOne(i);
@@ -318,7 +340,10 @@ class Upstreams {
       failureRate: 0,
       precise: true,
       record: false,
-      respond: () => ({ latencyMs: sample(rng) }),
+      respond: () => ({ latencyMs: this.zero ? 0 : sample(rng) }),
+      onAnswer: (request, plannedMs, answeredAtMs) => {
+        if (this.recording && !this.zero) this.lateness.push(answeredAtMs - request.atMs - plannedMs);
+      },
     });
   }
 
@@ -397,11 +422,16 @@ export async function measureEnvoyScheduling(
     for (const scenario of options.scenarios) {
       try {
         const runNames = [...options.strategies, ...NATIVE_RUNS];
-        const { samples, ports } = await measureScenario(scenario, runNames, options, { fortio, envoyCpu, loadCpus, dir }, log);
+        const { samples, ports, overhead } = await measureScenario(scenario, runNames, options, { fortio, envoyCpu, loadCpus, dir }, log);
         const note = `${scenario.note}; Envoy 1.40 --concurrency 1 on CPU ${envoyCpu}, fortio ${FORTIO_VERSION} and the Node upstreams on CPU ${loadCpus}`;
-        const simulated = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports);
+        const simulated = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports, overhead);
+        const without = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports, undefined);
         out.push(...schedulingFigures(scenario, samples, note));
-        out.push(...simulatorFigures(scenario, samples, simulated, `${scenario.note}; simulator: runSimulation (lightsub simulate) with the generated workload, seed 1, 1 worker; real: figure 2's repetitions`));
+        const req = legPercentiles(overhead.request);
+        const res = legPercentiles(overhead.response);
+        const simNote = `${scenario.note}; simulator: runSimulation (lightsub simulate) with the generated workload, seed 1, 1 worker, overhead request leg p50 ${req.p50.toFixed(3)} ms / p99 ${req.p99.toFixed(3)} ms, response leg p50 ${res.p50.toFixed(3)} ms / p99 ${res.p99.toFixed(3)} ms (${overhead.source}); real: figure 2's repetitions`;
+        out.push(...simulatorFigures(scenario, samples, simulated, simNote));
+        out.push(...overheadFigures(scenario, samples, without, overhead, simNote));
         log(`envoy-scheduling: ${scenario.name} done`);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -429,7 +459,7 @@ async function measureScenario(
   options: EnvoySchedulingOptions,
   m: Machine,
   log: (line: string) => void,
-): Promise<{ samples: Map<string, RunSample[]>; ports: number[] }> {
+): Promise<{ samples: Map<string, RunSample[]>; ports: number[]; overhead: OverheadLegs }> {
   const upstreams = new Upstreams(scenario);
   const runs: LiveRun[] = [];
   try {
@@ -440,7 +470,7 @@ async function measureScenario(
       // A slot whose ports another process holds makes Envoy fail to bind: take the next one.
       for (;;) {
         if (slot >= SIDECAR_SLOTS) slot = 0;
-        const base = SIDECAR_BASE + slot++ * 10;
+        const base = schedulingPorts().sidecarBase + slot++ * 10;
         try {
           const sidecar = await startSidecar({
             envoy: ENVOY_BIN,
@@ -461,6 +491,25 @@ async function measureScenario(
       }
     };
     const samples = new Map<string, RunSample[]>(runNames.map((n) => [n, []]));
+    /** After the repetitions: the round trip at service time 0 under native ROUND_ROBIN, and the timers' lateness seen in every run. */
+    const calibrate = async (rr: LiveRun): Promise<OverheadLegs> => {
+      const load = calibrationLoad(scenario, samples.get("envoy:ROUND_ROBIN") ?? []);
+      upstreams.zero = true;
+      try {
+        const result = await runFortio(m.fortio, m.loadCpus, rr.sidecar.url("svc"), load, m.dir);
+        const roundTrip = { p50: fortioPercentileMs(result, 50), p99: fortioPercentileMs(result, 99) };
+        const late = [...upstreams.lateness].sort((a, b) => a - b);
+        const source = `measured in this run: round trip at service time 0 p50 ${roundTrip.p50.toFixed(3)} ms, p99 ${roundTrip.p99.toFixed(3)} ms (fortio ${load.qps} requests/s, ${load.connections} connections, native ROUND_ROBIN); upstream timers late by p50 ${quantile(late, 0.5).toFixed(3)} ms, p99 ${quantile(late, 0.99).toFixed(3)} ms over ${late.length} requests`;
+        log(`envoy-scheduling: ${scenario.name} overhead ${source}`);
+        return fitOverhead(roundTrip, upstreams.lateness, source);
+      } catch (error) {
+        log(`envoy-scheduling: ${scenario.name} overhead calibration failed (${error instanceof Error ? error.message : String(error)}); using the default`);
+        return DEFAULT_OVERHEAD;
+      } finally {
+        upstreams.zero = false;
+      }
+    };
+    upstreams.recording = true;
     if (scenario.event) {
       // Cold runs: a fresh sidecar per run and repetition, so no state from the last repetition's failure
       // carries into this one (the simulator starts every run cold too; measured: least_latency sent a
@@ -475,7 +524,10 @@ async function measureScenario(
         }
         log(`envoy-scheduling: ${scenario.name} repetition ${rep + 1}/${options.repetitions} done (cold sidecars)`);
       }
-      return { samples, ports: upstreams.ports };
+      upstreams.recording = false;
+      const rr = await startRun("envoy:ROUND_ROBIN");
+      const overhead = await calibrate(rr);
+      return { samples, ports: upstreams.ports, overhead };
     }
     for (const name of runNames) await startRun(name);
     if (options.warmupSeconds > 0) for (const run of runs) await runFortio(m.fortio, m.loadCpus, run.sidecar.url("svc"), fortioLoadFor(scenario, options.warmupSeconds), m.dir);
@@ -484,7 +536,9 @@ async function measureScenario(
       log(`envoy-scheduling: ${scenario.name} repetition ${rep + 1}/${options.repetitions} done`);
     }
     await checkRouting(runs);
-    return { samples, ports: upstreams.ports };
+    upstreams.recording = false;
+    const overhead = await calibrate(runs.find((r) => r.name === "envoy:ROUND_ROBIN")!);
+    return { samples, ports: upstreams.ports, overhead };
   } finally {
     for (const run of runs) await run.sidecar.stop();
     await upstreams.close();
@@ -564,6 +618,7 @@ async function simulateScenario(
   samples: ReadonlyMap<string, readonly RunSample[]>,
   wasm: string,
   ports: readonly number[],
+  overhead: OverheadLegs | undefined,
 ): Promise<Map<string, SimulationResult["runs"][number]>> {
   const out = new Map<string, SimulationResult["runs"][number]>();
   const groups = new Map<string, string[]>();
@@ -572,7 +627,7 @@ async function simulateScenario(
     for (const run of runs) {
       // A closed loop simulates as many requests as the real run completed (median over the repetitions).
       const requests = scenario.load.kind === "closed" ? median((samples.get(run) ?? []).map((s) => s.requests)) : undefined;
-      const text = `${policyFor(scenario, strategy, SIDECAR_BASE, ports)}\n${workloadFor(scenario, [run], requests !== undefined ? { requests } : {})}`;
+      const text = `${policyFor(scenario, strategy, schedulingPorts().sidecarBase, ports)}\n${workloadFor(scenario, [run], { ...(requests !== undefined ? { requests } : {}), ...(overhead ? { overhead } : {}) })}`;
       const result = await runSimulation(text, `${scenario.name}-${run}.yaml`, { wasm, threads: 1 });
       if (!("runs" in result)) throw new Error(`${scenario.name}: the simulator refused the generated workload: ${result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join("; ")}`);
       const simulated = result.runs.find((r) => r.name === run);
@@ -664,6 +719,49 @@ export function simulatorFigures(
       target: { max: 3, text: "every endpoint's share within 3 points of real Envoy's" },
       note,
     });
+  }
+  return out;
+}
+
+/**
+ * The calibration's load: the scenario's rate and connections, or for a
+ * closed loop the rate native ROUND_ROBIN reached (so the machine is as busy
+ * as in the runs, not flooded by a loop whose requests take no time).
+ */
+export function calibrationLoad(scenario: SchedulingScenario, rr: readonly RunSample[]): FortioLoad {
+  const base = { seconds: Math.min(1, scenario.seconds), resolution: 0.00001, percentiles: [50, 99], uniform: true };
+  if (scenario.load.kind === "rate") return { ...base, qps: scenario.load.qps, connections: scenario.load.connections };
+  const completed = rr.length > 0 ? median(rr.map((s) => s.requests)) : scenario.load.clients * 10;
+  return { ...base, qps: Math.max(1, Math.round(completed / scenario.seconds)), connections: scenario.load.clients };
+}
+
+/**
+ * The overhead figure 3 passed to the simulator (each leg's p50 and p99), and
+ * the simulator without it against the same real repetitions (what the
+ * overhead changed).
+ */
+export function overheadFigures(
+  scenario: SchedulingScenario,
+  samples: ReadonlyMap<string, readonly RunSample[]>,
+  without: ReadonlyMap<string, SimulationResult["runs"][number]>,
+  overhead: OverheadLegs,
+  note: string,
+): FigureInit[] {
+  const section = "envoy-simulator" as const;
+  const out: FigureInit[] = [];
+  const params = { scenario: scenario.name };
+  for (const [leg, spec] of [["request", overhead.request], ["response", overhead.response]] as const) {
+    const { p50, p99 } = legPercentiles(spec);
+    out.push({ section, name: "overhead-p50-ms", params: { ...params, leg }, unit: "ms", samples: [p50], note });
+    out.push({ section, name: "overhead-p99-ms", params: { ...params, leg }, unit: "ms", samples: [p99], note });
+  }
+  for (const [run, mine] of samples) {
+    const sim = without.get(run);
+    if (!sim) continue;
+    const simShares = sim.endpoints.map((e) => e.share);
+    const runParams = { ...params, run };
+    out.push({ section, name: "p99-sim-vs-real-without-overhead", params: runParams, unit: "×", peer: "real Envoy, each repetition", samples: mine.map((s) => (sim.latencyMs.p99 ?? Number.NaN) / s.p99), note });
+    out.push({ section, name: "share-gap-without-overhead", params: runParams, unit: "points", peer: "real Envoy, each repetition", samples: mine.map((s) => shareGap(simShares, s.shares)), note });
   }
   return out;
 }

@@ -7,6 +7,7 @@
  *   npm run bench -- --only filter-cost,filter-size
  *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figures 1-3; opt-in, under 15 minutes)
  *   npm run bench -- --only envoy-scheduling   figures 2 and 3 alone (scheduling quality, simulator vs reality)
+ *   LIGHTSUB_BENCH_SCENARIOS=brpc-one-slow npm run bench -- --only envoy-scheduling   one scenario of figures 2-3
  *   npm run bench -- --out /tmp/r.json --no-build
  *
  * Exit code 0 when every figure was measured (missed targets are findings,
@@ -17,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { LIGHTSUB_WASM, PASSTHROUGH_WASM, ROOT_DIR, SCENARIOS_DIR, buildFilter } from "./build.js";
 import { measureCompiler, type CompilerOptions } from "./compiler-cost.js";
 import { ADMISSION_STRATEGIES, measureEnvoyOverhead, type EnvoyOverheadOptions } from "./envoy-overhead.js";
-import { SCHEDULING_SCENARIOS, SCHEDULING_STRATEGIES, measureEnvoyScheduling, scaleScenario, type EnvoySchedulingOptions } from "./envoy-scheduling.js";
+import { SCHEDULING_SCENARIOS, SCHEDULING_STRATEGIES, measureEnvoyScheduling, scaleScenario, selectScenarios, type EnvoySchedulingOptions } from "./envoy-scheduling.js";
 import { ALL_SECTIONS, ENVOY_SECTIONS, SECTIONS, SECTION_ALIASES, makeFigure, type Figure, type FigureInit, type Missing, type Section } from "./figures.js";
 import { STRATEGIES, measureFilterCost, type FilterCostOptions } from "./filter-cost.js";
 import { measureFilterSize } from "./filter-size.js";
@@ -166,7 +167,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (filterBuilt && (wants("envoy-scheduling") || wants("envoy-simulator"))) {
     const sections = (["envoy-scheduling", "envoy-simulator"] as const).filter(wants);
     await attempt([...sections], async () => {
-      const { figures, failed } = await measureEnvoyScheduling({ ...profile.envoyScheduling, lightsubWasm: files.lightsubWasm }, log);
+      const scenarios = selectScenarios(profile.envoyScheduling.scenarios);
+      const { figures, failed } = await measureEnvoyScheduling({ ...profile.envoyScheduling, scenarios, lightsubWasm: files.lightsubWasm }, log);
       add(figures.filter((f) => wants(f.section)));
       for (const f of failed) for (const section of sections) missing.push({ section, reason: `scenario ${f.scenario}: ${f.reason}` });
     });

@@ -43,11 +43,19 @@ export interface UpstreamOptions extends UpstreamBehaviour {
   /** Per-request answer: overrides the status, latency or headers for this request (undefined: the usual answer). */
   respond?: (request: SeenRequest) => UpstreamAnswer | undefined;
   /**
-   * Latencies under 1 ms answer on the next turn of the event loop
-   * (setImmediate) instead of a timer, which Node never fires sooner than
-   * 1 ms (benchmarks with sub-millisecond service times); default false.
+   * Latencies under 1 ms are kept by turns of the event loop (setImmediate)
+   * until the latency has passed since the request arrived, instead of a
+   * timer, which Node never fires sooner than 1 ms (benchmarks with
+   * sub-millisecond service times; the loop spins while such a request
+   * waits); default false.
    */
   precise?: boolean;
+  /**
+   * Called as each answer is sent (not for held requests): the request, the
+   * latency it was meant to have and performance.now() at the answer, so a
+   * benchmark can measure how late the server's timers were.
+   */
+  onAnswer?: (request: SeenRequest, plannedMs: number, answeredAtMs: number) => void;
   /** Keep every request for `seen()` (default true); false for long benchmark runs, whose memory would grow with each request. */
   record?: boolean;
 }
@@ -180,17 +188,26 @@ export async function startUpstream(options: UpstreamOptions): Promise<UpstreamS
       return;
     }
     const delayMs = custom?.latencyMs ?? latencyMs;
+    const answerNow = options.onAnswer
+      ? () => {
+          respond();
+          options.onAnswer!(request, delayMs, performance.now());
+        }
+      : respond;
     if (options.precise && delayMs < 1) {
-      const immediate = setImmediate(() => {
+      const dueMs = request.atMs + delayMs;
+      const poll = () => {
         immediates.delete(immediate);
-        respond();
-      });
+        if (performance.now() >= dueMs) answerNow();
+        else immediates.add((immediate = setImmediate(poll)));
+      };
+      let immediate = setImmediate(poll);
       immediates.add(immediate);
       return;
     }
     const timer = setTimeout(() => {
       pending.delete(timer);
-      respond();
+      answerNow();
     }, delayMs);
     pending.add(timer);
   };
