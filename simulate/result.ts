@@ -37,6 +37,8 @@ export interface ScenarioInfo {
   timeoutMs: number;
   retries: { numRetries: number; retryOn: string[]; perTryTimeoutMs: number | null } | null;
   endpoints: EndpointInfo[];
+  /** The workload's overhead per try outside the endpoints (absent without one): each leg described, and their means' sum. */
+  overhead?: { request: string | null; response: string | null; meanMs: number };
   /** The destination's admission as compiled into the plugin JSON (absent without admission). */
   admission?: {
     maxInFlight: number;

@@ -44,6 +44,14 @@ export function scenarioInfo(model: MeshModel, workload: WorkloadModel): Scenari
       };
     }),
   };
+  const overhead = workload.overhead;
+  if (overhead) {
+    info.overhead = {
+      request: overhead.requestLeg ? describeLatency(overhead.requestLeg) : null,
+      response: overhead.responseLeg ? describeLatency(overhead.responseLeg) : null,
+      meanMs: (overhead.requestLeg ? meanOf(overhead.requestLeg) : 0) + (overhead.responseLeg ? meanOf(overhead.responseLeg) : 0),
+    };
+  }
   const admission = callee.admission;
   if (admission) {
     info.admission = {

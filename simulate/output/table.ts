@@ -20,6 +20,7 @@ export function resultTable(result: SimulationResult): string {
       `  ep${i} ${ep.cluster} (${ep.address}:${ep.port}, weight ${ep.weight}): ${ep.latency}, limit ${ep.concurrency}${ep.queueLimit === null ? "" : ` + queue ${ep.queueLimit}`}${errors}${events}`,
     );
   });
+  if (s.overhead) lines.push(`  overhead per try outside the endpoints: request leg ${s.overhead.request ?? "none"}, response leg ${s.overhead.response ?? "none"}`);
   if (s.admission) lines.push(`  admission on ${s.to}: ${admissionText(s.admission)}`);
   lines.push("");
 
