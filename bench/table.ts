@@ -351,8 +351,22 @@ function envoySimulator(ix: Index): string | undefined {
   const p99Met = gaps.filter((g) => g.met).length;
   const shareFigures = ix.all(section, "share-gap");
   const sharesMet = shareFigures.filter((f) => f.met).length;
+  // What the simulator was given as the per-try overhead (bench/sim-overhead.ts), and what it changed.
+  const legs = ix.all(section, "overhead-p50-ms");
+  const legText = (scenario: string | number, leg: string) => {
+    const p50 = ix.find(section, "overhead-p50-ms", { scenario, leg });
+    const p99 = ix.find(section, "overhead-p99-ms", { scenario, leg });
+    return `${cell(p50, false)}/${cell(p99, false)}`;
+  };
+  const scenarios = [...new Set(legs.map((f) => f.params.scenario as string | number))];
+  const without = (name: string, within: (median: number) => boolean) => ix.all(section, name).filter((f) => within(f.median)).length;
+  const p99Without = ix.all(section, "p99-sim-vs-real-without-overhead");
+  const overheadText =
+    scenarios.length > 0
+      ? ` The simulator was given each scenario's measured overhead per try (request leg / response leg, p50/p99 ms; bench/sim-overhead.ts): ${scenarios.map((sc) => `${sc} ${legText(sc, "request")} / ${legText(sc, "response")}`).join(", ")}. Without it, against the same real runs: p99 within 25 % in ${without("p99-sim-vs-real-without-overhead", (m) => m >= 0.75 && m <= 1.25)} of ${p99Without.length}, shares within 3 points in ${without("share-gap-without-overhead", (m) => m <= 3)} of ${ix.all(section, "share-gap-without-overhead").length}.`
+      : "";
   return [
-    `**Real Envoy 3. The simulator against real Envoy** — every run of figure 2 also simulated (\`runSimulation\`, what \`lightsub simulate --json\` runs) with the same policy and a workload generated from the scenario (same arrivals, service-time distributions and event times, Envoy's one worker, no concurrency limit at the endpoints); "sim ÷ real" per real repetition, median [min–max]. Targets: p99 within 25 % (0.75–1.25×), every endpoint's share within 3 points. p99 met in ${p99Met} of ${gaps.length} runs, shares in ${sharesMet} of ${shareFigures.length} (✗: missed).${overhead}`,
+    `**Real Envoy 3. The simulator against real Envoy** — every run of figure 2 also simulated (\`runSimulation\`, what \`lightsub simulate --json\` runs) with the same policy and a workload generated from the scenario (same arrivals, service-time distributions and event times, Envoy's one worker, no concurrency limit at the endpoints); "sim ÷ real" per real repetition, median [min–max]. Targets: p99 within 25 % (0.75–1.25×), every endpoint's share within 3 points. p99 met in ${p99Met} of ${gaps.length} runs, shares in ${sharesMet} of ${shareFigures.length} (✗: missed).${overheadText}${overhead}`,
     "",
     markdownTable(["scenario", "run", "p50 ms sim / real", "p50 sim ÷ real", "p99 ms sim / real", "p99 sim ÷ real", "errors % sim / real", "shares % sim ∥ real", "share gap points"], rows),
   ].join("\n");

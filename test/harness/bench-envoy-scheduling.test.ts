@@ -11,11 +11,15 @@ import { compile } from "../../compiler/compile.js";
 import {
   NATIVE_RUNS,
   SCHEDULING_SCENARIOS,
+  calibrationLoad,
   fortioLoadFor,
+  overheadFigures,
   policyFor,
   rotated,
   scaleScenario,
   schedulingFigures,
+  schedulingPorts,
+  selectScenarios,
   shareGap,
   simulatorFigures,
   strategyOf,
@@ -24,6 +28,7 @@ import {
   type SchedulingScenario,
 } from "../../bench/envoy-scheduling.js";
 import { nativeEdit } from "../../bench/envoy-harness.js";
+import { DEFAULT_OVERHEAD, fitOverhead, legPercentiles, legYaml, lognormalThrough } from "../../bench/sim-overhead.js";
 import { makeFigure } from "../../bench/figures.js";
 import type { BenchResults } from "../../bench/results.js";
 import { parseArgs } from "../../bench/run.js";
@@ -212,5 +217,61 @@ describe("figures and tables", () => {
     expect(text).toContain("85.0 / 15.0"); // the simulator's shares
     expect(text).toContain("p99 met in 1 of 1 runs, shares in 0 of 1");
     expect(text).toMatch(/envoy-simulator share-gap .* missed by/);
+  });
+});
+
+describe("figure 3's overhead (bench/sim-overhead.ts) and running one scenario", () => {
+  it("LIGHTSUB_BENCH_PORT_BASE moves figures 2-3's ports; LIGHTSUB_BENCH_SCENARIOS picks scenarios", () => {
+    expect(schedulingPorts(45000)).toEqual({ upstreamBase: 45100, upstreamLast: 45199, sidecarBase: 45200 });
+    expect(() => schedulingPorts(70000)).toThrow(/LIGHTSUB_BENCH_PORT_BASE/);
+    expect(selectScenarios(SCHEDULING_SCENARIOS, undefined)).toHaveLength(SCHEDULING_SCENARIOS.length);
+    expect(selectScenarios(SCHEDULING_SCENARIOS, " brpc-one-slow,tower-76 ").map((s) => s.name)).toEqual(["tower-76", "brpc-one-slow"]);
+    expect(() => selectScenarios(SCHEDULING_SCENARIOS, "brpc-one-slwo")).toThrow(/unknown scenario\(s\) brpc-one-slwo/);
+  });
+
+  it("without timer lateness each leg is half the measured round trip; late timers lengthen the response leg", () => {
+    const plain = fitOverhead({ p50: 0.4, p99: 2 }, [], "m");
+    expect(legPercentiles(plain.request).p50).toBeCloseTo(0.2, 9);
+    expect(legPercentiles(plain.request).p99).toBeCloseTo(1, 9);
+    expect(plain.response).toEqual(plain.request);
+    const late = fitOverhead({ p50: 0.4, p99: 2 }, Array.from({ length: 1000 }, (_, i) => (i < 990 ? 0.5 : 5)), "m");
+    expect(late.request).toEqual(plain.request);
+    const response = legPercentiles(late.response);
+    expect(response.p50).toBeGreaterThan(0.6);
+    expect(response.p50).toBeLessThan(0.8);
+    expect(response.p99).toBeGreaterThan(1.4);
+    // The same measurements give the same legs (a seeded draw).
+    expect(fitOverhead({ p50: 0.4, p99: 2 }, [0.5, 5, -0.3], "m")).toEqual(fitOverhead({ p50: 0.4, p99: 2 }, [0.5, 5, -0.3], "m"));
+    // Timers that fired early cannot make a leg zero or negative.
+    expect(legPercentiles(fitOverhead({ p50: 0.1, p99: 0.2 }, [-1], "m").response).p50).toBeGreaterThan(0);
+    expect(lognormalThrough(1, 0.5)).toMatchObject({ medianMs: 1 });
+    expect(legYaml(lognormalThrough(0.2534, 1.0004))).toBe("{ distribution: lognormal, median: 253us, p99: 1000us }");
+  });
+
+  it("the workload carries the legs to the simulator, which adds them to every try", async () => {
+    const s = scenario("brpc-one-slow");
+    const text = (overhead?: typeof DEFAULT_OVERHEAD) => `${policyFor(s, "round_robin", 33200, ports(4))}\n${workloadFor(s, ["envoy:ROUND_ROBIN"], overhead ? { overhead } : {})}`;
+    const without = (await runSimulation(text(), "a.yaml", { threads: 1 })) as SimulationResult;
+    const withLegs = (await runSimulation(text(DEFAULT_OVERHEAD), "b.yaml", { threads: 1 })) as SimulationResult;
+    expect(without.scenario.overhead).toBeUndefined();
+    expect(withLegs.scenario.overhead?.request).toMatch(/^lognormal median/);
+    const legs = legPercentiles(DEFAULT_OVERHEAD.request).p50 + legPercentiles(DEFAULT_OVERHEAD.response).p50;
+    expect(withLegs.runs[0]!.latencyMs.p50! - without.runs[0]!.latencyMs.p50!).toBeGreaterThan(legs * 0.8);
+  });
+
+  it("the calibration loads the machine as the runs did: the scenario's rate, or a closed loop's measured rate", () => {
+    expect(calibrationLoad(scenario("brpc-one-slow"), [])).toMatchObject({ qps: 1000, connections: 32, uniform: true, percentiles: [50, 99] });
+    const rr = [1500, 1800, 1200].map((requests) => ({ p50: 1, p99: 1, p999: 1, requests, errorRate: 0, shares: [] }));
+    expect(calibrationLoad(scenario("tower-76"), rr)).toMatchObject({ qps: 1000, connections: 50 });
+  });
+
+  it("records the legs it passed and the simulator's distance without them", () => {
+    const s: SchedulingScenario = { ...scenario("slow-endpoint"), endpoints: 2, overrides: [] };
+    const samples = new Map([["least_latency", [{ p50: 5, p99: 20, p999: 40, requests: 600, errorRate: 0, shares: [0.9, 0.1] }]]]);
+    const without = new Map([["least_latency", { latencyMs: { p50: 4, p99: 10 }, errorRate: 0, endpoints: [{ share: 0.7 }, { share: 0.3 }] } as unknown as SimulationResult["runs"][number]]]);
+    const figs = overheadFigures(s, samples, without, fitOverhead({ p50: 1, p99: 4 }, [], "m"), "n");
+    expect(figs.find((f) => f.name === "overhead-p50-ms" && f.params?.leg === "response")!.samples[0]).toBeCloseTo(0.5, 9);
+    expect(figs.find((f) => f.name === "p99-sim-vs-real-without-overhead")!.samples).toEqual([0.5]);
+    expect(figs.find((f) => f.name === "share-gap-without-overhead")!.samples[0]).toBeCloseTo(20, 9);
   });
 });
