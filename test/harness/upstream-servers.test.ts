@@ -31,6 +31,22 @@ describe("upstream test server", () => {
     expect(s.counts()).toEqual({ requests: 1, injectedFailures: 0, schedulingHeaderSeen: 0, maxInFlight: 1 });
   });
 
+  it("precise: a sub-millisecond latency is kept, not cut to the next turn of the loop; onAnswer says when each answer went", async () => {
+    const answers: Array<{ planned: number; after: number }> = [];
+    const s = await upstream({
+      name: "ep_p",
+      latencyMs: 0,
+      failureRate: 0,
+      precise: true,
+      respond: (request) => ({ latencyMs: request.path === "/slow" ? 0.6 : 0 }),
+      onAnswer: (request, plannedMs, answeredAtMs) => answers.push({ planned: plannedMs, after: answeredAtMs - request.atMs }),
+    });
+    for (const path of ["/slow", "/fast", "/slow"]) expect((await fetch(`http://127.0.0.1:${s.port}${path}`)).status).toBe(200);
+    expect(answers.map((a) => a.planned)).toEqual([0.6, 0, 0.6]);
+    // Never before its latency (a timer or a single setImmediate would answer a 0.6 ms request at 1 ms or at once).
+    for (const a of answers) expect(a.after).toBeGreaterThanOrEqual(a.planned);
+  });
+
   it("fails the set share of requests with a marked 503 and notices the scheduling header", async () => {
     const rolls = [0.1, 0.9, 0.2, 0.8];
     let i = 0;
