@@ -491,23 +491,36 @@ async function measureScenario(
       }
     };
     const samples = new Map<string, RunSample[]>(runNames.map((n) => [n, []]));
-    /** After the repetitions: the round trip at service time 0 under native ROUND_ROBIN, and the timers' lateness seen in every run. */
-    const calibrate = async (rr: LiveRun): Promise<OverheadLegs> => {
-      const load = calibrationLoad(scenario, samples.get("envoy:ROUND_ROBIN") ?? []);
+    /**
+     * In every repetition, right after native ROUND_ROBIN's run and on its sidecar: the round trip at service
+     * time 0 (so the calibration sees the machine as the runs around it did, not one moment of it).
+     */
+    const roundTrips: Array<{ p50: number; p99: number }> = [];
+    let calibrationError: string | undefined;
+    const measureRoundTrip = async (rr: LiveRun): Promise<void> => {
       upstreams.zero = true;
       try {
-        const result = await runFortio(m.fortio, m.loadCpus, rr.sidecar.url("svc"), load, m.dir);
-        const roundTrip = { p50: fortioPercentileMs(result, 50), p99: fortioPercentileMs(result, 99) };
-        const late = [...upstreams.lateness].sort((a, b) => a - b);
-        const source = `measured in this run: round trip at service time 0 p50 ${roundTrip.p50.toFixed(3)} ms, p99 ${roundTrip.p99.toFixed(3)} ms (fortio ${load.qps} requests/s, ${load.connections} connections, native ROUND_ROBIN); upstream timers late by p50 ${quantile(late, 0.5).toFixed(3)} ms, p99 ${quantile(late, 0.99).toFixed(3)} ms over ${late.length} requests`;
-        log(`envoy-scheduling: ${scenario.name} overhead ${source}`);
-        return fitOverhead(roundTrip, upstreams.lateness, source);
+        const result = await runFortio(m.fortio, m.loadCpus, rr.sidecar.url("svc"), calibrationLoad(scenario, samples.get("envoy:ROUND_ROBIN") ?? []), m.dir);
+        roundTrips.push({ p50: fortioPercentileMs(result, 50), p99: fortioPercentileMs(result, 99) });
       } catch (error) {
-        log(`envoy-scheduling: ${scenario.name} overhead calibration failed (${error instanceof Error ? error.message : String(error)}); using the default`);
-        return DEFAULT_OVERHEAD;
+        calibrationError = error instanceof Error ? error.message : String(error);
       } finally {
         upstreams.zero = false;
       }
+    };
+    /** After the repetitions: the legs from the round trips' medians and the timers' lateness seen in every run. */
+    const overheadLegs = (): OverheadLegs => {
+      upstreams.recording = false;
+      if (roundTrips.length === 0) {
+        log(`envoy-scheduling: ${scenario.name} overhead calibration failed (${calibrationError ?? "no round trip measured"}); using the default`);
+        return DEFAULT_OVERHEAD;
+      }
+      const roundTrip = { p50: median(roundTrips.map((r) => r.p50)), p99: median(roundTrips.map((r) => r.p99)) };
+      const late = [...upstreams.lateness].sort((a, b) => a - b);
+      const load = calibrationLoad(scenario, samples.get("envoy:ROUND_ROBIN") ?? []);
+      const source = `measured in this run: round trip at service time 0 p50 ${roundTrip.p50.toFixed(3)} ms, p99 ${roundTrip.p99.toFixed(3)} ms (medians of ${roundTrips.length} repetitions; fortio ${load.qps} requests/s, ${load.connections} connections, native ROUND_ROBIN); upstream timers late by p50 ${quantile(late, 0.5).toFixed(3)} ms, p99 ${quantile(late, 0.99).toFixed(3)} ms over ${late.length} requests`;
+      log(`envoy-scheduling: ${scenario.name} overhead ${source}`);
+      return fitOverhead(roundTrip, upstreams.lateness, source);
     };
     upstreams.recording = true;
     if (scenario.event) {
@@ -520,25 +533,24 @@ async function measureScenario(
         for (const run of rotated(fresh, rep)) {
           samples.get(run.name)!.push(await measureRun(scenario, run, upstreams, m));
           await checkRouting([run]);
+          if (run.name === "envoy:ROUND_ROBIN") await measureRoundTrip(run);
           await run.sidecar.stop();
         }
         log(`envoy-scheduling: ${scenario.name} repetition ${rep + 1}/${options.repetitions} done (cold sidecars)`);
       }
-      upstreams.recording = false;
-      const rr = await startRun("envoy:ROUND_ROBIN");
-      const overhead = await calibrate(rr);
-      return { samples, ports: upstreams.ports, overhead };
+      return { samples, ports: upstreams.ports, overhead: overheadLegs() };
     }
     for (const name of runNames) await startRun(name);
     if (options.warmupSeconds > 0) for (const run of runs) await runFortio(m.fortio, m.loadCpus, run.sidecar.url("svc"), fortioLoadFor(scenario, options.warmupSeconds), m.dir);
     for (let rep = 0; rep < options.repetitions; rep++) {
-      for (const run of rotated(runs, rep)) samples.get(run.name)!.push(await measureRun(scenario, run, upstreams, m));
+      for (const run of rotated(runs, rep)) {
+        samples.get(run.name)!.push(await measureRun(scenario, run, upstreams, m));
+        if (run.name === "envoy:ROUND_ROBIN") await measureRoundTrip(run);
+      }
       log(`envoy-scheduling: ${scenario.name} repetition ${rep + 1}/${options.repetitions} done`);
     }
     await checkRouting(runs);
-    upstreams.recording = false;
-    const overhead = await calibrate(runs.find((r) => r.name === "envoy:ROUND_ROBIN")!);
-    return { samples, ports: upstreams.ports, overhead };
+    return { samples, ports: upstreams.ports, overhead: overheadLegs() };
   } finally {
     for (const run of runs) await run.sidecar.stop();
     await upstreams.close();

@@ -7,7 +7,8 @@
  * - the round trip through fortio, Envoy, loopback and the Node upstream's
  *   own handling: fortio's latency with every upstream answering at once
  *   (service time 0), at the scenario's request rate and connections, under
- *   native ROUND_ROBIN;
+ *   native ROUND_ROBIN, in every repetition right after its run (medians of
+ *   the repetitions' p50 and p99);
  * - how late the upstreams' timers answered (actual minus drawn service time
  *   per request, over every run of the scenario): Node fires timers in whole
  *   milliseconds on a loaded event loop.
@@ -79,10 +80,15 @@ export function legPercentiles(spec: LatencySpec): { p50: number; p99: number } 
 }
 
 /**
- * Used when a run's calibration fails: PLACEHOLDER until measured.
+ * Used when a run's calibration fails: a round trip of p50 0.33 ms and p99
+ * 0.8 ms, halved per leg. From README "Performance", the quiet run of
+ * 2026-12-06 10:49 UTC (load average ~1.5): brpc-one-slow under native
+ * ROUND_ROBIN answered at a p50 of 0.35 ms while its upstreams answered their
+ * sub-millisecond requests at once (about 0.02 ms), and least_latency's p99
+ * was 1.12 ms against a service-time p99 of 0.4 ms.
  */
 export const DEFAULT_OVERHEAD: OverheadLegs = {
-  request: lognormalThrough(0.05, 0.25),
-  response: lognormalThrough(0.05, 0.25),
-  source: "the default (bench/sim-overhead.ts DEFAULT_OVERHEAD), the calibration having failed",
+  request: lognormalThrough(0.165, 0.4),
+  response: lognormalThrough(0.165, 0.4),
+  source: "the default (bench/sim-overhead.ts DEFAULT_OVERHEAD, from a quiet run's brpc-one-slow), the calibration having failed",
 };
