@@ -275,6 +275,8 @@ export interface EnvoySchedulingOptions {
   repetitions: number;
   /** Seconds of load per run before the first repetition. */
   warmupSeconds: number;
+  /** Seeds each run is simulated with for figure 3 (the median of each number is compared); default `repetitions`. */
+  simSeeds?: number;
 }
 
 /** One run's measurements in one repetition. */
@@ -424,12 +426,13 @@ export async function measureEnvoyScheduling(
         const runNames = [...options.strategies, ...NATIVE_RUNS];
         const { samples, ports, overhead } = await measureScenario(scenario, runNames, options, { fortio, envoyCpu, loadCpus, dir }, log);
         const note = `${scenario.note}; Envoy 1.40 --concurrency 1 on CPU ${envoyCpu}, fortio ${FORTIO_VERSION} and the Node upstreams on CPU ${loadCpus}`;
-        const simulated = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports, overhead);
-        const without = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports, undefined);
+        const seeds = options.simSeeds ?? options.repetitions;
+        const simulated = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports, overhead, seeds);
+        const without = await simulateScenario(scenario, runNames, samples, options.lightsubWasm, ports, undefined, seeds);
         out.push(...schedulingFigures(scenario, samples, note));
         const req = legPercentiles(overhead.request);
         const res = legPercentiles(overhead.response);
-        const simNote = `${scenario.note}; simulator: runSimulation (lightsub simulate) with the generated workload, seed 1, 1 worker, overhead request leg p50 ${req.p50.toFixed(3)} ms / p99 ${req.p99.toFixed(3)} ms, response leg p50 ${res.p50.toFixed(3)} ms / p99 ${res.p99.toFixed(3)} ms (${overhead.source}); real: figure 2's repetitions`;
+        const simNote = `${scenario.note}; simulator: runSimulation (lightsub simulate) with the generated workload, 1 worker, median of seeds 1–${seeds}, overhead request leg p50 ${req.p50.toFixed(3)} ms / p99 ${req.p99.toFixed(3)} ms, response leg p50 ${res.p50.toFixed(3)} ms / p99 ${res.p99.toFixed(3)} ms (${overhead.source}); real: figure 2's repetitions`;
         out.push(...simulatorFigures(scenario, samples, simulated, simNote));
         out.push(...overheadFigures(scenario, samples, without, overhead, simNote));
         log(`envoy-scheduling: ${scenario.name} done`);
@@ -623,6 +626,33 @@ function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** What figure 3 takes from a simulation (one seed, or the median over seeds). */
+export interface SimSummary {
+  latencyMs: { p50: number | null; p99: number | null };
+  errorRate: number;
+  endpoints: ReadonlyArray<{ share: number }>;
+}
+
+/**
+ * The median over seeds of each number (p50, p99, error rate, each endpoint's
+ * share), as figure 2 takes the median over repetitions: where identical
+ * endpoints split the traffic in an order that one run's history decides
+ * (least_latency's ties and herding), one seed is one arbitrary split, as one
+ * real repetition is.
+ */
+export function summarizeSeeds(runs: readonly SimSummary[]): SimSummary {
+  if (runs.length === 0) throw new RangeError("summarizeSeeds: no runs");
+  const med = (values: Array<number | null>) => {
+    const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
+    return known.length > 0 ? median(known) : null;
+  };
+  return {
+    latencyMs: { p50: med(runs.map((r) => r.latencyMs.p50)), p99: med(runs.map((r) => r.latencyMs.p99)) },
+    errorRate: median(runs.map((r) => r.errorRate)),
+    endpoints: runs[0]!.endpoints.map((_, k) => ({ share: median(runs.map((r) => r.endpoints[k]!.share)) })),
+  };
+}
+
 /** What the simulator says for each run: the lightsub runs each simulate their own compiled policy, the native runs the round_robin one. */
 async function simulateScenario(
   scenario: SchedulingScenario,
@@ -631,8 +661,9 @@ async function simulateScenario(
   wasm: string,
   ports: readonly number[],
   overhead: OverheadLegs | undefined,
-): Promise<Map<string, SimulationResult["runs"][number]>> {
-  const out = new Map<string, SimulationResult["runs"][number]>();
+  seeds: number,
+): Promise<Map<string, SimSummary>> {
+  const out = new Map<string, SimSummary>();
   const groups = new Map<string, string[]>();
   for (const run of runNames) groups.set(strategyOf(run), [...(groups.get(strategyOf(run)) ?? []), run]);
   for (const [strategy, runs] of groups) {
@@ -640,11 +671,15 @@ async function simulateScenario(
       // A closed loop simulates as many requests as the real run completed (median over the repetitions).
       const requests = scenario.load.kind === "closed" ? median((samples.get(run) ?? []).map((s) => s.requests)) : undefined;
       const text = `${policyFor(scenario, strategy, schedulingPorts().sidecarBase, ports)}\n${workloadFor(scenario, [run], { ...(requests !== undefined ? { requests } : {}), ...(overhead ? { overhead } : {}) })}`;
-      const result = await runSimulation(text, `${scenario.name}-${run}.yaml`, { wasm, threads: 1 });
-      if (!("runs" in result)) throw new Error(`${scenario.name}: the simulator refused the generated workload: ${result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join("; ")}`);
-      const simulated = result.runs.find((r) => r.name === run);
-      if (!simulated) throw new Error(`${scenario.name}: the simulator has no run ${run}`);
-      out.set(run, simulated);
+      const perSeed: SimSummary[] = [];
+      for (let seed = 1; seed <= seeds; seed++) {
+        const result = await runSimulation(text, `${scenario.name}-${run}.yaml`, { wasm, threads: 1, seed });
+        if (!("runs" in result)) throw new Error(`${scenario.name}: the simulator refused the generated workload: ${result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join("; ")}`);
+        const simulated = result.runs.find((r) => r.name === run);
+        if (!simulated) throw new Error(`${scenario.name}: the simulator has no run ${run}`);
+        perSeed.push(simulated);
+      }
+      out.set(run, summarizeSeeds(perSeed));
     }
   }
   return out;
@@ -691,7 +726,7 @@ export function schedulingFigures(scenario: SchedulingScenario, samples: Readonl
 export function simulatorFigures(
   scenario: SchedulingScenario,
   samples: ReadonlyMap<string, readonly RunSample[]>,
-  simulated: ReadonlyMap<string, SimulationResult["runs"][number]>,
+  simulated: ReadonlyMap<string, SimSummary>,
   note: string,
 ): FigureInit[] {
   const section = "envoy-simulator" as const;
@@ -755,7 +790,7 @@ export function calibrationLoad(scenario: SchedulingScenario, rr: readonly RunSa
 export function overheadFigures(
   scenario: SchedulingScenario,
   samples: ReadonlyMap<string, readonly RunSample[]>,
-  without: ReadonlyMap<string, SimulationResult["runs"][number]>,
+  without: ReadonlyMap<string, SimSummary>,
   overhead: OverheadLegs,
   note: string,
 ): FigureInit[] {

@@ -20,6 +20,7 @@ import {
   schedulingFigures,
   schedulingPorts,
   selectScenarios,
+  summarizeSeeds,
   shareGap,
   simulatorFigures,
   strategyOf,
@@ -263,6 +264,14 @@ describe("figure 3's overhead (bench/sim-overhead.ts) and running one scenario",
     expect(calibrationLoad(scenario("brpc-one-slow"), [])).toMatchObject({ qps: 1000, connections: 32, uniform: true, percentiles: [50, 99] });
     const rr = [1500, 1800, 1200].map((requests) => ({ p50: 1, p99: 1, p999: 1, requests, errorRate: 0, shares: [] }));
     expect(calibrationLoad(scenario("tower-76"), rr)).toMatchObject({ qps: 1000, connections: 50 });
+  });
+
+  it("figure 3 compares the median over seeds of each number, as figure 2 takes the median over repetitions", () => {
+    const run = (p50: number, p99: number | null, errorRate: number, shares: number[]) => ({ latencyMs: { p50, p99 }, errorRate, endpoints: shares.map((share) => ({ share })) });
+    // Two identical endpoints split by history: one seed herds one way, another the other way.
+    const summary = summarizeSeeds([run(1, 5, 0, [0.7, 0.3]), run(2, null, 0.1, [0.3, 0.7]), run(3, 7, 0.2, [0.5, 0.5])]);
+    expect(summary).toEqual({ latencyMs: { p50: 2, p99: 6 }, errorRate: 0.1, endpoints: [{ share: 0.5 }, { share: 0.5 }] });
+    expect(() => summarizeSeeds([])).toThrow(RangeError);
   });
 
   it("records the legs it passed and the simulator's distance without them", () => {
