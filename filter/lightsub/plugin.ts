@@ -46,6 +46,12 @@ export class Plugin {
   failClosed: bool;
   targets: Target[] = [];
   /**
+   * The one target of a listener-scoped configuration (config/plugin.ts `scope`):
+   * every request is its, found without reading the route. Null: find each
+   * request's target by its route's cluster (targetFor).
+   */
+  listenerTarget: Target | null = null;
+  /**
    * Every endpoint cluster as FNV-1a(name) << 32 | destination index << 16 | endpoint
    * index, sorted: a route to an endpoint cluster is found by binary search.
    */
@@ -75,6 +81,7 @@ export class Plugin {
       }
       this.targets.push(new Target(d, strategy, admission));
     }
+    if (config.listenerScoped) this.listenerTarget = this.targets[0]; // config/plugin.ts checked: exactly one
     // Indexes fit in 16 bits: at most MAX_DESTINATIONS x MAX_ENDPOINTS (config/plugin.ts).
     const entries = new Array<u64>();
     for (let i = 0; i < this.targets.length; i++) {

@@ -37,8 +37,12 @@ export class LightsubRoot extends RootContext {
     // The tick publishes this worker's batched metrics (telemetry/batch.ts) and serves admission queues.
     const admissionTick = plugin.admissionTickMs();
     setTickPeriodMilliseconds(admissionTick > 0 && admissionTick < FLUSH_INTERVAL_MS ? admissionTick : FLUSH_INTERVAL_MS);
-    logInfo("lightsub: configured for service " + config.service + " with " +
-      config.destinations.length.toString() + " destination(s)");
+    if (config.listenerScoped) {
+      logInfo("lightsub: configured for service " + config.service + ", listener of destination " + config.destinations[0].service);
+    } else {
+      logInfo("lightsub: configured for service " + config.service + " with " +
+        config.destinations.length.toString() + " destination(s)");
+    }
     return true;
   }
 

@@ -1,5 +1,6 @@
 // One request's lifecycle: this module owns it. On request headers: recognise
-// the destination by the route's cluster (xds.cluster_name), have it picked
+// the destination (a listener's own configuration names it; otherwise the
+// route's cluster, xds.cluster_name, does), have it picked
 // (the strategy, or admission: admit, queue or reject), and steer the request
 // with the scheduling header. When the request ends (proxy_on_log, or
 // proxy_on_delete if no log came), account it exactly once.
@@ -20,7 +21,7 @@ import {
 import { Admission } from "./admission/admission";
 import { Task } from "./admission/queue";
 import { Destination, Endpoint } from "./destination";
-import { CurrentPlugin, Plugin } from "./plugin";
+import { CurrentPlugin, Plugin, Target } from "./plugin";
 import { Update, release } from "./records/shared";
 import { countEnded, countScheduled, flushIfDue, noteEwma } from "./telemetry/batch";
 import { Metric } from "./telemetry/table";
@@ -83,6 +84,17 @@ function readStatus(): u64 {
   return code;
 }
 
+/** The target of the request's route cluster (xds.cluster_name), or null: no route, or not one of the plugin's. */
+function routeTarget(plugin: Plugin): Target | null {
+  if (getPropertyRaw(CLUSTER_NAME_PATH) != WasmResult.Ok) {
+    releaseReturned();
+    return null;
+  }
+  const target = plugin.targetFor(returnedPtr(), returnedSize());
+  releaseReturned();
+  return target;
+}
+
 /** Serialized headers of the fail-closed local reply (failure path only: allocates). */
 function reasonHeaders(reason: string): ArrayBuffer {
   return serializeHeaderPairs([new HeaderPair(REASON_HEADER, reason)]);
@@ -143,12 +155,10 @@ export class LightsubStream extends HttpContext {
       removeHeaderBytes(HeaderMapType.RequestHeaders, DEFAULT_HEADER);
       return FilterHeadersStatus.Continue;
     }
-    if (getPropertyRaw(CLUSTER_NAME_PATH) != WasmResult.Ok) {
-      releaseReturned();
-      return FilterHeadersStatus.Continue;
-    }
-    const target = plugin.targetFor(returnedPtr(), returnedSize());
-    releaseReturned();
+    // A listener's own configuration names its destination: no property read (one get_property host
+    // call less per request). Otherwise the route's cluster names it.
+    const listenerTarget = plugin.listenerTarget;
+    const target = listenerTarget != null ? listenerTarget : routeTarget(plugin);
     if (target == null) return FilterHeadersStatus.Continue; // not ours (e.g. inbound)
 
     const nowNs = currentTimeNanos();

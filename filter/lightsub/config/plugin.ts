@@ -2,6 +2,13 @@
 // classes. The first problem found is reported as one message naming the
 // field by its path, e.g. "destinations[0].endpoints[1].weight must be a
 // positive integer" (reader.ts). Unknown keys are ignored (forward compatibility).
+//
+// `scope` says how a request's destination is found. "route" (the default, and
+// the only way before it existed): the route's cluster (xds.cluster_name) names
+// it, so one configuration may list several destinations. "listener": the
+// configuration belongs to one outbound listener, whose every request goes to
+// its one destination (the compiler writes it so: compiler/envoy/plugin-config.ts);
+// the filter then reads no property per request.
 import {
   SCHEDULING_HEADER, STRATEGY_AVAILABILITY, STRATEGY_CONSISTENT_HASH, STRATEGY_LEAST_LATENCY, STRATEGY_LEAST_LOAD,
   STRATEGY_RANDOM, STRATEGY_ROUND_ROBIN, STRATEGY_WEIGHTED,
@@ -59,10 +66,16 @@ export class DestinationConfig {
   failover: bool = false;
 }
 
+/** `scope` values (docs/design.md "Plugin configuration"). */
+const SCOPE_ROUTE = "route";
+const SCOPE_LISTENER = "listener";
+
 export class PluginConfig {
   service: string = "";
   header: string = SCHEDULING_HEADER;
   failClosed: bool = false;
+  /** `scope: "listener"`: every request through this configuration's filter is its one destination's. */
+  listenerScoped: bool = false;
   destinations: DestinationConfig[] = [];
 }
 
@@ -201,10 +214,21 @@ export function parseConfig(bytes: ArrayBuffer): ConfigResult {
     if (failMode.kind == JsonKind.String && failMode.str == "closed") config.failClosed = true;
     else if (failMode.kind != JsonKind.String || failMode.str != "open") r.fail("failMode must be \"open\" or \"closed\"");
   }
+  const scope = root.get("scope");
+  if (scope != null) {
+    if (scope.kind == JsonKind.String && scope.str == SCOPE_LISTENER) config.listenerScoped = true;
+    else if (scope.kind != JsonKind.String || scope.str != SCOPE_ROUTE) {
+      r.fail("scope must be \"" + SCOPE_ROUTE + "\" or \"" + SCOPE_LISTENER + "\"");
+    }
+  }
   const destinations = r.array(r.field(root, "", "destinations", true), "", "destinations", MAX_DESTINATIONS, true);
   if (destinations != null) {
     for (let i = 0; i < destinations.length && !r.failed; i++) {
       config.destinations.push(readDestination(r, destinations.at(i), elementPath("destinations", i)));
+    }
+    // A listener's requests all go to one destination: with none or several, which one is unknowable.
+    if (!r.failed && config.listenerScoped && config.destinations.length != 1) {
+      r.fail("scope \"" + SCOPE_LISTENER + "\" needs exactly one destination, not " + config.destinations.length.toString());
     }
   }
   if (!r.failed) checkClustersUnique(r, config);
