@@ -34,7 +34,8 @@ export interface SidecarView {
   adminPort: number;
   /**
    * The plugin JSON of the whole sidecar: the first outbound listener's, with
-   * the destinations of every outbound listener (each carries only its own).
+   * the destinations of every outbound listener (each carries only its own)
+   * and without its `scope` (route-scoped: one filter for all destinations).
    */
   pluginJson: string;
   statsTags: StatsTagView[];
@@ -129,8 +130,11 @@ export function readSidecarView(bootstrap: unknown): SidecarView {
     throw new Error(`sidecar config of "${service}": no lightsub Wasm filter`);
   }
   const allDestinations = listenerPlugins.flatMap((p) => arr(p.destinations, "plugin destinations"));
-  // One config with every destination, for a check that runs one filter for the whole sidecar.
-  const pluginJson = JSON.stringify({ ...listenerPlugins[0], destinations: allDestinations });
+  // One config with every destination, for a check that runs one filter for the whole sidecar:
+  // not a listener's own (no `scope: "listener"`), so the filter finds each request's destination by its route.
+  const shared: Json = { ...listenerPlugins[0]! };
+  delete shared.scope;
+  const pluginJson = JSON.stringify({ ...shared, destinations: allDestinations });
   const destinations = allDestinations.map((d, i): DestinationView => {
     const dest = obj(d, `destinations[${i}]`);
     const name = String(dest.service);

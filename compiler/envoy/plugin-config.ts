@@ -3,7 +3,12 @@
  * exactly as docs/design.md fixes it; filter/lightsub/config/plugin.ts reads it.
  *
  * Each outbound listener carries only its own destination (the service it
- * calls), so the top-level `failMode` is that destination's. Key order is
+ * calls), marked `"scope": "listener"`: every request through that listener
+ * is that destination's, so the filter takes the destination from the
+ * configuration and reads no property per request (no `xds.cluster_name`).
+ * The top-level `failMode` is that destination's. Distinct configurations
+ * give each outbound listener its own plugin (root context) in the one VM of
+ * a worker (same vm_id and code). Key order is
  * fixed (the order written here) so the output is deterministic. Strategy
  * parameters are written only for the strategy that reads them; `admission`
  * only for a destination that has it.
@@ -16,20 +21,38 @@ import { hasFailover } from "./failover.js";
 import { MeshIndex } from "./mesh-index.js";
 
 const PLUGIN_CONFIG_VERSION = 1;
+/** `scope` of a listener's own configuration (docs/design.md; filter/lightsub/config/plugin.ts reads it). */
+const LISTENER_SCOPE = "listener";
+
+/**
+ * How the filter finds a request's destination: "listener" (exactly one destination, every
+ * request's) or "route" (by the route's cluster; the filter's default, written as no key).
+ */
+export type PluginScope = "listener" | "route";
 
 /** Envoy's outlier detection defaults (consecutive_5xx, base_ejection_time), for a policy that leaves them out. */
 const ENVOY_CONSECUTIVE_5XX_DEFAULT = 5;
 const ENVOY_BASE_EJECTION_TIME_DEFAULT_MS = 30_000;
 
-/** The plugin JSON object of `service`'s listener towards `callees` (usually one); `failMode` is the top-level mode. */
-export function pluginConfig(service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode): JsonObject {
+/**
+ * The plugin JSON object of `service`'s filter towards `callees`; `failMode` is the top-level mode.
+ * `scope` "listener" (one outbound listener's, exactly one callee) or "route" (default: no `scope` key).
+ */
+export function pluginConfig(service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode, scope: PluginScope = "route"): JsonObject {
+  checkScope(scope, callees.length);
   return {
     version: PLUGIN_CONFIG_VERSION,
     service: service.name,
     header: SCHEDULING_HEADER,
     failMode,
+    ...(scope === LISTENER_SCOPE ? { scope } : {}),
     destinations: callees.map(destination),
   };
+}
+
+/** A listener's configuration names its one destination (the filter refuses any other count). */
+function checkScope(scope: PluginScope, destinations: number): void {
+  if (scope === LISTENER_SCOPE && destinations !== 1) throw new Error(`a listener-scoped plugin configuration needs exactly one destination, not ${destinations}`);
 }
 
 /**
@@ -37,29 +60,38 @@ export function pluginConfig(service: ServiceModel, callees: readonly ServiceMod
  * each destination's JSON text, which is built once per called service and
  * shared by all callers.
  */
-export function pluginConfigJson(index: MeshIndex, service: ServiceModel, callees: readonly ServiceModel[], failMode: FailMode): string {
+export function pluginConfigJson(
+  index: MeshIndex,
+  service: ServiceModel,
+  callees: readonly ServiceModel[],
+  failMode: FailMode,
+  scope: PluginScope = "route",
+): string {
+  checkScope(scope, callees.length);
   const destinations = callees.map((callee) =>
     index.perCallee("plugin-destination", callee.name, (c) => JSON.stringify(destination(c))),
   );
   return (
     `{"version":${PLUGIN_CONFIG_VERSION},"service":${JSON.stringify(service.name)},` +
     `"header":${JSON.stringify(SCHEDULING_HEADER)},"failMode":${JSON.stringify(failMode)},` +
+    (scope === LISTENER_SCOPE ? `"scope":${JSON.stringify(scope)},` : "") +
     `"destinations":[${destinations.join(",")}]}`
   );
 }
 
-/** The plugin JSON on `service`'s outbound listener towards `callee`: that one destination, with its failMode. */
+/** The plugin JSON on `service`'s outbound listener towards `callee`: that one destination, listener-scoped, with its failMode. */
 export function listenerPluginJson(index: MeshIndex, service: ServiceModel, callee: ServiceModel): string {
-  return pluginConfigJson(index, service, [callee], callee.failMode);
+  return pluginConfigJson(index, service, [callee], callee.failMode, LISTENER_SCOPE);
 }
 
 /**
  * The plugin JSON of `service`'s sidecar, for tools that drive the filter
  * without Envoy (tests, the simulator). With `destination`, exactly what the
- * outbound listener towards that called service carries. Without it, one
- * config with all destinations of the sidecar (for a tool that runs one filter
- * for the whole sidecar); its `failMode` is the one all called services share,
- * and it throws when they differ.
+ * outbound listener towards that called service carries (listener-scoped).
+ * Without it, one config with all destinations of the sidecar (for a tool that
+ * runs one filter for the whole sidecar: route-scoped, the filter finds each
+ * request's destination by its route's cluster); its `failMode` is the one all
+ * called services share, and it throws when they differ.
  */
 export function sidecarPluginJson(model: MeshModel, service: string, destination?: string): string {
   const index = new MeshIndex(model);

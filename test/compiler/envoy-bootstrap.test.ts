@@ -397,7 +397,7 @@ describe("wasm filter and plugin configuration", () => {
       configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: expect.any(String) },
       failure_policy: "FAIL_OPEN",
     });
-    expect(JSON.parse(config.configuration.value)).toEqual(pluginConfig(serviceOf(model, "frontend"), [serviceOf(model, "catalog")], "open"));
+    expect(JSON.parse(config.configuration.value)).toEqual(pluginConfig(serviceOf(model, "frontend"), [serviceOf(model, "catalog")], "open", "listener"));
   });
 
   it("writes the plugin JSON of docs/design.md, keys in the documented order", () => {
@@ -415,16 +415,21 @@ describe("wasm filter and plugin configuration", () => {
       },
     ]);
     const [frontend, catalog] = [serviceOf(model, "frontend"), serviceOf(model, "catalog")];
-    const text = pluginConfigJson(new MeshIndex(model), frontend, [catalog], "open");
-    expect(text).toBe(JSON.stringify(pluginConfig(frontend, [catalog], "open")));
+    const text = pluginConfigJson(new MeshIndex(model), frontend, [catalog], "open", "listener");
+    expect(text).toBe(JSON.stringify(pluginConfig(frontend, [catalog], "open", "listener")));
     expect(listenerPluginJson(new MeshIndex(model), frontend, catalog)).toBe(text);
+    // Route-scoped (a tool's one filter for a whole sidecar): the same without the key.
+    const routeScoped = pluginConfigJson(new MeshIndex(model), frontend, [catalog], "open");
+    expect(routeScoped).toBe(JSON.stringify(pluginConfig(frontend, [catalog], "open")));
+    expect(routeScoped).toBe(text.replace('"scope":"listener",', ""));
     const parsed = JSON.parse(text);
-    expect(Object.keys(parsed)).toEqual(["version", "service", "header", "failMode", "destinations"]);
+    expect(Object.keys(parsed)).toEqual(["version", "service", "header", "failMode", "scope", "destinations"]);
     expect(parsed).toEqual({
       version: 1,
       service: "frontend",
       header: "x-lightsub-endpoint",
       failMode: "open",
+      scope: "listener",
       destinations: [
         {
           service: "catalog",
@@ -445,7 +450,11 @@ describe("wasm filter and plugin configuration", () => {
   it("writes each strategy's parameters (and only those) for every destination", () => {
     const zoo = strategyZooModel();
     const client = serviceOf(zoo, "client");
-    const config = pluginConfig(client, client.calls.map((c) => serviceOf(zoo, c.service)), "open") as Node;
+    const callees = client.calls.map((c) => serviceOf(zoo, c.service));
+    const config = pluginConfig(client, callees, "open") as Node;
+    // Several destinations are route-scoped only: a listener-scoped one names exactly one.
+    expect(() => pluginConfig(client, callees, "open", "listener")).toThrow(/exactly one destination, not 10/);
+    expect(() => pluginConfigJson(new MeshIndex(zoo), client, [], "open", "listener")).toThrow(/exactly one destination, not 0/);
     const byService = new Map<string, Node>(config.destinations.map((d: Node) => [d.service, d]));
     expect(config.destinations.map((d: Node) => d.service)).toEqual(serviceOf(zoo, "client").calls.map((c) => c.service));
     const params = (name: string) => {
@@ -473,6 +482,7 @@ describe("wasm filter and plugin configuration", () => {
       const plugin = JSON.parse(wasmConfig(l).configuration.value);
       const callee = l.name.slice("outbound_".length);
       expect(plugin.service).toBe("client");
+      expect(plugin.scope, l.name).toBe("listener");
       expect(plugin.destinations.map((d: Node) => d.service), l.name).toEqual([callee]);
       expect(plugin.destinations[0]).toEqual(JSON.parse(sidecarPluginJson(zoo, "client")).destinations.find((d: Node) => d.service === callee));
       expect(wasmConfig(l).failure_policy).toBe("FAIL_OPEN");
@@ -489,8 +499,13 @@ describe("wasm filter and plugin configuration", () => {
     expect(() => sidecarPluginJson(five, "gateway", "orders")).toThrow(/does not call "orders"/);
     // Without a destination: all of them in one config, when they agree on the fail mode.
     expect(() => sidecarPluginJson(five, "gateway")).toThrow(/differ in failMode/);
+    // cart calls only orders: the whole sidecar's config is that listener's, route-scoped (no `scope` key).
     const cart = sidecarBootstraps(five).get("cart")!;
-    expect(sidecarPluginJson(five, "cart")).toBe(wasmConfig(listener(cart, "outbound_orders")).configuration.value);
+    const cartListener = JSON.parse(wasmConfig(listener(cart, "outbound_orders")).configuration.value);
+    expect(cartListener.scope).toBe("listener");
+    delete cartListener.scope;
+    expect(JSON.parse(sidecarPluginJson(five, "cart"))).toEqual(cartListener);
+    expect(JSON.parse(sidecarPluginJson(five, "cart"))).not.toHaveProperty("scope");
     expect(JSON.parse(sidecarPluginJson(five, "users")).destinations).toEqual([]);
   });
 
