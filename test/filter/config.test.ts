@@ -45,6 +45,7 @@ const DESIGN_EXAMPLE = {
   service: "frontend",
   header: "x-lightsub-endpoint",
   failMode: "open",
+  scope: "listener",
   destinations: [
     {
       service: "catalog",
@@ -70,7 +71,17 @@ describe("valid configurations", () => {
   it("accepts the design document's example and logs one info line per worker", async () => {
     const o = configureOnce(await compile(), JSON.stringify(DESIGN_EXAMPLE));
     expect(o.accepted).toBe(true);
-    expect(o.lines).toEqual([{ vm: 0, level: "info", message: "lightsub: configured for service frontend with 1 destination(s)" }]);
+    expect(o.lines).toEqual([{ vm: 0, level: "info", message: "lightsub: configured for service frontend, listener of destination catalog" }]);
+  });
+
+  it("without scope, or scope route, takes several destinations (found by route cluster) and says how many", async () => {
+    const module = await compile();
+    const two = [destination("catalog", "random", 2), destination("payments", "round_robin", 1)];
+    for (const extra of [{}, { scope: "route" }]) {
+      const o = configureOnce(module, JSON.stringify(pluginConfig(two, extra)));
+      expect(o.accepted, JSON.stringify(extra)).toBe(true);
+      expect(o.lines).toEqual([{ vm: 0, level: "info", message: "lightsub: configured for service frontend with 2 destination(s)" }]);
+    }
   });
 
   it("accepts every strategy, optional keys left out, unknown keys ignored, no destinations", async () => {
@@ -132,6 +143,10 @@ describe("invalid configurations: one line naming the problem", () => {
     ["hashOn with two sources", (c) => (((c.destinations[0] as Record<string, unknown>).hashOn = { header: "a", cookie: "b" }), c), "destinations[0].hashOn must have exactly one of header, cookie, path"],
     ["hashOn.path false", (c) => (((c.destinations[0] as Record<string, unknown>).hashOn = { path: false }), c), "destinations[0].hashOn.path must be true"],
     ["top level array", () => [DESIGN_EXAMPLE], "configuration must be a JSON object"],
+    ["scope listener with two destinations", (c) => ((c.destinations as unknown[]).push(destination("payments", "random", 1)), c), 'scope "listener" needs exactly one destination, not 2'],
+    ["scope listener with no destination", (c) => ((c.destinations = []), c), 'scope "listener" needs exactly one destination, not 0'],
+    ["unknown scope", (c) => ((c.scope = "cluster"), c), 'scope must be "route" or "listener"'],
+    ["scope not a string", (c) => (((c as Record<string, unknown>).scope = true), c), 'scope must be "route" or "listener"'],
   ];
 
   it.each(cases)("%s", async (_name, mutate, message) => {
@@ -207,7 +222,7 @@ describe("arbitrary input never traps the VM", () => {
   it("the design example with any field replaced by any JSON value", async () => {
     const module = await compile();
     const paths: (string | number)[][] = [
-      ["version"], ["service"], ["header"], ["failMode"], ["destinations"], ["destinations", 0],
+      ["version"], ["service"], ["header"], ["failMode"], ["scope"], ["destinations"], ["destinations", 0],
       ...["service", "cluster", "strategy", "decayMs", "windowMs", "errorThreshold", "minRequests", "probeIntervalMs", "hashOn", "endpoints"].map((k) => ["destinations", 0, k]),
       ...["cluster", "stat", "weight"].map((k) => ["destinations", 0, "endpoints", 1, k]),
     ];

@@ -99,6 +99,20 @@ export class Sidecar {
     }
   }
 
+  /**
+   * Configures root `rootId` on every worker: another listener's plugin in the
+   * same VMs (Envoy gives each distinct plugin configuration its own root
+   * context, host/README.md), or that root again (a new configuration for it).
+   * Streams then use the last configured root unless `request` names one.
+   */
+  configureRoot(rootId: string, config: unknown): void {
+    for (const vm of this.vms) {
+      if (!vm.configure(JSON.stringify(config), { rootId, name: "lightsub" })) {
+        throw new Error(`configure ${rootId} failed: ${JSON.stringify(this.envoy.logs)}`);
+      }
+    }
+  }
+
   /** Next worker, round robin (like connections spread over Envoy's workers). */
   nextVm(): Vm {
     const vm = this.vms[this.next % this.vms.length]!;
@@ -106,9 +120,15 @@ export class Sidecar {
     return vm;
   }
 
-  /** A request routed to `cluster` (the route's xds.cluster_name) through request headers. */
-  request(cluster: string | undefined, extraHeaders: [string, string][] = [], path = "/items", vm: Vm = this.nextVm()): Stream {
-    const s = vm.createStream(cluster === undefined ? {} : { properties: { "xds.cluster_name": cluster } });
+  /**
+   * A request routed to `cluster` (the route's xds.cluster_name) through request headers;
+   * `rootId`: through that root's plugin (configureRoot), else the last configured one.
+   */
+  request(cluster: string | undefined, extraHeaders: [string, string][] = [], path = "/items", vm: Vm = this.nextVm(), rootId?: string): Stream {
+    const s = vm.createStream({
+      ...(cluster === undefined ? {} : { properties: { "xds.cluster_name": cluster } }),
+      ...(rootId === undefined ? {} : { rootId }),
+    });
     s.onRequestHeaders([[":method", "GET"], [":path", path], [":authority", "svc"], ...extraHeaders], true);
     return s;
   }
