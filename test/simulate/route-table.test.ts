@@ -104,10 +104,22 @@ describe("the compiled routes together with the real filter", () => {
     expect(filter.envoy.stats.get("lightsub.service.api.endpoint.api-1_9000.rq_total")).toBe(100);
   });
 
-  it("leaves requests to other destinations alone (no xds.cluster_name of ours)", async () => {
+  it("the listener's own config schedules whatever the route names; a route-scoped one leaves other destinations alone", async () => {
     const { listener, routes } = compiled(text);
     const module = await SidecarFilter.compile(readFileSync(DEFAULT_WASM_PATH));
-    const filter = new SidecarFilter(module, readWasmFilterConfig(listener), 1);
+    const config = readWasmFilterConfig(listener);
+    // The compiled listener's configuration is listener-scoped: every request through it is api's
+    // (its routes name only api's clusters), so the filter does not look at the route.
+    expect(JSON.parse(config.pluginJson)).toMatchObject({ scope: "listener" });
+    const own = new SidecarFilter(module, config, 1);
+    const scheduled = own.start(0, request(), "somewhere_else", "x/fallback");
+    expect(scheduled.header("x-lightsub-endpoint")).toMatch(/^api_ep[0-2]$/);
+    expect(routes.selectBy((name) => scheduled.header(name))).toMatchObject({ routeName: "api/scheduled" });
+    scheduled.respond(200, 0);
+    // Without the scope (one filter for several destinations), the route's cluster decides: not ours, untouched.
+    const routeScoped = JSON.parse(config.pluginJson) as Record<string, unknown>;
+    delete routeScoped.scope;
+    const filter = new SidecarFilter(module, { ...config, pluginJson: JSON.stringify(routeScoped) }, 1);
     const stream = filter.start(0, request(), "somewhere_else", "x/fallback");
     expect(stream.header("x-lightsub-endpoint")).toBeUndefined();
     expect(routes.selectBy((name) => stream.header(name))).toMatchObject({ routeName: "api/fallback" });
