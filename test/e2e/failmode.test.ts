@@ -140,9 +140,11 @@ describeWithEnvoy("fail modes on a real Envoy", (envoy) => {
     }
 
     it("a route cluster the plugin configuration does not name is not the filter's: the route serves it in either mode", async () => {
-      // A plugin JSON out of step with the routes (its destination names another
-      // cluster): the filter cannot tell the request is its own, so it neither
-      // steers nor rejects it (filter/lightsub/stream.ts: "not ours").
+      // A route-scoped plugin JSON (no `"scope": "listener"`: the filter finds each
+      // request's destination by its route's cluster) out of step with the routes
+      // (its destination names another cluster): the filter cannot tell the request
+      // is its own, so it neither steers nor rejects it (filter/lightsub/stream.ts:
+      // "not ours"). The compiled, listener-scoped JSON does not look at the route.
       for (const failMode of ["open", "closed"] as const) {
         const sidecar = await startSidecar({
           envoy,
@@ -152,13 +154,21 @@ describeWithEnvoy("fail modes on a real Envoy", (envoy) => {
             editPluginJson(b, (plugin) => {
               const destinations = plugin.destinations as Array<Record<string, unknown>>;
               destinations[0]!.cluster = "not_svc";
+              expect(plugin.scope).toBe("listener");
+              delete plugin.scope;
               return plugin;
             }),
         });
         try {
           const replies = await getMany(sidecar, 6);
           for (const r of replies) expect(r).toMatchObject({ status: 200, reason: null });
-          expect((await sidecar.stats("lightsub.service.svc")).get("wasmcustom.lightsub.service.svc.rq_unscheduled")).toBe(0);
+          // Not scheduled either: no endpoint counted a request once the batched counters were published (every 1 s).
+          await new Promise((r) => setTimeout(r, 1_500));
+          const stats = await sidecar.stats("lightsub.service.svc");
+          expect(stats.get("wasmcustom.lightsub.service.svc.rq_unscheduled")).toBe(0);
+          const endpointTotals = [...stats].filter(([name]) => name.includes(".endpoint.") && name.endsWith(".rq_total"));
+          expect(endpointTotals.length).toBeGreaterThan(0);
+          for (const [name, value] of endpointTotals) expect(value, name).toBe(0);
         } finally {
           await sidecar.stop();
         }
@@ -168,8 +178,10 @@ describeWithEnvoy("fail modes on a real Envoy", (envoy) => {
 
   describe("the VM fails", () => {
     it("a trap while handling a request: FAIL_OPEN fails that request, then Envoy skips the filter; FAIL_CLOSED answers 503 from then on", async () => {
-      // proxy_get_property is the first host call of every request (xds.cluster_name).
-      const wasm = variant("trap-on-request", { proxy_get_property: { trap: true } });
+      // proxy_replace_header_map_value steers every scheduled request (the scheduling header), in
+      // proxy_on_request_headers and nowhere else. (The listener's own configuration names its
+      // destination, so a request reads no property before it.)
+      const wasm = variant("trap-on-request", { proxy_replace_header_map_value: { trap: true } });
       // One worker: one VM handles every request, so the trap happens exactly once.
       const open = await startSidecar({ envoy, policy: policy("open"), service: "client", wasm, concurrency: 1 });
       try {
