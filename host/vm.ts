@@ -383,6 +383,31 @@ export class Vm implements ContextVm {
     return new Stream(this, root, options);
   }
 
+  /**
+   * Removes root `rootId` as Envoy removes a plugin once its listener was
+   * replaced or removed and drained (proxy-wasm-cpp-host startShutdown for the
+   * plugin's key): its tick stops, then proxy_on_done and, when that answers
+   * true, proxy_on_delete; the VM and its other roots stay. Streams still open
+   * on it go on. False when the VM has no such root.
+   */
+  deleteRoot(rootId = ""): boolean {
+    const root = this.roots.get(rootId);
+    if (!root) return false;
+    this.envoy.setTickPeriod(root, 0);
+    this.roots.delete(rootId);
+    if (this.defaultRoot === root) this.defaultRoot = null;
+    if (!this.failed) {
+      const done = this.exports("proxy_on_done") ? this.invoke(root, "proxy_on_done", root.id) : 1;
+      this.finishCall();
+      if (!this.failed && done !== 0 && this.exports("proxy_on_delete")) {
+        this.invoke(root, "proxy_on_delete", root.id);
+        this.finishCall();
+      }
+    }
+    this.contexts.delete(root.id);
+    return true;
+  }
+
   /** Root context by root id, for tests. */
   root(rootId = ""): RootContext | undefined {
     return this.roots.get(rootId);

@@ -200,6 +200,53 @@ describe("two listeners' roots in one VM", () => {
     expect(calls.get(ROUTE_READ) ?? 0).toBe(0);
   });
 
+  it("deleting one listener's root (its listener drained) flushes and retires only its own; the other's go on", async () => {
+    const catalogPlain = destination("catalog", "round_robin", 2);
+    const paymentsAdmitted = destination("payments", "round_robin", 2, { admission: { ...BASE_ADMISSION, maxInFlight: 1, queueTimeoutMs: 10_000 } });
+    const sc = await Sidecar.start(listener(catalogPlain), 2);
+    sc.configureRoot(SECOND, listener(paymentsAdmitted));
+    const vm0: Vm = sc.vms[0]!;
+    const fresh = records(sc, catalogPlain);
+    for (let i = 0; i < 4; i++) {
+      for (const vm of sc.vms) {
+        const c = sc.request(undefined, [], "/items", vm, FIRST);
+        sc.envoy.advance(2);
+        sc.finish(c, 200);
+        const p = sc.request(undefined, [], "/items", vm, SECOND);
+        sc.finish(p, 200);
+      }
+    }
+    const held = [sc.request(undefined, [], "/items", vm0, SECOND), sc.request(undefined, [], "/items", vm0, SECOND)];
+    const queued = sc.request(undefined, [], "/items", vm0, SECOND);
+    expect(waiting(queued)).toBe(true);
+    const catalogHistory = records(sc, catalogPlain);
+    for (let k = 0; k < 2; k++) expect(catalogHistory[k]!.bytes).not.toEqual(fresh[k]!.bytes);
+    const paymentRecords = records(sc, paymentsAdmitted);
+
+    // Some of the catalog's counts are still batched in the workers (published at most every second).
+    expect(sum(totals(sc, catalogPlain))).toBeLessThan(8);
+    for (const vm of sc.vms) expect(vm.deleteRoot(FIRST)).toBe(true);
+    // Its last counts published by its deletion, its endpoints retired (no configuration schedules onto them).
+    expect(sum(totals(sc, catalogPlain))).toBe(8);
+    const retired = records(sc, catalogPlain);
+    for (let k = 0; k < 2; k++) expect(retired[k]!.bytes, `catalog_ep${k}`).not.toEqual(catalogHistory[k]!.bytes);
+    // The payments' root: records untouched, its tick armed, its waiting request still waiting, then served.
+    expect(records(sc, paymentsAdmitted)).toEqual(paymentRecords);
+    for (const vm of sc.vms) {
+      expect(vm.root(FIRST)).toBeUndefined();
+      expect(sc.envoy.tickPeriod(vm.root(SECOND)!)).toBe(BASE_ADMISSION.tickMs);
+    }
+    sc.envoy.advance(50);
+    expect(waiting(queued)).toBe(true);
+    sc.finish(held[0]!, 200);
+    expect(admitted(queued)).toBe(true);
+    sc.finish(held[1]!, 200);
+    sc.finish(queued, 200);
+    sc.publishStats();
+    expect(sum(totals(sc, paymentsAdmitted))).toBe(11);
+    expect(paymentsAdmitted.endpoints.map((ep) => sc.sharedInFlight(ep.cluster))).toEqual([0, 0]);
+  });
+
   it("an endpoint both listeners schedule onto keeps its record when one listener drops it", async () => {
     // Hand-written: two listeners to the same service (the compiler writes one per callee).
     const both = destination("catalog", "round_robin", 2);
