@@ -5,10 +5,11 @@
 // the plugin (plugin.ts) pairs each destination with its strategy and admission.
 import { incrementMetric } from "../proxy-wasm/index";
 import { DestinationConfig, HashSource, StrategyKind } from "./config/plugin";
+import { storeTracked } from "./records/local";
 import { EndpointRecord } from "./records/record";
 import { Ejection } from "./records/shared";
 import { WINDOW_BUCKETS } from "./records/state";
-import { EndpointTally, tallyFor } from "./telemetry/batch";
+import { EndpointTally, noteEwma, tallyFor } from "./telemetry/batch";
 import { defineMetrics, destinationMetricPrefix, endpointMetricPrefix } from "./telemetry/metrics";
 import { ENDPOINT_METRICS, METRIC_COUNT, Metric, Scope } from "./telemetry/table";
 
@@ -56,6 +57,13 @@ export class Destination {
   failover: bool;
   /** When its endpoints are ejected (records/shared.ts). */
   ejection: Ejection;
+  /**
+   * Claims and releases stay in the worker until the root's tick
+   * (records/local.ts): the strategy reads no other worker's load
+   * (round_robin, random, weighted, consistent_hash) and there is no admission
+   * (its limit counts the shared in-flight).
+   */
+  workerLocal: bool;
   /** The current pick's time, ms (strategies/strategy.ts). */
   nowMs: u64 = 0;
   /** The current pick claimed an ejected endpoint's probe (strategies/claim.ts). */
@@ -75,6 +83,9 @@ export class Destination {
     this.probeIntervalMs = <u64>config.probeIntervalMs;
     this.failover = config.failover;
     this.ejection = new Ejection(<u32>config.ejectAfter, <u64>config.ejectionMs);
+    const kind = config.strategy;
+    this.workerLocal = config.admission == null &&
+      (kind == StrategyKind.RoundRobin || kind == StrategyKind.Random || kind == StrategyKind.Weighted || kind == StrategyKind.ConsistentHash);
     this.hashSource = config.hashSource;
     let header = config.hashName;
     if (config.hashSource == HashSource.Cookie) header = "cookie";
@@ -102,4 +113,16 @@ export class Destination {
   count(metric: Metric, delta: i64 = 1): void {
     incrementMetric(this.metrics[metric], delta);
   }
+}
+
+/** A record the tick stored: its endpoint's latency_ewma_us gauge takes the stored EWMA (as a release that stores does: stream.ts). */
+function noteStored(record: EndpointRecord): void {
+  if (!(record instanceof Endpoint)) return;
+  const tally = (<Endpoint>record).tally;
+  if (tally != null) noteEwma(tally, <u64>(record.state.ewmaUs + 0.5));
+}
+
+/** The root's tick: stores what worker-local destinations kept in this worker (records/local.ts). */
+export function storeWorkerLocal(): void {
+  storeTracked(noteStored);
 }

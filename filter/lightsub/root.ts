@@ -4,7 +4,9 @@ import {
   HttpContext, RootContext, currentTimeNanos, getPluginConfiguration, logError, logInfo, setTickPeriodMilliseconds,
 } from "../proxy-wasm/index";
 import { parseConfig } from "./config/plugin";
+import { storeWorkerLocal } from "./destination";
 import { CurrentPlugin, Plugin } from "./plugin";
+import { STORE_INTERVAL_MS } from "./records/local";
 import { settleRetired } from "./records/retire";
 import { LightsubStream } from "./stream";
 import { FLUSH_INTERVAL_MS, flushMetrics } from "./telemetry/batch";
@@ -36,7 +38,12 @@ export class LightsubRoot extends RootContext {
     settleRetired();
     // The tick publishes this worker's batched metrics (telemetry/batch.ts) and serves admission queues.
     const admissionTick = plugin.admissionTickMs();
-    setTickPeriodMilliseconds(admissionTick > 0 && admissionTick < FLUSH_INTERVAL_MS ? admissionTick : FLUSH_INTERVAL_MS);
+    let tickMs = admissionTick > 0 && admissionTick < FLUSH_INTERVAL_MS ? admissionTick : FLUSH_INTERVAL_MS;
+    // It also stores what worker-local destinations kept in this worker (records/local.ts).
+    for (let i = 0; i < plugin.targets.length; i++) {
+      if (plugin.targets[i].destination.workerLocal && STORE_INTERVAL_MS < tickMs) tickMs = STORE_INTERVAL_MS;
+    }
+    setTickPeriodMilliseconds(tickMs);
     if (config.listenerScoped) {
       logInfo("lightsub: configured for service " + config.service + ", listener of destination " + config.destinations[0].service);
     } else {
@@ -54,11 +61,13 @@ export class LightsubRoot extends RootContext {
       plugin.handOverAdmission(null);
       plugin.retire();
     }
+    storeWorkerLocal();
     flushMetrics(currentTimeNanos());
   }
 
   override onTick(): void {
     const nowNs = currentTimeNanos();
+    storeWorkerLocal();
     flushMetrics(nowNs);
     const plugin = this.current.plugin;
     if (plugin != null) plugin.tickAdmission(nowNs);

@@ -22,6 +22,7 @@ import { Admission } from "./admission/admission";
 import { Task } from "./admission/queue";
 import { Destination, Endpoint } from "./destination";
 import { CurrentPlugin, Plugin, Target } from "./plugin";
+import { releaseLocally } from "./records/local";
 import { Update, release } from "./records/shared";
 import { countEnded, countScheduled, flushIfDue, noteEwma } from "./telemetry/batch";
 import { Metric } from "./telemetry/table";
@@ -297,13 +298,16 @@ export class LightsubStream extends HttpContext {
     const destination = this.destination as Destination;
     const nowNs = currentTimeNanos();
     const latencyNs = nowNs > this.startNs ? nowNs - this.startNs : 0;
-    const stored = release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe, destination.ejection);
+    // Worker-local destinations keep a success in the worker until the root's tick (records/local.ts).
+    const stored = destination.workerLocal
+      ? releaseLocally(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe, destination.ejection)
+      : release(ep, outcome, latencyNs, nowNs, destination.decayNs, destination.windowBucketMs, this.probe, destination.ejection);
     if (stored == Update.CasExhausted) destination.count(Metric.CasExhausted);
 
     // Counters and gauges are batched per worker (telemetry/batch.ts); the histogram takes every sample.
     const tally = ep.tally!;
     countEnded(tally, outcome);
-    if (stored == Update.Ok) noteEwma(tally, <u64>(ep.state.ewmaUs + 0.5));
+    if (stored == Update.Ok) noteEwma(tally, <u64>(ep.state.ewmaUs + 0.5)); // Deferred: noted when the tick stores it (destination.ts)
     recordMetric(ep.metrics[Metric.RqLatencyMs], (latencyNs + 500000) / 1000000); // nearest ms
     flushIfDue(nowNs);
     // A slot of an admission-limited destination freed: let its waiting tasks in.

@@ -8,6 +8,9 @@ import { describe, expect, it } from "vitest";
 import { RESPONSE_FLAGS, type Stream } from "../../host/index.js";
 import { HEADER, METRICS_FLUSH_MS, Sidecar, chosen, destination, endpointMetric, pluginConfig } from "../support/filter-host.js";
 
+// round_robin is worker-local (filter/lightsub/records/local.ts): its successes reach the shared
+// record on the root's tick (sc.storeRecords()), its failures at once.
+
 const METRICS = ["rq_total", "rq_error", "rq_5xx", "rq_reset", "rq_timeout", "rq_active", "rq_latency_ms", "latency_ewma_us"];
 const STATS = ["catalog-0_9090", "catalog-1_9090"];
 
@@ -29,6 +32,7 @@ describe("a scheduled request", () => {
     const ep = only(s);
     expect(["catalog_ep0", "catalog_ep1"]).toContain(ep);
     expect(s.routeCacheClears).toBe(0);
+    sc.storeRecords();
     expect(sc.sharedInFlight(ep)).toBe(1);
     sc.publishStats();
     expect(sc.stat(endpointMetric("catalog", statOf(ep), "rq_active"))).toBe(1);
@@ -36,6 +40,7 @@ describe("a scheduled request", () => {
     expect(s.requestHeaders.get(":path")).toBe("/items");
     expect(s.localReply).toBeUndefined();
     sc.finish(s, 200);
+    sc.storeRecords();
     expect(sc.sharedInFlight(ep)).toBe(0);
     sc.publishStats();
     expect(sc.stat(endpointMetric("catalog", statOf(ep), "rq_active"))).toBe(0);
@@ -118,9 +123,13 @@ describe("every ending is accounted once", () => {
     const s = sc.request("catalog");
     const ep = only(s);
     const m = (metric: string) => sc.stat(endpointMetric("catalog", statOf(ep), metric));
-    expect(sc.sharedInFlight(ep)).toBe(1);
+    expect(sc.sharedInFlight(ep)).toBe(1); // the first claim of an endpoint reads and writes its record
     sc.envoy.advance(37);
     s.end({ responseCode: code, responseFlags: flags });
+    // A failure is stored at once; a success or a request without a response on the next tick.
+    const failed = kind !== "ok" && kind !== "none";
+    expect(sc.sharedInFlight(ep)).toBe(failed ? 0 : 1);
+    sc.storeRecords();
     expect(sc.sharedInFlight(ep)).toBe(0);
     expect(m("rq_active")).toBe(0);
     expect(m("rq_total")).toBe(1);
@@ -176,6 +185,7 @@ describe("every ending is accounted once", () => {
     vm.invoke(s, "proxy_on_done", s.id);
     vm.invoke(s, "proxy_on_delete", s.id);
     expect(vm.failed).toBe(false);
+    sc.storeRecords();
     expect(sc.sharedInFlight(ep)).toBe(0);
     expect([m("rq_total"), m("rq_error"), m("rq_active")]).toEqual([1, 1, 0]);
     s.end({ responseCode: 200 }); // the host's log/done/delete reach a context the module dropped
@@ -233,10 +243,13 @@ describe("metrics", () => {
     const names = STATS.map((stat) => (metric: string) => endpointMetric("catalog", stat, metric));
     const sum = (metric: string) => names.reduce((a, n) => a + (sc.stat(n(metric)) ?? 0), 0);
     const samples = () => names.reduce((a, n) => a + (sc.envoy.stats.histogram(n("rq_latency_ms"))?.length ?? 0), 0);
-    sc.publishStats(); // both workers just flushed: the next flush is one interval away
+    sc.publishStats(); // both workers just flushed: the next flush is one tick away
+    // The flush interval is the root's tick: 1 s, 100 ms with a worker-local destination such as this one.
+    const tickMs = sc.envoy.tickPeriod(sc.vms[0]!.root("lightsub")!)!;
+    expect(tickMs).toBeLessThanOrEqual(METRICS_FLUSH_MS);
     const before = sc.envoy.hostCalls;
     const open = [sc.request("catalog"), sc.request("catalog"), sc.request("catalog")];
-    sc.envoy.advance(METRICS_FLUSH_MS / 2);
+    sc.envoy.advance(tickMs / 2);
     sc.finish(open[0]!, 200);
     sc.finish(open[1]!, 503);
     // Nothing published yet but the latency samples.

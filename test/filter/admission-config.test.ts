@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Envoy } from "../../host/index.js";
-import { METRICS_FLUSH_MS, Sidecar, compile, destination, pluginConfig } from "../support/filter-host.js";
+import { METRICS_FLUSH_MS, RECORDS_STORE_MS, Sidecar, compile, destination, pluginConfig } from "../support/filter-host.js";
 import { BASE_ADMISSION, admissionConfig, admitted, call, destinationStat, endpointOf, rejection, waiting } from "../support/admission.js";
 
 function withAdmission(admission: unknown): Record<string, unknown> {
@@ -123,7 +123,7 @@ describe("cost", () => {
     b.envoy.advance(100); // ten admission ticks
     expect(snapshot(b)).toEqual(before);
     const callsA = a.envoy.hostCalls;
-    a.envoy.advance(METRICS_FLUSH_MS); // one metrics tick
+    a.envoy.advanceToNextTick(); // one tick: metrics (and the records of worker-local destinations, none pending)
     expect((b.envoy.hostCalls - callsB) / 10).toBe(a.envoy.hostCalls - callsA);
   });
 });
@@ -141,9 +141,14 @@ describe("tick period", () => {
     expect(sc.envoy.tickPeriod(root)).toBe(METRICS_FLUSH_MS);
     sc.reconfigure(withAdmission({ maxInFlight: 1, tickMs: 12 }));
     expect(sc.envoy.tickPeriod(root)).toBe(12);
-    // Without admission the tick only publishes metrics.
-    sc.reconfigure(pluginConfig([destination("catalog", "round_robin", 1)]));
+    // Without admission the tick only publishes metrics...
+    sc.reconfigure(pluginConfig([destination("catalog", "least_load", 1)]));
     expect(sc.envoy.tickPeriod(root)).toBe(METRICS_FLUSH_MS);
+    // ... and stores the claims and releases a worker-local destination kept in the worker.
+    sc.reconfigure(pluginConfig([destination("catalog", "round_robin", 1)]));
+    expect(sc.envoy.tickPeriod(root)).toBe(RECORDS_STORE_MS);
+    sc.reconfigure(withAdmission({ maxInFlight: 1, tickMs: 12 })); // with admission: not worker-local
+    expect(sc.envoy.tickPeriod(root)).toBe(12);
   });
 });
 

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Envoy, type CompiledModule, type Stream, type Vm } from "../../host/index.js";
+import { Envoy, SharedData, type CompiledModule, type Stream, type Vm } from "../../host/index.js";
 
 export const ROOT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 export const LIGHTSUB_WASM = fileURLToPath(new URL("../../build/lightsub.wasm", import.meta.url));
@@ -18,6 +18,13 @@ export const HEADER = "x-lightsub-endpoint";
  * tick period without admission).
  */
 export const METRICS_FLUSH_MS = 1000;
+/**
+ * Worker-local destinations (round_robin, random, weighted, consistent_hash
+ * without admission) keep successful claims and releases in the worker and
+ * store them in the shared record on the root's tick, this often
+ * (filter/lightsub/records/local.ts STORE_INTERVAL_MS); failures are stored at once.
+ */
+export const RECORDS_STORE_MS = 100;
 
 /** The built module's bytes; builds the filter once if build/ has none. */
 export function wasmBytes(path: string): Uint8Array {
@@ -69,14 +76,35 @@ export function pluginConfig(destinations: DestinationSpec[], extra: Record<stri
   return { version: 1, service: "frontend", header: HEADER, failMode: "open", destinations, ...extra };
 }
 
+/** SharedData that counts the filter's reads (proxy_get_shared_data) and writes (proxy_set_shared_data). */
+export class CountingSharedData extends SharedData {
+  reads = 0;
+  writes = 0;
+
+  override read(vmId: string, key: string) {
+    this.reads++;
+    return super.read(vmId, key);
+  }
+
+  override write(vmId: string, key: string, value: Uint8Array, cas: number) {
+    this.writes++;
+    return super.write(vmId, key, value, cas);
+  }
+}
+
 /** One Envoy process with `workers` VMs (same vm_id, so they share data), all configured alike. */
 export class Sidecar {
   readonly envoy: Envoy;
   readonly vms: Vm[] = [];
+  /** The Envoy's shared data, counting host calls. */
+  readonly shared: CountingSharedData;
   private next = 0;
 
   constructor(module: CompiledModule, config: unknown, workers = 2, startTimeMs = 1_700_000_000_000) {
-    this.envoy = new Envoy({ startTimeMs });
+    let envoy: Envoy | undefined;
+    this.shared = new CountingSharedData(() => envoy?.vms[0]?.vmId ?? "");
+    envoy = new Envoy({ startTimeMs, sharedData: this.shared });
+    this.envoy = envoy;
     for (let i = 0; i < workers; i++) {
       const vm = this.envoy.createVm(module, { vmId: "lightsub" });
       if (!vm.configure(JSON.stringify(config), { rootId: "lightsub" })) {
@@ -142,6 +170,11 @@ export class Sidecar {
   /** Lets every worker's tick fire once, so the batched counters and gauges reach the stats store. */
   publishStats(): void {
     this.envoy.advance(METRICS_FLUSH_MS);
+  }
+
+  /** Lets every worker's tick fire once, so worker-local claims and releases reach the shared records. */
+  storeRecords(): void {
+    this.envoy.advance(RECORDS_STORE_MS);
   }
 
   stat(name: string): number | undefined {

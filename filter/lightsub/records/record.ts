@@ -15,12 +15,6 @@ export class EndpointRecord {
   slot: EndpointSlot;
   /** The slot's generation when this configuration enlisted it (slots.ts, retire.ts). */
   generation: u32 = 0;
-  /**
-   * This worker's view of the record's ejection (ejectedUntilMs as last read):
-   * while it lies ahead, strategies pass the endpoint over without reading its
-   * record (records/shared.ts acquire).
-   */
-  outUntilMs: u64 = 0;
 
   constructor(public cluster: string, public stat: string) {
     this.sharedKey = String.UTF8.encode(SHARED_KEY_PREFIX + cluster);
@@ -28,13 +22,22 @@ export class EndpointRecord {
   }
 
   /**
-   * In-flight decrements this worker could not store (CAS retries exhausted);
-   * folded into the next successful write so the shared count never leaks.
-   * Kept per cluster, not per configuration: a request scheduled before a
-   * reconfiguration may end after it.
+   * In-flight changes this worker has not stored (worker-local claims and
+   * releases: local.ts; writes that failed); folded into the next successful
+   * write so the shared count never leaks. Kept per cluster, not per
+   * configuration: a request scheduled before a reconfiguration may end after it.
    */
   get pendingInFlight(): i32 { return this.slot.pendingInFlight; }
   set pendingInFlight(v: i32) { this.slot.pendingInFlight = v; }
+
+  /**
+   * This worker's view of the record's ejection (ejectedUntilMs as last read
+   * or written): while it lies ahead, strategies pass the endpoint over
+   * without reading its record (records/shared.ts acquireUnlessEjected). Kept
+   * per cluster like pendingInFlight.
+   */
+  get outUntilMs(): u64 { return this.slot.outUntilMs; }
+  set outUntilMs(v: u64) { this.slot.outUntilMs = v; }
 
   /**
    * Whether this object's outcomes still belong in the shared history: not

@@ -65,6 +65,7 @@ function resetHistory(ep: EndpointRecord): bool {
     const result = writeState(ep);
     if (result == WasmResult.Ok) {
       ep.pendingInFlight = 0;
+      ep.slot.pending.clear(); // outcomes of the forgotten history
       return true;
     }
     if (result != WasmResult.CasMismatch) return false;

@@ -4,13 +4,30 @@
 // several listeners, and a stream keeps the Endpoint object of the
 // configuration it was scheduled with. Whatever belongs to the endpoint
 // rather than to one configuration lives here, found by cluster name.
+import { PendingOutcomes } from "./pending";
 
 export class EndpointSlot {
   /**
-   * In-flight changes this worker could not store yet (CAS retries exhausted);
-   * folded into the next successful write, whichever configuration makes it.
+   * In-flight changes this worker has not stored yet: the claims and releases
+   * of worker-local destinations (local.ts), and any change whose write
+   * failed; folded into the next successful write, whichever configuration
+   * makes it.
    */
   pendingInFlight: i32 = 0;
+  /** Finished requests whose outcome is not stored yet (shared.ts store), in the order they ended. */
+  pending: PendingOutcomes = new PendingOutcomes();
+  /**
+   * This worker's view of the record's ejection (ejectedUntilMs as last read
+   * or written): while it lies ahead, strategies pass the endpoint over
+   * without reading its record (shared.ts acquireUnlessEjected).
+   */
+  outUntilMs: u64 = 0;
+  /** This worker's view of the record (as last read or written) says: not ejected, no failure in a row. */
+  clean: bool = false;
+  /** This worker's last write of the record failed (host failure or CAS retries exhausted); a write that succeeds clears it. */
+  storeFailed: bool = false;
+  /** On the list of records the root's tick stores (local.ts). */
+  tracked: bool = false;
   /** Configured plugins of this VM that schedule onto the endpoint. */
   users: i32 = 0;
   /** Metric label (address_port) the endpoint was last configured with: its identity. */

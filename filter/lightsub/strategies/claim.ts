@@ -1,9 +1,12 @@
 // Turning a choice into a claimed endpoint (a claim: shared in-flight + 1),
 // unless the endpoint is ejected (records/shared.ts Ejection): then the
-// strategy makes its next choice (strategy.ts).
+// strategy makes its next choice (strategy.ts). A worker-local destination's
+// claim adds the 1 in the worker (records/local.ts) while the worker's view
+// of the endpoint is fresh and clean; otherwise it claims through shared data.
 import { Pick } from "../base/pick";
 import { randomBelow } from "../base/random";
 import { Destination } from "../destination";
+import { claimLocally, track } from "../records/local";
 import { Update, acquire, acquireUnlessEjected, acquiredProbe } from "../records/shared";
 import { Metric } from "../telemetry/table";
 
@@ -26,14 +29,22 @@ export function isOut(destination: Destination, index: i32): bool {
  */
 export function claim(destination: Destination, index: i32, fresh: bool, ejection: bool = true): i32 {
   const ep = destination.endpoints[index];
+  const local = destination.workerLocal;
   let result: Update;
   if (ejection && !destination.ignoreEjection) {
     if (ep.outUntilMs > destination.nowMs) return Pick.SetAside;
+    if (local && claimLocally(ep)) return index;
     result = acquireUnlessEjected(ep, fresh, destination.nowMs, destination.ejection);
     if (result == Update.Ejected) return Pick.SetAside;
     if (result == Update.Ok && acquiredProbe) destination.probeClaimed = true;
-  } else result = acquire(ep, fresh);
-  if (result == Update.Ok) return index;
+  } else {
+    if (local && claimLocally(ep)) return index;
+    result = acquire(ep, fresh);
+  }
+  if (result == Update.Ok) {
+    if (local) track(ep); // its view is fresh now: the next claims stay in the worker
+    return index;
+  }
   if (result == Update.CasExhausted) {
     destination.count(Metric.CasExhausted);
     return Pick.CasExhausted;

@@ -9,6 +9,7 @@
 // P2C on in-flight counts (a uniform pair, fewer in flight wins).
 import { Destination, Endpoint } from "../destination";
 import { randomBelow, randomOtherThan } from "../base/random";
+import { settledInFlight } from "../records/shared";
 
 export class WeightSampler {
   /** cumulative[i] = weight of endpoints 0..i (at most MAX_ENDPOINTS × MAX_WEIGHT, config/plugin.ts: fits i32). */
@@ -63,9 +64,15 @@ export class WeightSampler {
   }
 }
 
-/** Whether `b` is less loaded than `a` per unit of weight: inFlight_b / w_b < inFlight_a / w_a. */
+/**
+ * Whether `b` is less loaded than `a` per unit of weight: inFlight_b / w_b <
+ * inFlight_a / w_a, each the record as just read plus this worker's changes
+ * not stored yet (records/shared.ts settledInFlight: a worker-local
+ * destination's, e.g. consistent_hash's requests without a key, see their
+ * own worker's load at once and other workers' as of their last tick).
+ */
 export function lessLoaded(b: Endpoint, a: Endpoint): bool {
-  const inFlightA = <i64>(a.state.inFlight > 0 ? a.state.inFlight : 0);
-  const inFlightB = <i64>(b.state.inFlight > 0 ? b.state.inFlight : 0);
+  const inFlightA = <i64>settledInFlight(a, 0);
+  const inFlightB = <i64>settledInFlight(b, 0);
   return inFlightB * <i64>a.weight < inFlightA * <i64>b.weight;
 }
