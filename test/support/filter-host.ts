@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Envoy, SharedData, type CompiledModule, type Stream, type Vm } from "../../host/index.js";
+import { Envoy, SharedData, type CompiledModule, type Stream, type Vm, type WasmResultCode } from "../../host/index.js";
 
 export const ROOT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 export const LIGHTSUB_WASM = fileURLToPath(new URL("../../build/lightsub.wasm", import.meta.url));
@@ -76,18 +76,24 @@ export function pluginConfig(destinations: DestinationSpec[], extra: Record<stri
   return { version: 1, service: "frontend", header: HEADER, failMode: "open", destinations, ...extra };
 }
 
-/** SharedData that counts the filter's reads (proxy_get_shared_data) and writes (proxy_set_shared_data). */
+/**
+ * SharedData that counts the filter's reads (proxy_get_shared_data) and
+ * writes (proxy_set_shared_data), and can refuse writes (failWrites: the
+ * WasmResult code every write returns, e.g. 8 CasMismatch; undefined: none).
+ */
 export class CountingSharedData extends SharedData {
   reads = 0;
   writes = 0;
+  failWrites: WasmResultCode | undefined;
 
   override read(vmId: string, key: string) {
     this.reads++;
     return super.read(vmId, key);
   }
 
-  override write(vmId: string, key: string, value: Uint8Array, cas: number) {
+  override write(vmId: string, key: string, value: Uint8Array, cas: number): WasmResultCode {
     this.writes++;
+    if (this.failWrites !== undefined) return this.failWrites;
     return super.write(vmId, key, value, cas);
   }
 }
