@@ -7,7 +7,7 @@ import { incrementMetric } from "../proxy-wasm/index";
 import { DestinationConfig, HashSource, StrategyKind } from "./config/plugin";
 import { storeTracked } from "./records/local";
 import { EndpointRecord } from "./records/record";
-import { Ejection } from "./records/shared";
+import { Ejection, Update } from "./records/shared";
 import { WINDOW_BUCKETS } from "./records/state";
 import { EndpointTally, noteEwma, tallyFor } from "./telemetry/batch";
 import { defineMetrics, destinationMetricPrefix, endpointMetricPrefix } from "./telemetry/metrics";
@@ -21,6 +21,8 @@ export class Endpoint extends EndpointRecord {
   metrics: StaticArray<u32> = new StaticArray<u32>(ENDPOINT_METRICS);
   /** This worker's unpublished counts of the endpoint's metrics (telemetry/batch.ts; set by defineMetrics). */
   tally: EndpointTally | null = null;
+  /** Its destination's metric ids (cas_exhausted of a store on the tick: storeWorkerLocal). */
+  destinationMetrics: StaticArray<u32> = new StaticArray<u32>(0);
 
   constructor(public index: i32, cluster: string, stat: string, public weight: i32) {
     super(cluster, stat);
@@ -101,7 +103,10 @@ export class Destination {
   /** Defines the destination's metrics, then every endpoint's. */
   defineMetrics(): void {
     defineMetrics(this.metrics, destinationMetricPrefix(this.service), Scope.Destination);
-    for (let i = 0; i < this.endpoints.length; i++) this.endpoints[i].defineMetrics(this.service, this.failover);
+    for (let i = 0; i < this.endpoints.length; i++) {
+      this.endpoints[i].defineMetrics(this.service, this.failover);
+      this.endpoints[i].destinationMetrics = this.metrics;
+    }
   }
 
   /** Defines the admission metrics (only for a destination with admission). */
@@ -115,11 +120,18 @@ export class Destination {
   }
 }
 
-/** A record the tick stored: its endpoint's latency_ewma_us gauge takes the stored EWMA (as a release that stores does: stream.ts). */
-function noteStored(record: EndpointRecord): void {
+/**
+ * A record the tick stored: its endpoint's latency_ewma_us gauge takes the
+ * stored EWMA (as a release that stores does: stream.ts); a store that gave up
+ * after MAX_CAS_ATTEMPTS counts in its destination's cas_exhausted.
+ */
+function noteStored(record: EndpointRecord, result: Update): void {
   if (!(record instanceof Endpoint)) return;
-  const tally = (<Endpoint>record).tally;
-  if (tally != null) noteEwma(tally, <u64>(record.state.ewmaUs + 0.5));
+  const ep = <Endpoint>record;
+  if (result == Update.CasExhausted) incrementMetric(ep.destinationMetrics[Metric.CasExhausted], 1);
+  if (result != Update.Ok) return;
+  const tally = ep.tally;
+  if (tally != null) noteEwma(tally, <u64>(ep.state.ewmaUs + 0.5));
 }
 
 /** The root's tick: stores what worker-local destinations kept in this worker (records/local.ts). */

@@ -84,7 +84,8 @@ describe("fail closed", () => {
 
 describe("contention when a request ends", () => {
   it("keeps the decrement and applies it with the next successful write (in-flight never leaks)", async () => {
-    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 1)]), 1);
+    // least_load writes every release at once (round_robin, worker-local, on the tick: next test).
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "least_load", 1)]), 1);
     const fault = interfere(sc.envoy.sharedData);
     const a = sc.request("catalog");
     expect(sc.sharedInFlight("catalog_ep0")).toBe(1);
@@ -98,6 +99,21 @@ describe("contention when a request ends", () => {
     const b = sc.request("catalog");
     expect(sc.sharedInFlight("catalog_ep0")).toBe(1); // b, with a's pending release folded in
     sc.finish(b, 200);
+    expect(sc.sharedInFlight("catalog_ep0")).toBe(0);
+  });
+
+  it("worker-local (round_robin): a store on the tick that stays contended keeps the decrement for the next tick", async () => {
+    const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 1)]), 1);
+    const fault = interfere(sc.envoy.sharedData);
+    const a = sc.request("catalog"); // the first claim reads and writes the record
+    expect(sc.sharedInFlight("catalog_ep0")).toBe(1);
+    sc.finish(a, 200); // kept in the worker until the tick
+    fault.mode = "contention";
+    sc.storeRecords();
+    expect(sc.stat("lightsub.service.catalog.cas_exhausted")).toBe(1);
+    expect(sc.sharedInFlight("catalog_ep0")).toBe(1); // could not be stored yet
+    fault.mode = "off";
+    sc.storeRecords();
     expect(sc.sharedInFlight("catalog_ep0")).toBe(0);
   });
 });

@@ -145,6 +145,8 @@ describe(`soak: ${REQUESTS.toLocaleString("en-US")} requests over ${WORKERS} wor
     }
     // Workers on older generations are all on the last one now; drain.
     while (open.length > 0) end(open.pop()!);
+    // Worker-local destinations (round_robin, random, weighted, consistent_hash) store their last successes on the tick.
+    sc.storeRecords();
 
     for (const vm of sc.vms) expect(vm.failed, String(vm.trap)).toBe(false);
     expect(sc.envoy.logs.filter((l) => l.level === "error" || l.level === "critical")).toEqual([]);

@@ -72,11 +72,12 @@ export function releaseLocally(ep: EndpointRecord, outcome: Outcome, latencyNs: 
 
 /**
  * The root's tick: stores every tracked record with pending changes (the view
- * of each is refreshed by that read and write) and calls `stored` for each
- * one written; a record with nothing pending leaves the list (its next claim
- * reads it again). A failed store stays on the list and is retried next tick.
+ * of each is refreshed by that read and write) and calls `stored` with each
+ * one's result (Update.Ok, HostFailure, CasExhausted); a record with nothing
+ * pending leaves the list (its next claim reads it again). A failed store
+ * stays on the list and is retried next tick.
  */
-export function storeTracked(stored: (ep: EndpointRecord) => void): void {
+export function storeTracked(stored: (ep: EndpointRecord, result: Update) => void): void {
   let kept = 0;
   for (let i = 0; i < tracked.length; i++) {
     const ep = unchecked(tracked[i]);
@@ -85,7 +86,7 @@ export function storeTracked(stored: (ep: EndpointRecord) => void): void {
       slot.tracked = false;
       continue;
     }
-    if (store(ep) == Update.Ok) stored(ep);
+    stored(ep, store(ep));
     unchecked((tracked[kept++] = ep));
   }
   tracked.length = kept;
