@@ -8,7 +8,7 @@
  * build/lightsub.wasm in the Node host, counting its shared-data calls.
  */
 import { describe, expect, it } from "vitest";
-import type { Stream } from "../../host/index.js";
+import type { Stream, Vm } from "../../host/index.js";
 import { RECORDS_STORE_MS, Sidecar, chosen, destination, pluginConfig } from "../support/filter-host.js";
 
 /** The fields of an endpoint's shared record these tests look at (filter/lightsub/records/state.ts layout). */
@@ -125,27 +125,43 @@ describe("worker-local strategies", () => {
   }
 
   it("a pending success ends the run of failures, as it would have when stored at once", async () => {
-    const sc = await Sidecar.start(config("round_robin", 1), 1);
-    one(sc, () => 200);
-    sc.storeRecords();
-    for (let i = 0; i < 4; i++) one(sc, () => 503);
+    const sc = await Sidecar.start(config("round_robin", 1), 2);
+    const [a, b] = sc.vms as [Vm, Vm];
+    const on = (vm: Vm, code: number) => sc.finish(sc.request("catalog", [], "/", vm), code);
+    on(a, 200);
+    on(b, 200);
+    sc.storeRecords(); // both workers' views fresh and clean
+    for (let i = 0; i < 4; i++) on(a, 503);
     expect(record(sc, "catalog_ep0").failuresInARow).toBe(4);
-    one(sc, () => 200); // kept in the worker
+    on(b, 200); // B saw no failure: its success stays in the worker
     expect(record(sc, "catalog_ep0").failuresInARow).toBe(4);
-    // The next failure applies it first: one in a row, not five: not ejected.
-    one(sc, () => 503);
+    // B's next failure applies it first: one in a row, not five: not ejected.
+    on(b, 503);
     expect(record(sc, "catalog_ep0")).toMatchObject({ failuresInARow: 1, ejectedUntilMs: 0 });
-    for (let i = 0; i < 3; i++) one(sc, () => 503);
+    for (let i = 0; i < 3; i++) on(a, 503);
     expect(record(sc, "catalog_ep0")).toMatchObject({ failuresInARow: 4, ejectedUntilMs: 0 });
-    one(sc, () => 503);
+    on(b, 503);
     expect(record(sc, "catalog_ep0").failuresInARow).toBe(5);
     expect(record(sc, "catalog_ep0").ejectedUntilMs).toBeGreaterThan(0);
   });
 
+  it("after a failure, the worker's next success is stored at once (its claims then stay in the worker)", async () => {
+    const sc = await Sidecar.start(config("round_robin", 1), 1);
+    one(sc, () => 200);
+    sc.storeRecords();
+    one(sc, () => 503);
+    expect(record(sc, "catalog_ep0").failuresInARow).toBe(1);
+    one(sc, () => 200);
+    expect(record(sc, "catalog_ep0").failuresInARow).toBe(0);
+    const before = calls(sc);
+    for (let i = 0; i < 20; i++) one(sc, () => 200);
+    expect(calls(sc) - before).toBe(0);
+  });
+
   it("another worker's ejection reaches this worker's view within one tick", async () => {
     const sc = await Sidecar.start(config("round_robin", 2), 2);
-    const [a, b] = sc.vms as [typeof sc.vms[0], typeof sc.vms[0]];
-    const on = (vm: typeof a, code: number) => {
+    const [a, b] = sc.vms as [Vm, Vm];
+    const on = (vm: Vm, code: number) => {
       const s = sc.request("catalog", [], "/", vm);
       const ep = target(s);
       sc.finish(s, ep === "catalog_ep1" ? code : 200);

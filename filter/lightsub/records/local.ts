@@ -60,13 +60,16 @@ export function claimLocally(ep: EndpointRecord): bool {
 /**
  * Releases a request of a worker-local destination: kept pending
  * (Update.Deferred) unless it failed or was a probe (those decide ejection:
- * stored at once, after the outcomes pending before them) or the pending list
- * is full.
+ * stored at once, after the outcomes pending before them), or the worker's
+ * view of the record is not clean (a success then ends the run of failures at
+ * once, so this worker's claims stay local after an occasional failure), or
+ * the pending list is full.
  */
 export function releaseLocally(ep: EndpointRecord, outcome: Outcome, latencyNs: u64, nowNs: u64, decayNs: f64, bucketMs: u64, probe: bool, ejection: Ejection | null): Update {
   pend(ep, outcome, latencyNs, nowNs, decayNs, bucketMs, probe, ejection);
   track(ep);
-  if (probe || isEndpointFailure(outcome) || ep.slot.pending.full) return store(ep);
+  const slot = ep.slot;
+  if (probe || isEndpointFailure(outcome) || !slot.clean || slot.pending.full) return store(ep);
   return Update.Deferred;
 }
 
