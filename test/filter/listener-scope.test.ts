@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import type { Stream, Vm } from "../../host/index.js";
 import { BASE_ADMISSION, admitted, endpointOf, waiting } from "../support/admission.js";
 import {
-  METRICS_FLUSH_MS, Sidecar, chosen, destination, endpointMetric, endpoints, pluginConfig, tally, type DestinationSpec,
+  RECORDS_STORE_MS, Sidecar, chosen, destination, endpointMetric, endpoints, pluginConfig, tally, type DestinationSpec,
 } from "../support/filter-host.js";
 
 /** How the host counts reads of the route's cluster (Envoy.hostCallCounts). */
@@ -104,9 +104,10 @@ describe("two listeners' roots in one VM", () => {
       const first = vm.root(FIRST)!;
       const second = vm.root(SECOND)!;
       expect(first.id).not.toBe(second.id);
-      // The admission's tick (tickMs 10) on the catalog's root, the metrics flush on the payments'.
+      // The admission's tick (tickMs 10) on the catalog's root; on the payments' (round_robin, worker-local:
+      // filter/lightsub/records/local.ts) the store of its records, which also flushes the metrics.
       expect(sc.envoy.tickPeriod(first)).toBe(BASE_ADMISSION.tickMs);
-      expect(sc.envoy.tickPeriod(second)).toBe(METRICS_FLUSH_MS);
+      expect(sc.envoy.tickPeriod(second)).toBe(RECORDS_STORE_MS);
     }
     const logs = sc.pluginLogs().map((l) => l.message);
     expect(logs.filter((m) => m === "lightsub: configured for service frontend, listener of destination catalog")).toHaveLength(2);
