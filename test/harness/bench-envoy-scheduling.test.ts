@@ -40,6 +40,20 @@ import type { SimulationResult } from "../../simulate/result.js";
 const scenario = (name: string): SchedulingScenario => SCHEDULING_SCENARIOS.find((s) => s.name === name)!;
 const ports = (n: number) => Array.from({ length: n }, (_, i) => 33100 + i);
 
+
+/** A results.json of a quick test run holding `figures` (for the table renderer). */
+function benchResults(figures: unknown[]): BenchResults {
+  return {
+    version: 1,
+    command: "test",
+    quick: true,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    durationMs: 1000,
+    machine: { cpu: "c", cores: 2, memoryGiB: 1, os: "linux", node: "v20", v8: "v", loadAverage1m: 1, summary: "m" },
+    figures,
+    missing: [],
+  } as unknown as BenchResults;
+}
 describe("command line", () => {
   it("--only envoy measures all three real-Envoy figures; envoy-scheduling brings the simulator comparison along", () => {
     expect(parseArgs(["--only", "envoy"])).toMatchObject({ only: ["envoy-overhead", "envoy-scheduling", "envoy-simulator"] });
@@ -200,17 +214,7 @@ describe("figures and tables", () => {
       errorRate: 0,
       endpoints: [{ share: 0.85 }, { share: 0.15 }],
     } as unknown as SimulationResult["runs"][number]]]), "n")].map((f) => makeFigure(f, "m"));
-    const results: BenchResults = {
-      version: 1,
-      command: "test",
-      quick: true,
-      startedAt: "2026-01-01T00:00:00.000Z",
-      durationMs: 1000,
-      machine: { cpu: "c", cores: 2, memoryGiB: 1, os: "linux", node: "v20", v8: "v", loadAverage1m: 1, summary: "m" },
-      figures,
-      missing: [],
-    } as unknown as BenchResults;
-    const text = renderTable(results);
+    const text = renderTable(benchResults(figures));
     expect(text).toContain("**Real Envoy 2. Scheduling quality**");
     expect(text).toContain("*slow-endpoint* — a note");
     expect(text).toMatch(/\| lightsub least_latency \| 5\.50 \[5\.00–6\.00\] \| 25\.0 \[20\.0–30\.0\] \|/);
@@ -282,16 +286,7 @@ describe("figure 3's overhead (bench/sim-overhead.ts) and running one scenario",
     expect(figs.find((f) => f.name === "overhead-p50-ms" && f.params?.leg === "response")!.samples[0]).toBeCloseTo(0.5, 9);
     expect(figs.find((f) => f.name === "p99-sim-vs-real-without-overhead")!.samples).toEqual([0.5]);
     expect(figs.find((f) => f.name === "share-gap-without-overhead")!.samples[0]).toBeCloseTo(20, 9);
-    const text = renderTable({
-      version: 1,
-      command: "test",
-      quick: true,
-      startedAt: "2026-01-01T00:00:00.000Z",
-      durationMs: 1000,
-      machine: { cpu: "c", cores: 2, memoryGiB: 1, os: "linux", node: "v20", v8: "v", loadAverage1m: 1, summary: "m" },
-      figures: [...simulatorFigures(s, samples, without, "n"), ...figs].map((f) => makeFigure(f, "m")),
-      missing: [],
-    } as unknown as BenchResults);
+    const text = renderTable(benchResults([...simulatorFigures(s, samples, without, "n"), ...figs].map((f) => makeFigure(f, "m"))));
     expect(text).toContain("overhead per try (request leg / response leg, p50/p99 ms; bench/sim-overhead.ts): slow-endpoint 0.50/2.00 / 0.50/2.00.");
     expect(text).toContain("Without it, against the same real runs: p99 within 25 % in 0 of 1, shares within 3 points in 0 of 1.");
   });
