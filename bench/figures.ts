@@ -35,14 +35,15 @@ export interface Figure {
   note?: string;
 }
 
-/** The in-host sections: what `npm run bench` measures by default. */
+/** The in-host sections (`--only host`). */
 export const SECTIONS = ["filter-cost", "filter-size", "shared-state", "scheduling-quality", "compiler", "simulator", "scheduling-baselines"] as const;
-/** Sections on real Envoy with fortio (issue 18): opt-in with --only (they need .tools/bin/envoy and Go). */
+/** Sections on real Envoy with fortio (issue 18; they need .tools/bin/envoy and Go). `npm run bench` runs both kinds. */
 export const ENVOY_SECTIONS = ["envoy-overhead", "envoy-scheduling", "envoy-simulator"] as const;
 export const ALL_SECTIONS = [...SECTIONS, ...ENVOY_SECTIONS] as const;
 export type Section = (typeof ALL_SECTIONS)[number];
 /** Short names --only accepts too, each for one or more sections (figure 2 and 3 are measured together: the simulator is compared with figure 2's runs). */
 export const SECTION_ALIASES: Readonly<Record<string, readonly Section[]>> = {
+  host: SECTIONS,
   envoy: ["envoy-overhead", "envoy-scheduling", "envoy-simulator"],
   "envoy-scheduling": ["envoy-scheduling", "envoy-simulator"],
 };

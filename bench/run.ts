@@ -2,10 +2,11 @@
  * `npm run bench`: measures the six figures of the performance issue and figure 7 (issue 16), prints
  * a Markdown table and writes bench/results.json (shape: bench/README.md).
  *
- *   npm run bench                     everything (about 5 minutes on 2 cores)
+ *   npm run bench                     everything: the in-host figures and real Envoy's (about 18 minutes on 2 cores)
+ *   npm run bench -- --only host      the in-host figures alone (about 5 minutes)
  *   npm run bench -- --quick          a few seconds per figure: checks the harness, numbers not for publishing
  *   npm run bench -- --only filter-cost,filter-size
- *   npm run bench -- --only envoy     real Envoy 1.40 + fortio (issue 18 figures 1-3; opt-in, under 15 minutes)
+ *   npm run bench -- --only envoy     real Envoy 1.40 + fortio alone (issue 18 figures 1-3; under 15 minutes)
  *   npm run bench -- --only envoy-scheduling   figures 2 and 3 alone (scheduling quality, simulator vs reality)
  *   LIGHTSUB_BENCH_SCENARIOS=brpc-one-slow npm run bench -- --only envoy-scheduling   one scenario of figures 2-3
  *   npm run bench -- --out /tmp/r.json --no-build
@@ -193,12 +194,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only <sections>] [--out <file>] [--no-build]
-  sections: ${SECTIONS.join(", ")} (default: all of these)
-  real-Envoy sections (opt-in): ${ENVOY_SECTIONS.join(", ")}; ${Object.entries(SECTION_ALIASES).map(([alias, s]) => `${alias} = ${s.join(" + ")}`).join(", ")}`;
+  in-host sections: ${SECTIONS.join(", ")}
+  real-Envoy sections: ${ENVOY_SECTIONS.join(", ")} (need .tools/bin/envoy and Go)
+  default: all of them; aliases: ${Object.entries(SECTION_ALIASES).map(([alias, s]) => `${alias} = ${s.join(" + ")}`).join(", ")}`;
 
 /** Parses the command line; a string is a usage error. */
 export function parseArgs(argv: readonly string[]): Omit<BenchOptions, "log"> | string {
-  const options = { quick: false, only: [...SECTIONS] as Section[], out: DEFAULT_RESULTS, noBuild: false };
+  // Default: every figure of the performance issues from one run, the real-Envoy ones included (issue 18).
+  const options = { quick: false, only: [...ALL_SECTIONS] as Section[], out: DEFAULT_RESULTS, noBuild: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--quick") options.quick = true;
