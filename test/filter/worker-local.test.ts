@@ -85,6 +85,27 @@ describe("worker-local strategies", () => {
     });
   }
 
+  // README "Performance": what a successful round_robin request costs in host calls between ticks.
+  it("a successful round_robin request between ticks makes 5 host calls with a listener-scoped configuration (6 route-scoped)", async () => {
+    for (const [extra, expected] of [[{ scope: "listener" }, 5], [{}, 6]] as const) {
+      const sc = await Sidecar.start(pluginConfig([destination("catalog", "round_robin", 3, { ejectAfter: 5, ejectionMs: 1000 })], { ...extra }));
+      for (let i = 0; i < 60; i++) one(sc, () => 200, i);
+      sc.storeRecords();
+      sc.envoy.hostCallCounts = new Map();
+      for (let i = 0; i < 20; i++) one(sc, () => 200, i);
+      const counts = Object.fromEntries(sc.envoy.hostCallCounts);
+      const perRequest = (name: string) => (counts[name] ?? 0) / 20;
+      // The clock at the start and the end, the scheduling header, the response's :status, one latency sample.
+      expect(perRequest("env.proxy_get_current_time_nanoseconds")).toBe(2);
+      expect(perRequest("env.proxy_replace_header_map_value")).toBe(1);
+      expect(perRequest("env.proxy_get_header_map_value")).toBe(1);
+      expect(perRequest("env.proxy_record_metric")).toBe(1);
+      expect(perRequest("property xds.cluster_name")).toBe(expected - 5);
+      const total = Object.entries(counts).filter(([name]) => name.startsWith("env.")).reduce((a, [, n]) => a + n, 0);
+      expect(total / 20).toBe(expected);
+    }
+  });
+
   it("least_load and destinations with admission still read and write the shared record per request", async () => {
     for (const cfg of [config("least_load", 3), config("round_robin", 3, { admission: { maxInFlight: 100 } })]) {
       const sc = await Sidecar.start(cfg);
